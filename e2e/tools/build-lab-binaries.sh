@@ -37,9 +37,15 @@ cd "$here"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 echo "lab binaries: building kube-apiserver $k8s (cold: several minutes on 2 cores; progress below)"
 start=$SECONDS
-go build -v -trimpath -ldflags "$k8s_ldflags" -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver 2>&1 |
-  awk '{n++} n%200==0 {printf "lab binaries:   ... %d packages compiled\n", n; fflush()}'
-[ -x "$tmp/kube-apiserver" ] || { echo "lab binaries: kube-apiserver build failed" >&2; exit 1; }
+# `go build -v` names each package as it compiles; we count them for progress and keep the full
+# output in a log so a failure shows its real error.
+log="$tmp/build.log"
+if ! go build -v -trimpath -ldflags "$k8s_ldflags" -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver 2>&1 |
+  tee "$log" | awk '{n++} n%200==0 {printf "lab binaries:   ... %d packages compiled\n", n; fflush()}'; then
+  echo "lab binaries: kube-apiserver build failed; last lines:" >&2
+  tail -n 30 "$log" >&2
+  exit 1
+fi
 echo "lab binaries: kube-apiserver built in $((SECONDS-start)) s"
 start=$SECONDS
 echo "lab binaries: building etcd $etcd"
