@@ -1,0 +1,3 @@
+export * from './chunks.js';
+export * from './gen/kuberelay/relay/v1/relay.js';
+export * from './paths.js';
