@@ -1,0 +1,290 @@
+import type { Logger } from 'pino';
+import { isGone, KubeApiError, type KubeRest, type ResourceRef, resourcePath } from './kubeRest.js';
+
+/** The part of a Kubernetes object the informer relies on. */
+export interface ObjectWithMeta {
+  readonly metadata?: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly resourceVersion?: string;
+    readonly uid?: string;
+  };
+}
+
+export type InformerEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface InformerEvent<T> {
+  readonly type: InformerEventType;
+  readonly object: T;
+}
+
+/** Delays between retries; `next()` grows (with jitter), `reset()` after a success. */
+export interface RetryDelays {
+  next(): number;
+  reset(): void;
+}
+
+export interface InformerOptions<T> {
+  readonly rest: KubeRest;
+  /** The collection to list and watch (no `name`); `namespace` absent = all namespaces. */
+  readonly resource: ResourceRef;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Called in order for every change, including the differences a relist finds. */
+  readonly onEvent?: (event: InformerEvent<T>) => void;
+  /** Called after every complete list (the first one, and each relist after 410 Gone). */
+  readonly onSynced?: () => void;
+  readonly delays?: RetryDelays;
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Objects per list page. */
+  readonly pageSize?: number;
+}
+
+/** Identity of an object inside one collection. */
+export const objectKey = (o: ObjectWithMeta): string =>
+  `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * List-then-watch for one collection that never gives up until its signal aborts.
+ *
+ * Why not client-node's informer: it stops on errors other than 410, and its Watch ends after 30 s
+ * without data. This loop keeps a local store, resumes watches from the last resourceVersion it saw
+ * (bookmarks included), relists on 410 Gone (emitting DELETED for what vanished meanwhile, so no
+ * delete is ever missed), retries 429 (a custom resource's cache warming up) and network errors
+ * with jittered backoff, and reports `synced` only after a complete list: consumers must not act
+ * on a partial view.
+ */
+export class Informer<T extends ObjectWithMeta> {
+  readonly #options: InformerOptions<T>;
+  readonly #store = new Map<string, T>();
+  #resourceVersion = '';
+  #synced = false;
+  readonly #syncedPromise: Promise<void>;
+  #resolveSynced: () => void = () => {};
+  #done: Promise<void> | undefined;
+
+  constructor(options: InformerOptions<T>) {
+    this.#options = options;
+    this.#syncedPromise = new Promise((resolve) => {
+      this.#resolveSynced = resolve;
+    });
+  }
+
+  /** Starts the loop (once). Resolves when the signal aborts. */
+  start(): Promise<void> {
+    this.#done ??= this.#run();
+    return this.#done;
+  }
+
+  /** Resolves after the first complete list. */
+  get synced(): Promise<void> {
+    return this.#syncedPromise;
+  }
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  list(): T[] {
+    return [...this.#store.values()];
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#store.get(`${namespace ?? ''}/${name}`);
+  }
+
+  async #run(): Promise<void> {
+    const { signal, logger } = this.#options;
+    const delays = this.#options.delays ?? defaultDelays();
+    const sleep = this.#options.sleep ?? abortableSleep;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.#relist();
+          needList = false;
+          delays.reset();
+        }
+        const progressed = await this.#watchOnce();
+        if (progressed) delays.reset();
+      } catch (error) {
+        if (signal.aborted) break;
+        if (isGone(error)) {
+          logger.info({ resource: this.#options.resource.plural }, 'watch expired (410 Gone); relisting');
+          needList = true;
+          continue;
+        }
+        const wait = delays.next();
+        logger.warn(
+          { resource: this.#options.resource.plural, err: describeError(error), retryInMs: wait },
+          'list/watch failed; retrying',
+        );
+        await sleep(wait, signal).catch(() => {});
+      }
+    }
+  }
+
+  async #relist(): Promise<void> {
+    const { rest, resource, signal } = this.#options;
+    const fresh = new Map<string, T>();
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await rest.request<{
+        items?: T[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      }>({
+        method: 'GET',
+        path: resourcePath(resource),
+        query: {
+          labelSelector: this.#options.labelSelector,
+          fieldSelector: this.#options.fieldSelector,
+          limit: this.#options.pageSize ?? 500,
+          continue: continueToken,
+        },
+        signal,
+      });
+      for (const item of page.items ?? []) fresh.set(objectKey(item), item);
+      continueToken = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (continueToken);
+
+    // Replace the store, telling consumers what changed while we were not watching.
+    for (const [key, old] of this.#store) {
+      if (!fresh.has(key)) this.#emit({ type: 'DELETED', object: old });
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.#store.get(key);
+      if (!old) this.#emit({ type: 'ADDED', object: obj });
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
+        this.#emit({ type: 'MODIFIED', object: obj });
+    }
+    this.#store.clear();
+    for (const [key, obj] of fresh) this.#store.set(key, obj);
+    this.#resourceVersion = resourceVersion;
+    this.#options.onSynced?.();
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#resolveSynced();
+    }
+  }
+
+  /** Watches from the last resourceVersion until the stream ends. Returns whether any event arrived. */
+  async #watchOnce(): Promise<boolean> {
+    const { rest, resource, signal } = this.#options;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let progressed = false;
+    try {
+      const stream = await rest.stream({
+        path: resourcePath(resource),
+        query: {
+          watch: true,
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          labelSelector: this.#options.labelSelector,
+          fieldSelector: this.#options.fieldSelector,
+          // Like client-go: the server ends the watch after 5-10 minutes and we resume, so a
+          // half-dead connection is never trusted for long.
+          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+        },
+        signal: controller.signal,
+      });
+      for await (const line of lines(stream.body)) {
+        const event = JSON.parse(line) as {
+          type: string;
+          object: T & { code?: number; reason?: string; message?: string };
+        };
+        if (event.type === 'ERROR') {
+          const status = event.object;
+          throw new KubeApiError({
+            status: status.code ?? 500,
+            reason: status.reason ?? 'Unknown',
+            message: status.message ?? 'watch error',
+          });
+        }
+        progressed = true;
+        const rv = event.object.metadata?.resourceVersion;
+        if (rv) this.#resourceVersion = rv;
+        if (event.type === 'BOOKMARK') continue;
+        this.#apply(event.type as InformerEventType, event.object);
+      }
+      return progressed;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      controller.abort();
+    }
+  }
+
+  #apply(type: InformerEventType, object: T): void {
+    const key = objectKey(object);
+    if (type === 'DELETED') this.#store.delete(key);
+    else this.#store.set(key, object);
+    this.#emit({ type, object });
+  }
+
+  #emit(event: InformerEvent<T>): void {
+    try {
+      this.#options.onEvent?.(event);
+    } catch (error) {
+      // A consumer bug must not kill the watch of everyone else; it is reported, not swallowed.
+      this.#options.logger.error(
+        { err: describeError(error), resource: this.#options.resource.plural },
+        'informer handler failed',
+      );
+    }
+  }
+}
+
+/** Splits a byte stream into lines (a watch sends one JSON event per line). */
+async function* lines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline = buffer.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line) yield line;
+      newline = buffer.indexOf('\n');
+    }
+  }
+  const rest = (buffer + decoder.decode()).trim();
+  if (rest) yield rest;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof KubeApiError) return `${error.status} ${error.reason}: ${error.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Exponential backoff with full jitter between 100 ms and 10 s. */
+export function defaultDelays(): RetryDelays {
+  let attempt = 0;
+  return {
+    next: () => {
+      const cap = Math.min(10_000, 100 * 2 ** attempt++);
+      return Math.floor(cap / 2 + (Math.random() * cap) / 2);
+    },
+    reset: () => {
+      attempt = 0;
+    },
+  };
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,160 @@
+import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+
+/**
+ * A resource collection or object on an API server. `group` is '' for the core API.
+ * Invariant: `plural` is the REST resource name (e.g. `httproutes`), never the Kind.
+ */
+export interface ResourceRef {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespace?: string | undefined;
+  readonly name?: string | undefined;
+  readonly subresource?: string | undefined;
+}
+
+/** The REST path of a collection or object: `/api/v1/...` for core, `/apis/<group>/<version>/...` otherwise. */
+export function resourcePath(ref: ResourceRef): string {
+  const base = ref.group === '' ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
+  const ns = ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
+  const name = ref.name ? `/${encodeURIComponent(ref.name)}` : '';
+  const sub = ref.name && ref.subresource ? `/${ref.subresource}` : '';
+  return `${base}${ns}/${ref.plural}${name}${sub}`;
+}
+
+/** A Kubernetes `Status` the API server answered with, carried as an error with its HTTP code. */
+export class KubeApiError extends Error {
+  readonly status: number;
+  /** The Status reason: NotFound, AlreadyExists, Conflict, Invalid, Forbidden, Expired, ... */
+  readonly reason: string;
+  readonly details: unknown;
+
+  constructor(options: {
+    status: number;
+    reason: string;
+    message: string;
+    details?: unknown;
+    cause?: unknown;
+  }) {
+    super(options.message, { cause: options.cause });
+    this.name = 'KubeApiError';
+    this.status = options.status;
+    this.reason = options.reason;
+    this.details = options.details;
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404;
+export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409;
+export const isGone = (e: unknown): boolean => e instanceof KubeApiError && e.status === 410;
+
+export const ContentType = {
+  json: 'application/json',
+  mergePatch: 'application/merge-patch+json',
+  jsonPatch: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+export type ContentType = (typeof ContentType)[keyof typeof ContentType];
+
+export interface KubeRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: ContentType;
+  readonly signal?: AbortSignal;
+  /** Give up after this long (default 30 s); a hung API server must not hang the caller. */
+  readonly timeoutMs?: number;
+}
+
+/** A streamed response body (a watch). */
+export interface KubeStream {
+  readonly status: number;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * The one place Kuberelay sends HTTP to an API server: any path, any verb, authenticated the way
+ * the KubeConfig says (client-node's auth and TLS), errors turned into {@link KubeApiError}.
+ * Generic on purpose: the relay handles arbitrary custom kinds, for which client-node has no typed API.
+ */
+export class KubeRest {
+  readonly #kc: KubeConfig;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+  }
+
+  get server(): string {
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server;
+  }
+
+  async request<T>(req: KubeRequest): Promise<T> {
+    const res = await this.#send(req, false);
+    const text = await res.text();
+    if (res.status >= 400) throw toApiError(res.status, text, req);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Opens a streaming GET (used for watches); the caller reads `body` and aborts via `signal`. */
+  async stream(req: Omit<KubeRequest, 'method' | 'body' | 'contentType'>): Promise<KubeStream> {
+    const res = await this.#send({ ...req, method: 'GET' }, true);
+    if (res.status >= 400) throw toApiError(res.status, await res.text(), { ...req, method: 'GET' });
+    if (!res.body)
+      throw new KubeApiError({
+        status: res.status,
+        reason: 'NoBody',
+        message: `${req.path}: empty watch response`,
+      });
+    return { status: res.status, body: res.body };
+  }
+
+  async #send(req: KubeRequest, streaming: boolean) {
+    const url = new URL(this.server + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), HttpMethod[req.method]);
+    await this.#kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      headers['content-type'] = req.contentType ?? ContentType.json;
+      body = JSON.stringify(req.body);
+    }
+    // Streams (watches) end when the caller aborts; plain requests get a deadline.
+    const signals = [req.signal, streaming ? undefined : AbortSignal.timeout(req.timeoutMs ?? 30_000)].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    return fetch(url, {
+      method: req.method,
+      headers,
+      body,
+      dispatcher: ctx.getDispatcher(),
+      signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+    });
+  }
+}
+
+function toApiError(status: number, text: string, req: Pick<KubeRequest, 'method' | 'path'>): KubeApiError {
+  try {
+    const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string; details?: unknown };
+    if (s.kind === 'Status') {
+      return new KubeApiError({
+        status,
+        reason: s.reason ?? 'Unknown',
+        message: s.message ?? text,
+        details: s.details,
+      });
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  return new KubeApiError({
+    status,
+    reason: 'Unknown',
+    message: `${req.method} ${req.path}: HTTP ${status} ${text.slice(0, 200)}`,
+  });
+}
