@@ -3,8 +3,12 @@ import type { TestProject } from 'vitest/node';
 import { startLab } from './lab.js';
 import { repoRoot } from './paths.js';
 
-/** Where the end-to-end tests keep their lab: apart from the `pnpm lab up` one, so neither disturbs the other. */
-export const e2eLabDir = join(repoRoot, '.lab', 'e2e');
+/**
+ * Where the end-to-end tests keep their lab: apart from the `pnpm lab up` one, so neither
+ * disturbs the other. KUBERELAY_E2E_LAB_DIR gives concurrent runs (two developers' checkouts,
+ * parallel workers) a lab each.
+ */
+export const e2eLabDir = process.env.KUBERELAY_E2E_LAB_DIR ?? join(repoRoot, '.lab', 'e2e');
 
 declare module 'vitest' {
   export interface ProvidedContext {
