@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { DesiredCopy } from './desiredState.js';
+import { diffCopies } from './diffCopies.js';
+import { stateDigest } from './stateDigest.js';
+
+function copy(key: string, hash: string, overwrite = false): DesiredCopy {
+  return {
+    key,
+    cluster: 'qa',
+    source: { group: 'g', kind: 'K', namespace: 'n', name: key },
+    object: { apiVersion: 'g/v1', kind: 'K', metadata: { name: key } },
+    hash,
+    overwrite,
+  };
+}
+
+function copies(...items: DesiredCopy[]): ReadonlyMap<string, DesiredCopy> {
+  return new Map(items.map((c) => [c.key, c]));
+}
+
+describe('diffCopies', () => {
+  const a1 = copy('a', 'h1');
+  const b1 = copy('b', 'h1');
+  it.each([
+    { name: 'identical maps', prev: copies(a1, b1), next: copies(a1, b1), upserts: [], removes: [] },
+    {
+      name: 'equal hashes in other objects',
+      prev: copies(a1),
+      next: copies(copy('a', 'h1')),
+      upserts: [],
+      removes: [],
+    },
+    { name: 'added', prev: copies(a1), next: copies(b1, a1), upserts: ['b'], removes: [] },
+    {
+      name: 'changed hash',
+      prev: copies(a1, b1),
+      next: copies(copy('a', 'h2'), b1),
+      upserts: ['a'],
+      removes: [],
+    },
+    {
+      name: 'changed overwrite only',
+      prev: copies(a1),
+      next: copies(copy('a', 'h1', true)),
+      upserts: ['a'],
+      removes: [],
+    },
+    {
+      name: 'removed',
+      prev: copies(b1, copy('c', 'x'), a1),
+      next: copies(),
+      upserts: [],
+      removes: ['a', 'b', 'c'],
+    },
+    { name: 'from nothing, sorted', prev: copies(), next: copies(b1, a1), upserts: ['a', 'b'], removes: [] },
+  ])('$name', ({ prev, next, upserts, removes }) => {
+    const diff = diffCopies(prev, next);
+    expect(diff.upserts.map((c) => c.key)).toEqual(upserts);
+    expect(diff.removes).toEqual(removes);
+  });
+
+  it('returns the next copies themselves', () => {
+    const next = copy('a', 'h2');
+    expect(diffCopies(copies(copy('a', 'h1')), copies(next)).upserts[0]).toBe(next);
+  });
+});
+
+describe('stateDigest', () => {
+  it.each([
+    {
+      name: 'insertion order does not matter',
+      a: copies(copy('a', 'h1'), copy('b', 'h2')),
+      b: copies(copy('b', 'h2'), copy('a', 'h1')),
+      equal: true,
+    },
+    {
+      name: 'a hash change changes it',
+      a: copies(copy('a', 'h1')),
+      b: copies(copy('a', 'h2')),
+      equal: false,
+    },
+    {
+      name: 'an overwrite change changes it',
+      a: copies(copy('a', 'h1')),
+      b: copies(copy('a', 'h1', true)),
+      equal: false,
+    },
+    {
+      name: 'a removal changes it',
+      a: copies(copy('a', 'h1'), copy('b', 'h1')),
+      b: copies(copy('a', 'h1')),
+      equal: false,
+    },
+    {
+      name: 'keys and hashes cannot be shifted into each other',
+      a: copies(copy('ab', 'c')),
+      b: copies(copy('a', 'bc')),
+      equal: false,
+    },
+  ])('$name', ({ a, b, equal }) => {
+    expect(stateDigest(a) === stateDigest(b)).toBe(equal);
+  });
+
+  it('needs only key, hash and overwrite', () => {
+    const full = copies(copy('a', 'h1', true));
+    expect(stateDigest(new Map([['a', { key: 'a', hash: 'h1', overwrite: true }]]))).toBe(stateDigest(full));
+  });
+
+  it('is a fixed value for the empty set', () => {
+    expect(stateDigest(new Map())).toBe('e3b0c44298fc1c149afbf4c8996fb924');
+  });
+});

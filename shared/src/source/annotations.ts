@@ -1,0 +1,30 @@
+/** Prefix reserved for annotations and labels this project defines (SPEC §3). */
+export const KUBERELAY_PREFIX = 'kuberelay.dev/';
+
+/** Annotation keys the relay reads or writes. */
+export const Annotation = {
+  /** On a source: where to distribute it (SPEC §2). Never copied. */
+  DistributeTo: 'gloo.solo.io/distribute-to',
+  /** On a copy: which source it comes from, as a `gloo://` URI (SPEC §3). Proof of ownership. */
+  DistributedSource: 'gloo.solo.io/distributed-source',
+  /** On a source: `overwrite` lets its copies take over objects the relay does not own (SPEC §4). */
+  ConflictResolution: `${KUBERELAY_PREFIX}conflict-resolution`,
+  /** Written by `kubectl apply`; large, and meaningless on a copy. Never copied. */
+  LastAppliedConfiguration: 'kubectl.kubernetes.io/last-applied-configuration',
+} as const;
+
+/** Values of `kuberelay.dev/conflict-resolution`. */
+export const ConflictResolution = {
+  Overwrite: 'overwrite',
+} as const;
+export type ConflictResolution = (typeof ConflictResolution)[keyof typeof ConflictResolution];
+
+/** Label keys every copy carries (SPEC §3). */
+export const Label = {
+  /** Name of the management cluster the copy comes from. */
+  RelayCluster: 'relay.solo.io/cluster',
+  ManagedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+/** Value of `app.kubernetes.io/managed-by` on every copy. */
+export const MANAGED_BY_AGENT = 'kuberelay-agent';
