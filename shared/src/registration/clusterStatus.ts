@@ -1,0 +1,58 @@
+/**
+ * `KubernetesCluster.status` as the management server writes it and relayctl reads it
+ * (deploy/crds/admin.gloo.solo.io_kubernetesclusters.yaml is the schema).
+ */
+
+export const CopyOutcomeName = {
+  applied: 'Applied',
+  failed: 'Failed',
+  conflict: 'Conflict',
+  pending: 'Pending',
+} as const;
+export type CopyOutcomeName = (typeof CopyOutcomeName)[keyof typeof CopyOutcomeName];
+
+export interface CopyStatus {
+  readonly key: string;
+  readonly source?: string;
+  readonly outcome: CopyOutcomeName;
+  readonly code?: string;
+  readonly message?: string;
+}
+
+export interface ClusterCondition {
+  readonly type: 'Connected' | 'UpToDate';
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export interface KubernetesClusterStatus {
+  readonly connected?: boolean;
+  /** `<namespace>/<pod>` of the server replica holding the stream; '' when disconnected. */
+  readonly connectedPod?: string;
+  readonly agentVersion?: string;
+  readonly agentPod?: string;
+  readonly lastHeartbeat?: string;
+  /** Decimal strings (the schema says string: versions exceed 2^53 in other encodings). */
+  readonly sentVersion?: string;
+  readonly ackedVersion?: string;
+  readonly counts?: { applied: number; failed: number; conflict: number; pending: number };
+  readonly lastRejectedAttempt?: { version: string; message: string; time: string };
+  readonly conditions?: readonly ClusterCondition[];
+  readonly copies?: readonly CopyStatus[];
+}
+
+/** Most per-copy entries kept in status (the CRD's maxItems); counts always cover all copies. */
+export const MAX_STATUS_COPIES = 500;
+
+/** An entry of the rejected-agents ConfigMap (one key per claimed cluster name). */
+export interface RejectedAgent {
+  readonly lastAttempt: string;
+  readonly reason: string;
+  /** The gRPC status code name the agent was refused with. */
+  readonly code: string;
+  readonly peer: string;
+  readonly count: number;
+}

@@ -1,0 +1,3 @@
+export * from './agentToken.js';
+export * from './clusterStatus.js';
+export * from './names.js';

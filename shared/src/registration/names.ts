@@ -1,0 +1,56 @@
+/**
+ * Names of the Kubernetes objects the management server, the agent and relayctl agree on.
+ * docs/design.md describes each; changing one here is a breaking change for deployed clusters.
+ */
+
+export const KUBERNETES_CLUSTER = {
+  group: 'admin.gloo.solo.io',
+  version: 'v2',
+  plural: 'kubernetesclusters',
+  kind: 'KubernetesCluster',
+} as const;
+
+/** Default namespace of the management server (and of the agent's credentials Secret). */
+export const DEFAULT_RELAY_NAMESPACE = 'gloo-mesh';
+
+/** The Secret (in the server's namespace) holding the SHA-256 of a cluster's agent token. */
+export const tokenSecretName = (cluster: string): string => `kuberelay-token-${cluster}`;
+export const TOKEN_SECRET_TYPE = 'kuberelay.dev/agent-token';
+/** Data key of the token Secret: hex SHA-256 of the token. The token itself is never stored. */
+export const TOKEN_SECRET_HASH_KEY = 'sha256';
+
+/** The Secret in the workload cluster with what the agent needs to connect. */
+export const AGENT_CREDENTIALS_SECRET = 'kuberelay-agent-credentials';
+export const AgentCredentialsKey = {
+  token: 'token',
+  cluster: 'cluster',
+  server: 'server',
+  mgmtCluster: 'mgmtCluster',
+} as const;
+
+/** ConfigMap (server namespace) recording agents that were refused. */
+export const REJECTED_AGENTS_CONFIGMAP = 'kuberelay-rejected-agents';
+
+/** Lease (server namespace) each server replica renews; relayctl check reads them. */
+export const serverLeaseName = (pod: string): string => `kuberelay-mgmt-server-${pod}`;
+export const SERVER_LEASE_PREFIX = 'kuberelay-mgmt-server-';
+
+export const RegistrationLabel = {
+  /** On token Secrets: the cluster the token belongs to. */
+  cluster: 'kuberelay.dev/cluster',
+  /** On server Leases. */
+  component: 'app.kubernetes.io/component',
+} as const;
+
+export const RegistrationAnnotation = {
+  issuedAt: 'kuberelay.dev/issued-at',
+  grpcAddress: 'kuberelay.dev/grpc-address',
+  httpAddress: 'kuberelay.dev/http-address',
+} as const;
+
+/** Field manager names, so managedFields tell who wrote what. */
+export const FieldManager = {
+  agent: 'kuberelay-agent',
+  server: 'kuberelay-mgmt-server',
+  relayctl: 'relayctl',
+} as const;
