@@ -8,6 +8,9 @@ export default defineConfig({
   resolve: { conditions: ['@kuberelay/source'] },
   ssr: { resolve: { conditions: ['@kuberelay/source'] } },
   test: {
+    // The JSON report lets .ci/run print one plain "N passed, N failed" line for CI.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/results.json' },
     projects: [
       {
         extends: true,
