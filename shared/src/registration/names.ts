@@ -33,6 +33,8 @@ export const REJECTED_AGENTS_CONFIGMAP = 'kuberelay-rejected-agents';
 
 /** Lease (server namespace) each server replica renews; relayctl check reads them. */
 export const serverLeaseName = (pod: string): string => `kuberelay-mgmt-server-${pod}`;
+/** How often a server replica renews its Lease; relayctl treats 3 missed renewals as gone. */
+export const SERVER_LEASE_RENEW_SECONDS = 10;
 export const SERVER_LEASE_PREFIX = 'kuberelay-mgmt-server-';
 
 export const RegistrationLabel = {
@@ -44,6 +46,8 @@ export const RegistrationLabel = {
 
 export const RegistrationAnnotation = {
   issuedAt: 'kuberelay.dev/issued-at',
+  /** On server Leases: the server's --cluster-name, so relayctl register can default --mgmt-cluster. */
+  mgmtCluster: 'kuberelay.dev/mgmt-cluster',
   grpcAddress: 'kuberelay.dev/grpc-address',
   httpAddress: 'kuberelay.dev/http-address',
 } as const;
