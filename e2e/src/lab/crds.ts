@@ -1,12 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
+import { isConflict, KubeRest } from '@kuberelay/shared/kube';
+import type { KubeConfig, V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
 /** Reads every CustomResourceDefinition in the `*.yaml` files of `dir`. */
 export function readCrds(dir: string): V1CustomResourceDefinition[] {
@@ -23,30 +21,30 @@ export function readCrds(dir: string): V1CustomResourceDefinition[] {
   return crds;
 }
 
-/** Creates the CRDs of `dir` and waits until the API server serves each one (Established). */
+/**
+ * Creates the CRDs of `dir` and waits until the API server serves each one (Established).
+ * They are sent as raw JSON: client-node's typed CRD model drops the `x-kubernetes-*` schema
+ * fields (preserve-unknown-fields, list types, CEL validations) on the way.
+ */
 export async function installCrds(
   kc: KubeConfig,
   dir: string,
   options: { timeoutMs?: number } = {},
 ): Promise<number> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const rest = new KubeRest(kc);
   const crds = readCrds(dir);
-  await Promise.all(crds.map((body) => api.createCustomResourceDefinition({ body })));
+  await Promise.all(crds.map((body) => rest.request({ method: 'POST', path: CRDS, body })));
   await Promise.all(
-    crds.map((crd) => waitEstablished(api, crd.metadata?.name ?? '', options.timeoutMs ?? 30_000)),
+    crds.map((crd) => waitEstablished(rest, crd.metadata?.name ?? '', options.timeoutMs ?? 30_000)),
   );
   return crds.length;
 }
 
 /** Waits until the CRD `name` is Established (its resources are served). */
-export async function waitEstablished(
-  api: ApiextensionsV1Api,
-  name: string,
-  timeoutMs: number,
-): Promise<void> {
+export async function waitEstablished(rest: KubeRest, name: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const crd = await api.readCustomResourceDefinition({ name });
+    const crd = await rest.request<V1CustomResourceDefinition>({ method: 'GET', path: `${CRDS}/${name}` });
     const established = crd.status?.conditions?.find((c) => c.type === 'Established');
     if (established?.status === 'True') return;
     const rejected = crd.status?.conditions?.find((c) => c.type === 'NamesAccepted' && c.status === 'False');
@@ -58,14 +56,14 @@ export async function waitEstablished(
 
 /** Creates the namespaces (those that exist already are fine). */
 export async function createNamespaces(kc: KubeConfig, names: readonly string[]): Promise<void> {
-  const core = kc.makeApiClient(CoreV1Api);
+  const rest = new KubeRest(kc);
   await Promise.all(
-    names.map(async (name) => {
-      try {
-        await core.createNamespace({ body: { metadata: { name } } });
-      } catch (error) {
-        if ((error as { code?: number }).code !== 409) throw error;
-      }
-    }),
+    names.map((name) =>
+      rest
+        .request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } })
+        .catch((error: unknown) => {
+          if (!isConflict(error)) throw error;
+        }),
+    ),
   );
 }

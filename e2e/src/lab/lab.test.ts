@@ -117,6 +117,24 @@ describe('the lab', () => {
     expect(statusMessage(error)).toContain('Unsupported value: "FTP"');
   });
 
+  it('installs the CRDs exactly as written, x-kubernetes-* schema markers included', async () => {
+    // An Upstream's spec keeps fields its schema does not list (x-kubernetes-preserve-unknown-fields).
+    const api = lab.kubeConfig('cluster-1').makeApiClient(CustomObjectsApi);
+    const created = (await api.createNamespacedCustomObject({
+      group: 'gloo.solo.io',
+      version: 'v1',
+      namespace: 'httpbin',
+      plural: 'upstreams',
+      body: {
+        apiVersion: 'gloo.solo.io/v1',
+        kind: 'Upstream',
+        metadata: { name: 'unknown-fields', namespace: 'httpbin' },
+        spec: { static: { hosts: [{ addr: 'a.example.com', port: 80 }] }, notInTheSchema: { kept: true } },
+      },
+    })) as { spec: Record<string, unknown> };
+    expect(created.spec.notInTheSchema).toEqual({ kept: true });
+  });
+
   it('server-side apply: a field manager owns its fields, another gets 409, then forces', async () => {
     const objects = KubernetesObjectApi.makeApiClient(lab.kubeConfig('cluster-2'));
     const apply = (manager: string, port: number, force: boolean) =>

@@ -164,11 +164,11 @@ export class Informer<T extends ObjectWithMeta> {
     this.#store.clear();
     for (const [key, obj] of fresh) this.#store.set(key, obj);
     this.#resourceVersion = resourceVersion;
+    // Synced before telling anyone, so a consumer may call hasSynced() from onSynced.
+    const first = !this.#synced;
+    this.#synced = true;
     this.#options.onSynced?.();
-    if (!this.#synced) {
-      this.#synced = true;
-      this.#resolveSynced();
-    }
+    if (first) this.#resolveSynced();
   }
 
   /** Watches from the last resourceVersion until the stream ends. Returns whether any event arrived. */
