@@ -1,0 +1,385 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
+import { CopyOutcome } from '@kuberelay/proto';
+import {
+  generateAgentToken,
+  hashAgentToken,
+  KUBERNETES_CLUSTER,
+  type KubeObject,
+  type KubernetesClusterStatus,
+  REJECTED_AGENTS_CONFIGMAP,
+  RegistrationLabel,
+  serverLeaseName,
+  TOKEN_SECRET_HASH_KEY,
+  TOKEN_SECRET_TYPE,
+  tokenSecretName,
+} from '@kuberelay/shared';
+import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import { pino } from 'pino';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { attachLab, type Lab } from '../lab/lab.js';
+import { repoRoot } from '../lab/paths.js';
+import { ScriptedAgent } from './fakeAgent.js';
+
+// The management server against the lab's real management API server, with a scripted agent on a
+// real gRPC socket: readiness, authentication, the copies of the reference example, status, Events.
+
+const logger = pino({ level: process.env.MGMT_TEST_LOG ?? 'silent' });
+const GW_KEY = 'gateway.networking.k8s.io/Gateway/gloo-system/distributed-gateway';
+const ROUTE_KEY = 'gateway.networking.k8s.io/HTTPRoute/httpbin/httpbin-mydomain';
+const UPSTREAM_KEY = 'gloo.solo.io/Upstream/httpbin/httpbin';
+
+let lab: Lab;
+let rest: KubeRest;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(() => {
+  lab = attachLab(inject('labDir'));
+  rest = new KubeRest(lab.kubeConfig('mgmt'));
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
+const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
+
+async function createNamespace(prefix: string): Promise<string> {
+  const name = unique(prefix);
+  await rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+  return name;
+}
+
+async function create<T = KubeObject>(
+  object: KubeObject & { type?: string; stringData?: object },
+): Promise<T> {
+  const [group, version] = object.apiVersion.includes('/')
+    ? object.apiVersion.split('/')
+    : ['', object.apiVersion];
+  const plural = `${object.kind.toLowerCase()}${object.kind.endsWith('s') ? 'es' : 's'}`;
+  const created = await rest.request<T>({
+    method: 'POST',
+    path: resourcePath({
+      group: group ?? '',
+      version: version ?? '',
+      plural,
+      namespace: object.metadata.namespace,
+    }),
+    body: object,
+  });
+  cleanups.push(() =>
+    rest.request({
+      method: 'DELETE',
+      path: resourcePath({
+        group: group ?? '',
+        version: version ?? '',
+        plural,
+        namespace: object.metadata.namespace,
+        name: object.metadata.name,
+      }),
+    }),
+  );
+  return created;
+}
+
+/** Registers `cluster` as relayctl does: the KubernetesCluster and a token Secret (hash only). */
+async function register(
+  namespace: string,
+  cluster: string,
+  options: { token?: boolean } = {},
+): Promise<string> {
+  await create({
+    apiVersion: `${KUBERNETES_CLUSTER.group}/${KUBERNETES_CLUSTER.version}`,
+    kind: KUBERNETES_CLUSTER.kind,
+    metadata: { name: cluster, namespace },
+    spec: {},
+  });
+  const token = generateAgentToken();
+  if (options.token ?? true) {
+    await create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: tokenSecretName(cluster),
+        namespace,
+        labels: { [RegistrationLabel.cluster]: cluster },
+      },
+      type: TOKEN_SECRET_TYPE,
+      stringData: { [TOKEN_SECRET_HASH_KEY]: hashAgentToken(token) },
+    });
+  }
+  return token;
+}
+
+/** deploy/examples/config-distro.yaml, with its sources in `namespace` instead of gloo-mesh. */
+function referenceExample(namespace: string): KubeObject[] {
+  const text = readFileSync(join(repoRoot, 'deploy', 'examples', 'config-distro.yaml'), 'utf8');
+  return parseAllDocuments(text).map((doc) => {
+    const object = doc.toJSON() as KubeObject;
+    const json = JSON.stringify(object).replaceAll('"namespace":"gloo-mesh"', `"namespace":"${namespace}"`);
+    return JSON.parse(json) as KubeObject;
+  });
+}
+
+async function startServer(
+  namespace: string,
+  overrides: Partial<MgmtServerOptions> = {},
+): Promise<MgmtServer> {
+  const server = await startMgmtServer({
+    kubeConfig: lab.kubeConfig('mgmt'),
+    clusterName: 'mgmt',
+    namespace,
+    podName: 'mgmt-server-0',
+    grpcListen: '127.0.0.1:0',
+    httpListen: '127.0.0.1:0',
+    heartbeatSeconds: 1,
+    logger,
+    ...overrides,
+  });
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+function agent(server: MgmtServer, token?: string): ScriptedAgent {
+  const a = new ScriptedAgent({ port: server.grpcPort, ...(token === undefined ? {} : { token }) });
+  cleanups.push(async () => a.close());
+  return a;
+}
+
+const get = (server: MgmtServer, path: string) => fetch(`http://127.0.0.1:${server.httpPort}${path}`);
+
+async function clusterStatus(
+  namespace: string,
+  cluster: string,
+): Promise<KubernetesClusterStatus | undefined> {
+  const object = await rest.request<{ status?: KubernetesClusterStatus }>({
+    method: 'GET',
+    path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
+  });
+  return object.status;
+}
+
+describe('management server on a real API server', () => {
+  it('is not ready and says nothing to agents until its view is complete', async () => {
+    const namespace = await createNamespace('mst-sync');
+    const token = await register(namespace, 'alpha');
+    // An identity without any RBAC: every list is Forbidden, so no informer ever syncs.
+    const blind = await lab.mintIdentity({ cluster: 'mgmt', user: unique('no-rights') });
+    const server = await startServer(namespace, { kubeConfig: blind });
+    let ready = false;
+    void server.ready.then(() => {
+      ready = true;
+    });
+    const a = agent(server, token);
+    a.hello('alpha');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(ready).toBe(false);
+    expect((await get(server, '/readyz')).status).toBe(503);
+    expect((await get(server, '/healthz')).status).toBe(200);
+    expect(a.received).toEqual([]);
+    await server.stop();
+    expect((await a.ended).code).toBe(grpcStatus.UNAVAILABLE);
+  });
+
+  it('serves the reference example to an authenticated agent and keeps its status', async () => {
+    const namespace = await createNamespace('mst-flow');
+    const token = await register(namespace, 'alpha');
+    await register(namespace, 'beta', { token: false });
+    for (const source of referenceExample(namespace)) await create(source);
+    const server = await startServer(namespace);
+    await server.ready;
+    expect((await get(server, '/readyz')).status).toBe(200);
+
+    const a = agent(server, token);
+    a.hello('alpha');
+    await a.waitForMessages(2);
+    expect(a.welcome()).toEqual({
+      cluster: 'alpha',
+      mgmtCluster: 'mgmt',
+      serverPod: `${namespace}/mgmt-server-0`,
+      distributionEnabled: true,
+      heartbeatSeconds: 1,
+    });
+    const [delta] = a.deltas();
+    if (delta === undefined) throw new Error('no Delta');
+    expect(delta.upserts.map((c) => c.key).sort()).toEqual([GW_KEY, ROUTE_KEY, UPSTREAM_KEY]);
+    const manifests = new Map(
+      delta.upserts.map((c) => [c.key, JSON.parse(c.manifest.toString('utf8')) as KubeObject]),
+    );
+    expect(manifests.get(GW_KEY)?.spec).toMatchObject({ gatewayClassName: 'gloo-gateway' });
+    expect(manifests.get(ROUTE_KEY)?.spec).toMatchObject({
+      parentRefs: [{ name: 'distributed-gateway', namespace: 'gloo-system' }],
+    });
+    expect(manifests.get(UPSTREAM_KEY)?.metadata).toMatchObject({
+      namespace: 'httpbin',
+      labels: { 'relay.solo.io/cluster': 'mgmt', 'app.kubernetes.io/managed-by': 'kuberelay-agent' },
+      annotations: {
+        'gloo.solo.io/distributed-source': `gloo://mgmt/ns/${namespace}/kind/Upstream/name/httpbin`,
+      },
+    });
+
+    a.send({
+      $case: 'ack',
+      value: {
+        version: delta.version,
+        digest: delta.digest,
+        results: delta.upserts.map((c) => ({
+          key: c.key,
+          hash: c.hash,
+          outcome: CopyOutcome.COPY_OUTCOME_APPLIED,
+          code: '',
+          message: '',
+        })),
+      },
+    });
+    await expect
+      .poll(
+        async () => {
+          const s = await clusterStatus(namespace, 'alpha');
+          return {
+            connected: s?.connected,
+            connectedPod: s?.connectedPod,
+            agentPod: s?.agentPod,
+            ackedVersion: s?.ackedVersion,
+            counts: s?.counts,
+            conditions: s?.conditions?.map((c) => `${c.type}=${c.status}`),
+          };
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual({
+        connected: true,
+        connectedPod: `${namespace}/mgmt-server-0`,
+        agentPod: 'e2e-agent',
+        ackedVersion: String(delta.version),
+        counts: { applied: 3, failed: 0, conflict: 0, pending: 0 },
+        conditions: ['Connected=True', 'UpToDate=True'],
+      });
+    const metrics = await (await get(server, '/metrics')).text();
+    expect(metrics).toContain('kuberelay_mgmt_versions_acked_total{cluster="alpha"} 1');
+    expect(metrics).toContain('kuberelay_mgmt_connected_agents 1');
+    const lease = await rest.request<{ metadata: { annotations?: Record<string, string> } }>({
+      method: 'GET',
+      path: `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${serverLeaseName('mgmt-server-0')}`,
+    });
+    expect(lease.metadata.annotations?.['kuberelay.dev/grpc-address']).toBe(`127.0.0.1:${server.grpcPort}`);
+
+    // A new stream for the cluster takes over; the old one is told why.
+    const again = agent(server, token);
+    again.hello('alpha');
+    expect((await a.ended).code).toBe(grpcStatus.FAILED_PRECONDITION);
+    await again.waitForMessages(2);
+
+    // Deregistering ends the stream within seconds, and stops status writes.
+    await rest.request({
+      method: 'DELETE',
+      path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: 'alpha' }),
+    });
+    const ended = await again.ended;
+    expect(ended.code).toBe(grpcStatus.PERMISSION_DENIED);
+    expect(ended.details).toContain('deregistered');
+
+    await server.stop();
+    await expect(
+      rest.request({
+        method: 'GET',
+        path: `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${serverLeaseName('mgmt-server-0')}`,
+      }),
+    ).rejects.toSatisfy(isNotFound);
+  });
+
+  it('refuses unknown tokens and other clusters, and records who tried', async () => {
+    const namespace = await createNamespace('mst-auth');
+    const token = await register(namespace, 'alpha');
+    await register(namespace, 'beta');
+    const server = await startServer(namespace);
+    await server.ready;
+
+    const stranger = agent(server, generateAgentToken());
+    stranger.hello('alpha');
+    expect(await stranger.ended).toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
+
+    const noToken = agent(server);
+    noToken.hello('alpha');
+    expect(await noToken.ended).toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
+
+    const impostor = agent(server, token);
+    impostor.hello('beta');
+    const denied = await impostor.ended;
+    expect(denied.code).toBe(grpcStatus.PERMISSION_DENIED);
+    expect(denied.details).toContain('"alpha", not "beta"');
+    expect(stranger.received).toEqual([]);
+    expect(impostor.received).toEqual([]);
+
+    await expect
+      .poll(
+        async () => {
+          const cm = await rest
+            .request<{ data?: Record<string, string> }>({
+              method: 'GET',
+              path: `/api/v1/namespaces/${namespace}/configmaps/${REJECTED_AGENTS_CONFIGMAP}`,
+            })
+            .catch(() => undefined);
+          return Object.fromEntries(
+            Object.entries(cm?.data ?? {}).map(([k, v]) => {
+              const entry = JSON.parse(v) as { code: string; count: number };
+              return [k, `${entry.code}×${entry.count}`];
+            }),
+          );
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual({ alpha: 'UNAUTHENTICATED×2', beta: 'PERMISSION_DENIED×1' });
+  });
+
+  it('records an Event on a source whose annotation is invalid, once', async () => {
+    const namespace = await createNamespace('mst-events');
+    await register(namespace, 'alpha');
+    await register(namespace, 'beta');
+    const server = await startServer(namespace);
+    await server.ready;
+    await create({
+      apiVersion: 'gloo.solo.io/v1',
+      kind: 'Upstream',
+      metadata: { name: 'broken', namespace, annotations: { 'gloo.solo.io/distribute-to': 'a/b/c' } },
+      spec: { static: { hosts: [{ addr: 'x', port: 80 }] } },
+    });
+    await create({
+      apiVersion: 'gloo.solo.io/v1',
+      kind: 'Upstream',
+      metadata: { name: 'typo', namespace, annotations: { 'gloo.solo.io/distribute-to': 'alpha, gamma' } },
+      spec: { static: { hosts: [{ addr: 'x', port: 80 }] } },
+    });
+    const events = async () => {
+      const list = await rest.request<{
+        items: {
+          involvedObject: { name: string };
+          reason: string;
+          message: string;
+          count: number;
+          type: string;
+        }[];
+      }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/events` });
+      return list.items.map((e) => ({
+        on: e.involvedObject.name,
+        reason: e.reason,
+        type: e.type,
+        count: e.count,
+      }));
+    };
+    await expect.poll(events, { timeout: 10_000 }).toEqual(
+      expect.arrayContaining([
+        { on: 'broken', reason: 'DistributionInvalid', type: 'Warning', count: 1 },
+        { on: 'typo', reason: 'UnregisteredCluster', type: 'Warning', count: 1 },
+      ]),
+    );
+    // Recomputes caused by unrelated changes do not repeat the Events.
+    await register(namespace, 'delta');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await events()).filter((e) => e.on === 'broken' || e.on === 'typo')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,94 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { protoRoot, RelayServiceService, relayProtoFile } from '@kuberelay/proto';
+import type { Logger } from '@kuberelay/shared';
+import { HealthImplementation } from 'grpc-health-check';
+import { relayService, type StreamContext } from './relayService.js';
+
+export const RELAY_SERVICE_NAME = 'kuberelay.relay.v1.RelayService';
+
+/** Agent → server messages can be large (an Ack with a result for each of thousands of copies). */
+const MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
+/** Server → agent messages are chunked at 1 MiB of content (proto/src/chunks.ts); headroom. */
+const MAX_SEND_BYTES = 8 * 1024 * 1024;
+
+export interface GrpcServerOptions {
+  /** `host:port` to bind; port 0 picks a free one. */
+  readonly address: string;
+  readonly context: StreamContext;
+  readonly logger: Logger;
+}
+
+export interface RunningGrpcServer {
+  readonly port: number;
+  /** Marks the relay service (and the server as a whole) SERVING in the health service. */
+  setServing(serving: boolean): void;
+  isServing(): boolean;
+  /** Stops accepting calls, waits up to `graceMs` for open ones, then cuts them. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * The grpc-js server: RelayService, the standard health service (NOT_SERVING until the server is
+ * ready) and server reflection. Keepalive pings every 10 s with a 5 s timeout detect dead agents
+ * faster than TCP would (design.md "Protocol").
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new Server({
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
+    'grpc.max_send_message_length': MAX_SEND_BYTES,
+  });
+  server.addService(RelayServiceService, relayService(options.context));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [RELAY_SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  addReflection(server, options.logger);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  let serving = false;
+  return {
+    port,
+    setServing: (value) => {
+      serving = value;
+      const state = value ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', state);
+      health.setStatus(RELAY_SERVICE_NAME, state);
+    },
+    isServing: () => serving,
+    stop: async (graceMs) => {
+      serving = false;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(RELAY_SERVICE_NAME, 'NOT_SERVING');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Server reflection (grpcurl, grpc-health-probe listings) from the package definition
+ * @grpc/proto-loader builds from the .proto file. Reflection is a convenience: a failure to set it
+ * up is logged, never fatal.
+ */
+function addReflection(server: Server, logger: Logger): void {
+  try {
+    const definition = loadSync(relayProtoFile, { includeDirs: [protoRoot] });
+    new ReflectionService(definition).addToServer(server);
+  } catch (error) {
+    logger.warn({ err: error }, 'gRPC server reflection is not available');
+  }
+}

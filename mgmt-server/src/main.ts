@@ -1,0 +1,76 @@
+// kuberelay-mgmt-server: flags → startMgmtServer, and signals → stop. Nothing else lives here.
+import { hostname } from 'node:os';
+import { createLogger } from '@kuberelay/shared';
+import { KubeConfig } from '@kubernetes/client-node';
+import { formatListenAddress } from './config/listenAddress.js';
+import { HELP_TEXT, parseFlags } from './config/parseFlags.js';
+import { startMgmtServer } from './startMgmtServer.js';
+
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+
+async function main(): Promise<number> {
+  const parsed = parseFlags(process.argv.slice(2), { env: process.env, hostname: hostname() });
+  if (!parsed.ok) {
+    for (const error of parsed.errors) process.stderr.write(`kuberelay-mgmt-server: ${error.message}\n`);
+    process.stderr.write('Run kuberelay-mgmt-server --help for usage.\n');
+    return EXIT_USAGE;
+  }
+  if (parsed.value.help) {
+    process.stdout.write(HELP_TEXT);
+    return 0;
+  }
+  const config = parsed.value.config;
+  const logger = createLogger({ name: 'mgmt-server', level: config.logLevel });
+  const kubeConfig = new KubeConfig();
+  try {
+    if (config.kubeconfig === undefined) kubeConfig.loadFromDefault();
+    else kubeConfig.loadFromFile(config.kubeconfig);
+    if (config.context !== undefined) kubeConfig.setCurrentContext(config.context);
+    if (kubeConfig.getCurrentCluster() === null) throw new Error('no current cluster in the kubeconfig');
+  } catch (error) {
+    process.stderr.write(
+      `kuberelay-mgmt-server: cannot load the kubeconfig${config.kubeconfig ? ` ${config.kubeconfig}` : ''}${
+        config.context ? ` (context ${config.context})` : ''
+      }: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return EXIT_USAGE;
+  }
+  const server = await startMgmtServer({
+    kubeConfig,
+    clusterName: config.clusterName,
+    namespace: config.namespace,
+    podName: config.podName,
+    grpcListen: formatListenAddress(config.grpcListen),
+    httpListen: formatListenAddress(config.httpListen),
+    kinds: config.kinds,
+    classMapping: config.classMapping,
+    distributionEnabled: config.distributionEnabled,
+    heartbeatSeconds: config.heartbeatSeconds,
+    logger,
+  });
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received; stopping');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await server.stop();
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `kuberelay-mgmt-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = EXIT_RUNTIME;
+  },
+);

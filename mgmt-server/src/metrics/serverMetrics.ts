@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The management server's Prometheus metrics, on a registry of its own (several servers in one
+ * process, as in tests, must not share counters). Names are `kuberelay_mgmt_*`.
+ */
+export interface ServerMetrics {
+  readonly registry: Registry;
+  readonly connectedAgents: Gauge;
+  readonly versionsSent: Counter<'cluster'>;
+  readonly versionsAcked: Counter<'cluster'>;
+  readonly nacks: Counter<'cluster' | 'reason'>;
+  readonly rejectedStreams: Counter<'code'>;
+  /** Seconds from the source change that produced a version to the agent's Ack of it. */
+  readonly editToAck: Histogram;
+  readonly copiesByResult: Gauge<'outcome'>;
+  readonly recomputeSeconds: Histogram;
+}
+
+export interface ServerMetricsOptions {
+  /** Current copies by outcome over every cluster this replica serves (read at scrape time). */
+  readonly copiesByOutcome: () => Readonly<Record<string, number>>;
+  readonly connectedAgents: () => number;
+}
+
+export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    connectedAgents: new Gauge({
+      name: 'kuberelay_mgmt_connected_agents',
+      help: 'Agent streams this replica holds.',
+      registers,
+      collect() {
+        this.set(options.connectedAgents());
+      },
+    }),
+    versionsSent: new Counter({
+      name: 'kuberelay_mgmt_versions_sent_total',
+      help: 'Snapshot versions sent, per cluster.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    versionsAcked: new Counter({
+      name: 'kuberelay_mgmt_versions_acked_total',
+      help: 'Snapshot versions acknowledged, per cluster.',
+      labelNames: ['cluster'],
+      registers,
+    }),
+    nacks: new Counter({
+      name: 'kuberelay_mgmt_nacks_total',
+      help: 'Snapshot versions rejected by agents, per cluster and reason.',
+      labelNames: ['cluster', 'reason'],
+      registers,
+    }),
+    rejectedStreams: new Counter({
+      name: 'kuberelay_mgmt_rejected_streams_total',
+      help: 'Agent streams refused (authentication, registration, protocol), by code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    editToAck: new Histogram({
+      name: 'kuberelay_mgmt_edit_to_ack_seconds',
+      help: 'Time from the source change that produced a version to its acknowledgement by the agent.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    copiesByResult: new Gauge({
+      name: 'kuberelay_mgmt_copies',
+      help: 'Copies by last reported outcome, over the clusters this replica serves.',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [outcome, count] of Object.entries(options.copiesByOutcome()))
+          this.set({ outcome }, count);
+      },
+    }),
+    recomputeSeconds: new Histogram({
+      name: 'kuberelay_mgmt_desired_state_compute_seconds',
+      help: 'Time to compute the desired state of every cluster.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,144 @@
+import { type ClusterCopies, type DesiredState, stateDigest } from '@kuberelay/shared';
+import { EncodedCopyCache } from './encodedCopies.js';
+
+/**
+ * What one registered cluster should hold, as an immutable value. `revision` increases by one each
+ * time the cluster's content changes on this server (it is not the wire version: streams number
+ * their own versions). `changedAt` is when the earliest source change that went into this content
+ * was observed, for the edit-to-ack latency; undefined for content computed at start-up.
+ */
+export interface ClusterSnapshot {
+  readonly cluster: string;
+  readonly copies: ClusterCopies;
+  readonly digest: string;
+  readonly revision: number;
+  readonly changedAt: number | undefined;
+}
+
+/** Called with the new snapshot, or undefined when the cluster is no longer registered. */
+export type SnapshotListener = (snapshot: ClusterSnapshot | undefined) => void;
+
+export interface PublishOptions {
+  /** Clock time of the earliest source change this state includes. */
+  readonly changedAt?: number | undefined;
+}
+
+/**
+ * One snapshot per registered cluster, and the watchers of each (the go-control-plane cache,
+ * without gRPC). The one place that decides "this cluster's content did not change": publishing a
+ * state whose copies for a cluster have the same digest notifies nobody.
+ *
+ * Until the first `publish` the cache is not ready: `get` answers undefined for every cluster and
+ * streams must wait on `ready` before deciding whether a cluster is registered (SPEC §4).
+ */
+export class SnapshotCache {
+  readonly encoded = new EncodedCopyCache();
+  readonly #snapshots = new Map<string, ClusterSnapshot>();
+  readonly #watchers = new Map<string, Set<SnapshotListener>>();
+  readonly #stateListeners = new Set<(state: DesiredState) => void>();
+  #state: DesiredState | undefined;
+  #resolveReady: () => void = () => {};
+  readonly ready: Promise<void>;
+
+  constructor() {
+    this.ready = new Promise((resolve) => {
+      this.#resolveReady = resolve;
+    });
+  }
+
+  isReady(): boolean {
+    return this.#state !== undefined;
+  }
+
+  /** The last published desired state (reports included), or undefined before the first. */
+  get state(): DesiredState | undefined {
+    return this.#state;
+  }
+
+  get(cluster: string): ClusterSnapshot | undefined {
+    return this.#snapshots.get(cluster);
+  }
+
+  clusters(): string[] {
+    return [...this.#snapshots.keys()];
+  }
+
+  /**
+   * Takes a newly computed state: every cluster whose content changed gets a new snapshot and its
+   * watchers are told; clusters that disappeared (deregistered) are told `undefined`.
+   */
+  publish(state: DesiredState, options: PublishOptions = {}): void {
+    const changed: ClusterSnapshot[] = [];
+    const removed: string[] = [];
+    for (const [cluster, copies] of state.clusters) {
+      const before = this.#snapshots.get(cluster);
+      if (before !== undefined && sameCopies(before.copies, copies)) continue;
+      const digest = stateDigest(copies);
+      if (before !== undefined && before.digest === digest) continue;
+      const snapshot: ClusterSnapshot = Object.freeze({
+        cluster,
+        copies,
+        digest,
+        revision: (before?.revision ?? 0) + 1,
+        // The first snapshot of a server is not caused by an edit: no latency to measure.
+        changedAt: this.#state === undefined ? undefined : options.changedAt,
+      });
+      this.#snapshots.set(cluster, snapshot);
+      changed.push(snapshot);
+    }
+    for (const cluster of this.#snapshots.keys()) {
+      if (!state.clusters.has(cluster)) removed.push(cluster);
+    }
+    for (const cluster of removed) this.#snapshots.delete(cluster);
+    const first = this.#state === undefined;
+    this.#state = state;
+    this.#sweepEncoded();
+    if (first) this.#resolveReady();
+    for (const snapshot of changed) this.#notify(snapshot.cluster, snapshot);
+    for (const cluster of removed) this.#notify(cluster, undefined);
+    for (const listener of this.#stateListeners) listener(state);
+  }
+
+  /** Watches one cluster's snapshot; returns the function that stops watching. */
+  watch(cluster: string, listener: SnapshotListener): () => void {
+    let set = this.#watchers.get(cluster);
+    if (set === undefined) {
+      set = new Set();
+      this.#watchers.set(cluster, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#watchers.delete(cluster);
+    };
+  }
+
+  /** Called after every publish with the whole state (for Events and status). */
+  onState(listener: (state: DesiredState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  #notify(cluster: string, snapshot: ClusterSnapshot | undefined): void {
+    for (const listener of this.#watchers.get(cluster) ?? []) listener(snapshot);
+  }
+
+  #sweepEncoded(): void {
+    if (this.encoded.size === 0) return;
+    const live = new Set<string>();
+    for (const snapshot of this.#snapshots.values()) {
+      for (const copy of snapshot.copies.values()) live.add(copy.hash);
+    }
+    this.encoded.retainOnly(live);
+  }
+}
+
+/** Same keys mapping to the very same DesiredCopy objects (computeDesiredState reuses unchanged ones). */
+function sameCopies(a: ClusterCopies, b: ClusterCopies): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [key, copy] of b) {
+    if (a.get(key) !== copy) return false;
+  }
+  return true;
+}

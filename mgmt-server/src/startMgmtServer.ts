@@ -1,0 +1,297 @@
+import { hostname } from 'node:os';
+import {
+  type Clock,
+  createLogger,
+  DEFAULT_CLASS_MAPPING,
+  DEFAULT_KINDS,
+  type GatewayClassMapping,
+  type KindInfo,
+  type Logger,
+  systemClock,
+} from '@kuberelay/shared';
+import { KubeRest } from '@kuberelay/shared/kube';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { TokenAuthenticator } from './auth/tokenAuthenticator.js';
+import { formatListenAddress, type ListenAddress, parseListenAddress } from './config/listenAddress.js';
+import { DEFAULT_HEARTBEAT_SECONDS } from './config/parseFlags.js';
+import { DesiredStateLoop } from './desired/desiredStateLoop.js';
+import { startGrpcServer } from './grpc/grpcServer.js';
+import { grpcStatusName } from './grpc/statusCodes.js';
+import { startHttpServer } from './http/httpServer.js';
+import { createServerMetrics } from './metrics/serverMetrics.js';
+import { SnapshotCache } from './snapshot/snapshotCache.js';
+import { ManagementView } from './sources/managementView.js';
+import { ClusterStatusReporter } from './status/clusterStatusReporter.js';
+import { EventRecorder } from './status/eventRecorder.js';
+import { desiredOutcomes, OutcomeEvents } from './status/outcomeEvents.js';
+import { RejectedAgentsRecorder } from './status/rejectedAgents.js';
+import { ServerLease } from './status/serverLease.js';
+import { StatusWriter } from './status/statusWriter.js';
+import type { StreamEvent } from './stream/streamEvents.js';
+import { StreamSessions } from './stream/streamSessions.js';
+
+export interface MgmtServerOptions {
+  /** The management cluster. */
+  readonly kubeConfig: KubeConfig;
+  /** Name of the management cluster (copies' label and distributed-source URI). */
+  readonly clusterName: string;
+  /** Where KubernetesClusters, token Secrets, the rejected-agents ConfigMap and Leases live. */
+  readonly namespace: string;
+  readonly podName: string;
+  /** e.g. `127.0.0.1:0` (port 0: a free port, see MgmtServer.grpcPort). */
+  readonly grpcListen: string;
+  readonly httpListen: string;
+  /** Distributable kinds (default: SPEC §6). */
+  readonly kinds?: readonly KindInfo[];
+  /** GatewayClass swap (default gloo-gateway-distribute → gloo-gateway). */
+  readonly classMapping?: Readonly<Record<string, string>>;
+  /** The ConfigDistribution feature gate (default true). */
+  readonly distributionEnabled?: boolean;
+  /** Heartbeat period of agent streams (default 5). */
+  readonly heartbeatSeconds?: number;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+export interface MgmtServer {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  /** Resolves once every informer has synced and the first desired state is published. */
+  readonly ready: Promise<void>;
+  /** Graceful stop: streams end with UNAVAILABLE, status says disconnected, the Lease goes. */
+  stop(): Promise<void>;
+}
+
+/** How long open streams get to end, and final status writes to land, on stop. */
+const STOP_GRACE_MS = 3_000;
+/** Events are recorded in batches, so outcomes arriving from many clusters at once group. */
+const EVENT_BATCH_MS = 1_000;
+
+/**
+ * Starts the management server: the composition root that wires the view of the management
+ * cluster, the desired-state loop, the snapshot cache, agent streams, status, Events, metrics and
+ * the Lease. Nothing is computed or sent before the view is complete (SPEC §4).
+ */
+export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtServer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ name: 'mgmt-server' });
+  const grpcListen = listenOrThrow('grpcListen', options.grpcListen);
+  const httpListen = listenOrThrow('httpListen', options.httpListen);
+  const kinds = options.kinds ?? DEFAULT_KINDS;
+  const classMapping: GatewayClassMapping = options.classMapping ?? DEFAULT_CLASS_MAPPING;
+  const distributionEnabled = options.distributionEnabled ?? true;
+  const heartbeatSeconds = options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS;
+  const serverPod = `${options.namespace}/${options.podName}`;
+  // Background work (informers, writers, Lease) and streams stop separately, so streams can end
+  // and their final status be written before the rest goes away.
+  const background = new AbortController();
+  const streams = new AbortController();
+  const rest = new KubeRest(options.kubeConfig);
+
+  const cache = new SnapshotCache();
+  const sessions = new StreamSessions();
+  let loop: DesiredStateLoop | undefined;
+  const view = new ManagementView({
+    rest,
+    namespace: options.namespace,
+    kinds,
+    clock,
+    logger: logger.child({ component: 'sources' }),
+    signal: background.signal,
+    onChange: () => loop?.notify(),
+  });
+  const authenticator = new TokenAuthenticator({ records: () => view.tokenRecords() });
+
+  const writer = new StatusWriter({
+    rest,
+    namespace: options.namespace,
+    serverPod,
+    clock,
+    logger: logger.child({ component: 'status' }),
+    signal: background.signal,
+  });
+  const outcomes = new OutcomeEvents();
+  const recorder = new EventRecorder({
+    rest,
+    clock,
+    logger: logger.child({ component: 'events' }),
+    instance: options.podName,
+    signal: background.signal,
+  });
+  let eventsScheduled = false;
+  const scheduleEvents = () => {
+    if (eventsScheduled || background.signal.aborted) return;
+    eventsScheduled = true;
+    clock.sleep(EVENT_BATCH_MS, background.signal).then(
+      async () => {
+        eventsScheduled = false;
+        for (const event of outcomes.flush()) {
+          const object = view.findSource(event.source);
+          if (object === undefined) continue;
+          await recorder
+            .record({ object, reason: event.reason, message: event.message })
+            .catch((error: unknown) =>
+              logger.warn({ err: error, reason: event.reason }, 'recording an Event failed'),
+            );
+        }
+      },
+      () => {},
+    );
+  };
+  const reporter = new ClusterStatusReporter({
+    cache,
+    writer,
+    serverPod,
+    distributionEnabled,
+    clock,
+    onCopyOutcomes: (cluster, copyOutcomes) => {
+      outcomes.setCluster(cluster, copyOutcomes);
+      scheduleEvents();
+    },
+  });
+  const rejected = new RejectedAgentsRecorder({
+    rest,
+    namespace: options.namespace,
+    clock,
+    logger: logger.child({ component: 'rejected-agents' }),
+    signal: background.signal,
+  });
+  const metrics = createServerMetrics({
+    copiesByOutcome: () => reporter.copiesByOutcome(),
+    connectedAgents: () => sessions.size,
+  });
+  const lastMeasured = new Map<string, number>();
+  const observe = (event: StreamEvent) => {
+    reporter.observe(event);
+    switch (event.type) {
+      case 'rejected':
+        metrics.rejectedStreams.inc({ code: event.code });
+        rejected.record({
+          claimedCluster: event.claimedCluster,
+          reason: event.reason,
+          code: grpcStatusName(event.code),
+          peer: event.peer,
+        });
+        break;
+      case 'sent':
+        metrics.versionsSent.inc({ cluster: event.cluster });
+        break;
+      case 'acked': {
+        metrics.versionsAcked.inc({ cluster: event.cluster });
+        const { changedAt, revision } = event.snapshot;
+        // Measured once per content change and cluster: a reconnect acking old content is no edit.
+        if (changedAt !== undefined && lastMeasured.get(event.cluster) !== revision) {
+          lastMeasured.set(event.cluster, revision);
+          metrics.editToAck.observe(Math.max(0, clock.now() - changedAt) / 1000);
+        }
+        break;
+      }
+      case 'nacked':
+        metrics.nacks.inc({ cluster: event.cluster, reason: String(event.reason) });
+        break;
+      default:
+        break;
+    }
+  };
+  cache.onState((state) => {
+    outcomes.setDesired(desiredOutcomes(state));
+    scheduleEvents();
+    reporter.onState(state);
+    for (const cluster of lastMeasured.keys()) if (!state.clusters.has(cluster)) lastMeasured.delete(cluster);
+  });
+  loop = new DesiredStateLoop({
+    inputs: view,
+    cache,
+    mgmtCluster: options.clusterName,
+    classMapping,
+    kinds,
+    clock,
+    logger: logger.child({ component: 'desired' }),
+    onComputed: (seconds) => metrics.recomputeSeconds.observe(seconds),
+  });
+
+  const grpc = await startGrpcServer({
+    address: formatListenAddress(grpcListen),
+    logger: logger.child({ component: 'grpc' }),
+    context: {
+      authenticator,
+      cache,
+      sessions,
+      settings: { mgmtCluster: options.clusterName, serverPod, distributionEnabled, heartbeatSeconds },
+      clock,
+      logger: logger.child({ component: 'stream' }),
+      signal: streams.signal,
+      observe,
+    },
+  });
+  const http = await startHttpServer({
+    host: httpListen.host,
+    port: httpListen.port,
+    registry: metrics.registry,
+    isReady: () => cache.isReady() && grpc.isServing(),
+    logger: logger.child({ component: 'http' }),
+  }).catch(async (error: unknown) => {
+    await grpc.stop(0);
+    throw error;
+  });
+  view.start();
+  const lease = new ServerLease({
+    rest,
+    namespace: options.namespace,
+    podName: options.podName,
+    mgmtCluster: options.clusterName,
+    grpcAddress: advertised(grpcListen, grpc.port),
+    httpAddress: advertised(httpListen, http.port),
+    clock,
+    logger: logger.child({ component: 'lease' }),
+    signal: background.signal,
+  });
+  const leaseDone = lease.run();
+  const ready = cache.ready.then(() => {
+    grpc.setServing(true);
+    logger.info(
+      { grpcPort: grpc.port, httpPort: http.port, clusters: cache.clusters().length, distributionEnabled },
+      'management server ready',
+    );
+  });
+  logger.info(
+    { grpcPort: grpc.port, httpPort: http.port, namespace: options.namespace },
+    'management server started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcPort: grpc.port,
+    httpPort: http.port,
+    ready,
+    stop: () => {
+      stopping ??= (async () => {
+        logger.info('management server stopping');
+        grpc.setServing(false);
+        streams.abort();
+        await grpc.stop(STOP_GRACE_MS);
+        loop?.stop();
+        background.abort();
+        await writer.drain(STOP_GRACE_MS);
+        await leaseDone;
+        await lease.release();
+        await http.stop();
+        logger.info('management server stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listenOrThrow(name: string, value: string): ListenAddress {
+  const parsed = parseListenAddress(name, value);
+  if (!parsed.ok) throw parsed.errors[0];
+  return parsed.value;
+}
+
+/** The address other programs can dial: the listen host, or this host's name for a wildcard. */
+function advertised(listen: ListenAddress, port: number): string {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
+  const host = wildcard ? (process.env.POD_IP ?? hostname()) : listen.host;
+  return formatListenAddress({ host, port });
+}

@@ -1,0 +1,127 @@
+import { CopyOutcome } from '@kuberelay/proto';
+import type { ClusterCopies, DesiredCopy } from '@kuberelay/shared';
+import { describe, expect, it } from 'vitest';
+import { type AgentState, buildClusterStatus } from './buildClusterStatus.js';
+
+const copy = (key: string, hash = `h-${key}`): DesiredCopy => ({
+  key,
+  cluster: 'qa',
+  source: { group: 'g', kind: 'K', namespace: 'ns', name: key },
+  object: {
+    apiVersion: 'g/v1',
+    kind: 'K',
+    metadata: {
+      name: key,
+      annotations: { 'gloo.solo.io/distributed-source': `gloo://mgmt/ns/ns/kind/K/name/${key}` },
+    },
+  },
+  hash,
+  overwrite: false,
+});
+
+const agent = (overrides: Partial<AgentState> = {}): AgentState => ({
+  connected: true,
+  agentVersion: '1.0',
+  agentPod: 'agent-0',
+  lastHeartbeatAt: 0,
+  sentVersion: 7,
+  ackedVersion: 7,
+  ackedDigest: 'd',
+  results: new Map(),
+  lastRejected: undefined,
+  ...overrides,
+});
+
+const copies = (n: number): ClusterCopies =>
+  new Map(Array.from({ length: n }, (_, i) => copy(`k${String(i).padStart(4, '0')}`)).map((c) => [c.key, c]));
+
+describe('buildClusterStatus', () => {
+  it('counts outcomes for the current content; stale results are pending; failures first', () => {
+    const desired = copies(3);
+    const results = new Map([
+      [
+        'k0000',
+        { key: 'k0000', hash: 'h-k0000', outcome: CopyOutcome.COPY_OUTCOME_APPLIED, code: '', message: '' },
+      ],
+      [
+        'k0001',
+        { key: 'k0001', hash: 'old', outcome: CopyOutcome.COPY_OUTCOME_APPLIED, code: '', message: '' },
+      ],
+      [
+        'k0002',
+        {
+          key: 'k0002',
+          hash: 'h-k0002',
+          outcome: CopyOutcome.COPY_OUTCOME_FAILED,
+          code: 'NamespaceNotFound',
+          message: 'no ns',
+        },
+      ],
+    ]);
+    const status = buildClusterStatus({
+      agent: agent({ results }),
+      desired: { copies: desired, digest: 'd' },
+      serverPod: 'gloo-mesh/s-0',
+      distributionEnabled: true,
+      now: Date.UTC(2025, 0, 1),
+      previousConditions: undefined,
+    });
+    expect(status.counts).toEqual({ applied: 1, failed: 1, conflict: 0, pending: 1 });
+    expect(status.copies.map((c) => [c.key, c.outcome])).toEqual([
+      ['k0002', 'Failed'],
+      ['k0001', 'Pending'],
+      ['k0000', 'Applied'],
+    ]);
+    expect(status.copies[0]).toMatchObject({
+      code: 'NamespaceNotFound',
+      message: 'no ns',
+      source: expect.stringMatching(/^gloo:\/\//),
+    });
+    expect(status).toMatchObject({
+      connected: true,
+      connectedPod: 'gloo-mesh/s-0',
+      sentVersion: '7',
+      ackedVersion: '7',
+    });
+    expect(status.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ['Connected', 'True', 'AgentConnected'],
+      ['UpToDate', 'True', 'Acknowledged'],
+    ]);
+  });
+
+  it('bounds copies at 500 while counts cover all', () => {
+    const status = buildClusterStatus({
+      agent: agent(),
+      desired: { copies: copies(600), digest: 'x' },
+      serverPod: 'p',
+      distributionEnabled: true,
+      now: 0,
+      previousConditions: undefined,
+    });
+    expect(status.copies).toHaveLength(500);
+    expect(status.counts.pending).toBe(600);
+    expect(status.conditions[1]).toMatchObject({ status: 'False', reason: 'VersionPending' });
+  });
+
+  it('keeps lastTransitionTime while a condition holds, and says disconnected', () => {
+    const first = buildClusterStatus({
+      agent: agent(),
+      desired: undefined,
+      serverPod: 'p',
+      distributionEnabled: true,
+      now: 1_000,
+      previousConditions: undefined,
+    });
+    const later = buildClusterStatus({
+      agent: agent({ connected: false }),
+      desired: undefined,
+      serverPod: 'p',
+      distributionEnabled: true,
+      now: 60_000,
+      previousConditions: first.conditions,
+    });
+    expect(later).toMatchObject({ connected: false, connectedPod: '' });
+    expect(later.conditions[0]?.lastTransitionTime).toBe('1970-01-01T00:01:00Z');
+    expect(later.conditions[1]?.lastTransitionTime).toBe('1970-01-01T00:00:01Z');
+  });
+});

@@ -1,0 +1,170 @@
+import { CopyOutcome, type CopyResult } from '@kuberelay/proto';
+import { type Clock, type ClusterCondition, CopyOutcomeName, type DesiredState } from '@kuberelay/shared';
+import type { SnapshotCache } from '../snapshot/snapshotCache.js';
+import type { StreamEvent } from '../stream/streamEvents.js';
+import { type AgentState, buildClusterStatus, copyOutcome } from './buildClusterStatus.js';
+import { EventReason, type Outcome } from './outcomeEvents.js';
+import type { StatusWriter } from './statusWriter.js';
+
+export interface ClusterStatusReporterOptions {
+  readonly cache: SnapshotCache;
+  readonly writer: StatusWriter;
+  readonly serverPod: string;
+  readonly distributionEnabled: boolean;
+  readonly clock: Clock;
+  /** Per-copy failures and conflicts of a cluster changed (for Events). */
+  readonly onCopyOutcomes: (cluster: string, outcomes: readonly Outcome[]) => void;
+}
+
+type MutableAgent = { -readonly [K in keyof AgentState]: AgentState[K] } & {
+  streamId: string;
+  results: Map<string, CopyResult>;
+};
+
+/**
+ * Keeps, per cluster whose agent this replica serves, what status should say, and hands it to the
+ * StatusWriter (which decides when to write). Fed by stream events and by new desired states
+ * (pending counts change when the desired set does). Clusters served by other replicas are left
+ * alone: only the replica holding a stream writes that cluster's status.
+ */
+export class ClusterStatusReporter {
+  readonly #o: ClusterStatusReporterOptions;
+  readonly #agents = new Map<string, MutableAgent>();
+  readonly #conditions = new Map<string, readonly ClusterCondition[]>();
+
+  constructor(options: ClusterStatusReporterOptions) {
+    this.#o = options;
+  }
+
+  observe(event: StreamEvent): void {
+    const now = this.#o.clock.now();
+    switch (event.type) {
+      case 'rejected':
+        return;
+      case 'connected':
+        this.#agents.set(event.cluster, {
+          streamId: event.streamId,
+          connected: true,
+          agentVersion: event.agentVersion,
+          agentPod: event.agentPod,
+          lastHeartbeatAt: now,
+          sentVersion: undefined,
+          ackedVersion: undefined,
+          ackedDigest: undefined,
+          results: new Map(),
+          lastRejected: undefined,
+        });
+        break;
+      case 'disconnected': {
+        const agent = this.#agents.get(event.cluster);
+        if (!event.wasCurrent || agent?.streamId !== event.streamId) return;
+        agent.connected = false;
+        agent.results.clear();
+        this.#o.onCopyOutcomes(event.cluster, []);
+        break;
+      }
+      default: {
+        const agent = this.#agents.get(event.cluster);
+        if (agent === undefined || !agent.connected) return;
+        agent.lastHeartbeatAt = now;
+        if (event.type === 'sent') agent.sentVersion = event.version;
+        if (event.type === 'acked') {
+          agent.ackedVersion = event.version;
+          agent.ackedDigest = event.snapshot.digest;
+          this.#merge(agent, event.results, event.snapshot.copies);
+        }
+        if (event.type === 'reported') this.#merge(agent, event.results, undefined);
+        if (event.type === 'nacked') {
+          agent.lastRejected = {
+            version: event.version,
+            message: event.message || `reason ${event.reason}`,
+            at: now,
+          };
+        }
+      }
+    }
+    this.#update(event.cluster);
+  }
+
+  /** A new desired state: refresh the clusters we serve, forget deregistered ones. */
+  onState(state: DesiredState): void {
+    for (const cluster of [...this.#agents.keys()]) {
+      if (!state.clusters.has(cluster)) {
+        this.#agents.delete(cluster);
+        this.#conditions.delete(cluster);
+        this.#o.writer.forget(cluster);
+        this.#o.onCopyOutcomes(cluster, []);
+      } else {
+        this.#update(cluster);
+      }
+    }
+  }
+
+  connectedCount(): number {
+    let n = 0;
+    for (const agent of this.#agents.values()) if (agent.connected) n += 1;
+    return n;
+  }
+
+  /** Copies by outcome over every connected cluster (the metrics gauge). */
+  copiesByOutcome(): Record<string, number> {
+    const totals: Record<string, number> = { Applied: 0, Failed: 0, Conflict: 0, Pending: 0 };
+    for (const [cluster, agent] of this.#agents) {
+      if (!agent.connected) continue;
+      for (const copy of this.#o.cache.get(cluster)?.copies.values() ?? []) {
+        const outcome = copyOutcome(agent.results.get(copy.key), copy.hash);
+        totals[outcome] = (totals[outcome] ?? 0) + 1;
+      }
+    }
+    return totals;
+  }
+
+  #merge(
+    agent: MutableAgent,
+    results: readonly CopyResult[],
+    acked: ReadonlyMap<string, unknown> | undefined,
+  ): void {
+    for (const result of results) {
+      if (result.outcome === CopyOutcome.COPY_OUTCOME_REMOVED) agent.results.delete(result.key);
+      else agent.results.set(result.key, result);
+    }
+    if (acked !== undefined) {
+      // Results of copies that are no longer wanted are history.
+      for (const key of [...agent.results.keys()]) if (!acked.has(key)) agent.results.delete(key);
+    }
+  }
+
+  #update(cluster: string): void {
+    const agent = this.#agents.get(cluster);
+    if (agent === undefined) return;
+    const snapshot = this.#o.cache.get(cluster);
+    const status = buildClusterStatus({
+      agent,
+      desired: snapshot,
+      serverPod: this.#o.serverPod,
+      distributionEnabled: this.#o.distributionEnabled,
+      now: this.#o.clock.now(),
+      previousConditions: this.#conditions.get(cluster),
+    });
+    this.#conditions.set(cluster, status.conditions);
+    this.#o.writer.set(cluster, status);
+    const outcomes: Outcome[] = [];
+    for (const copy of snapshot?.copies.values() ?? []) {
+      const result = agent.results.get(copy.key);
+      const outcome = copyOutcome(result, copy.hash);
+      if (
+        result === undefined ||
+        (outcome !== CopyOutcomeName.failed && outcome !== CopyOutcomeName.conflict)
+      )
+        continue;
+      outcomes.push({
+        source: copy.source,
+        reason: outcome === CopyOutcomeName.failed ? EventReason.CopyFailed : EventReason.CopyConflict,
+        code: result.code,
+        message: `copy ${copy.key} in cluster ${cluster}: ${result.code}${result.message ? `: ${result.message}` : ''}`,
+        cluster,
+      });
+    }
+    this.#o.onCopyOutcomes(cluster, outcomes);
+  }
+}

@@ -1,0 +1,161 @@
+import { type Clock, type Logger, REJECTED_AGENTS_CONFIGMAP, type RejectedAgent } from '@kuberelay/shared';
+import { isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
+
+export interface RejectedAgentsOptions {
+  readonly rest: KubeRest;
+  readonly namespace: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Least time between two writes (default 1 s). */
+  readonly minIntervalMs?: number;
+}
+
+export interface RejectionRecord {
+  readonly claimedCluster: string | undefined;
+  readonly reason: string;
+  /** gRPC status code name, e.g. UNAUTHENTICATED. */
+  readonly code: string;
+  readonly peer: string;
+}
+
+/** Most keys kept; the oldest attempts are evicted first. */
+export const MAX_REJECTED_KEYS = 100;
+
+/** A ConfigMap key for a claimed cluster name: keys allow `[-._a-zA-Z0-9]`, at most 253. */
+export function rejectedAgentKey(claimed: string | undefined): string {
+  const key = (claimed ?? '').replace(/[^-._a-zA-Z0-9]/g, '_').slice(0, 253);
+  return key === '' || key === '.' || key === '..' ? '_unknown' : key;
+}
+
+/**
+ * Merges refusals into `entries` (pure): counts repeat attempts, keeps at most MAX_REJECTED_KEYS,
+ * evicting the oldest `lastAttempt`.
+ */
+export function mergeRejections(
+  entries: ReadonlyMap<string, RejectedAgent>,
+  records: readonly (RejectionRecord & { readonly at: string })[],
+): Map<string, RejectedAgent> {
+  const next = new Map(entries);
+  for (const record of records) {
+    const key = rejectedAgentKey(record.claimedCluster);
+    const before = next.get(key);
+    next.set(key, {
+      lastAttempt: record.at,
+      reason: record.reason,
+      code: record.code,
+      peer: record.peer,
+      count: (before?.count ?? 0) + 1,
+    });
+  }
+  if (next.size > MAX_REJECTED_KEYS) {
+    const byAge = [...next.entries()].sort(([, a], [, b]) => a.lastAttempt.localeCompare(b.lastAttempt));
+    for (const [key] of byAge.slice(0, next.size - MAX_REJECTED_KEYS)) next.delete(key);
+  }
+  return next;
+}
+
+interface ConfigMap {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+/**
+ * Records refused agents in ConfigMap `kuberelay-rejected-agents` (design.md "Identity and
+ * registration"), batched: at most one read-modify-write per second, whatever the rate of refusals
+ * (a misconfigured fleet retrying must not hammer the API server). The write is optimistic
+ * (resourceVersion): another replica's concurrent write makes us re-read and merge again.
+ */
+export class RejectedAgentsRecorder {
+  readonly #o: RejectedAgentsOptions;
+  #pending: (RejectionRecord & { at: string })[] = [];
+  #scheduled = false;
+  #lastWriteAt = 0;
+
+  constructor(options: RejectedAgentsOptions) {
+    this.#o = options;
+  }
+
+  record(record: RejectionRecord): void {
+    this.#pending.push({ ...record, at: new Date(this.#o.clock.now()).toISOString() });
+    if (this.#scheduled || this.#o.signal.aborted) return;
+    this.#scheduled = true;
+    const wait = Math.max(0, this.#lastWriteAt + (this.#o.minIntervalMs ?? 1_000) - this.#o.clock.now());
+    this.#o.clock.sleep(wait, this.#o.signal).then(
+      () => void this.#flush(),
+      () => {},
+    );
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    try {
+      await this.#write(batch);
+    } catch (error) {
+      if (this.#o.signal.aborted) return;
+      this.#o.logger.warn(
+        { err: error, attempts: batch.length },
+        'recording rejected agents failed; will retry',
+      );
+      this.#pending = [...batch, ...this.#pending];
+    } finally {
+      this.#lastWriteAt = this.#o.clock.now();
+      this.#scheduled = false;
+      if (this.#pending.length > 0 && !this.#o.signal.aborted) {
+        const [first, ...rest] = this.#pending;
+        this.#pending = rest;
+        if (first !== undefined) this.record(first);
+      }
+    }
+  }
+
+  async #write(batch: readonly (RejectionRecord & { at: string })[]): Promise<void> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/configmaps`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let current: ConfigMap | undefined;
+      try {
+        current = await this.#o.rest.request<ConfigMap>({
+          method: 'GET',
+          path: `${path}/${REJECTED_AGENTS_CONFIGMAP}`,
+          signal: this.#o.signal,
+        });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      const entries = new Map<string, RejectedAgent>();
+      for (const [key, value] of Object.entries(current?.data ?? {})) {
+        try {
+          entries.set(key, JSON.parse(value) as RejectedAgent);
+        } catch {
+          // A hand-edited, unreadable entry is replaced by the next attempt under that key.
+        }
+      }
+      const merged = mergeRejections(entries, batch);
+      const data = Object.fromEntries([...merged].map(([key, value]) => [key, JSON.stringify(value)]));
+      const body = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: REJECTED_AGENTS_CONFIGMAP,
+          namespace: this.#o.namespace,
+          ...(current?.metadata?.resourceVersion
+            ? { resourceVersion: current.metadata.resourceVersion }
+            : {}),
+        },
+        data,
+      };
+      try {
+        await this.#o.rest.request(
+          current === undefined
+            ? { method: 'POST', path, body, signal: this.#o.signal }
+            : { method: 'PUT', path: `${path}/${REJECTED_AGENTS_CONFIGMAP}`, body, signal: this.#o.signal },
+        );
+        return;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    throw new Error('the rejected-agents ConfigMap kept changing under us');
+  }
+}

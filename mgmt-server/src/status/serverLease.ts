@@ -1,0 +1,116 @@
+import {
+  type Clock,
+  createBackoff,
+  type Logger,
+  RegistrationAnnotation,
+  RegistrationLabel,
+  retryLoop,
+  serverLeaseName,
+} from '@kuberelay/shared';
+import { ContentType, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
+
+export interface ServerLeaseOptions {
+  readonly rest: KubeRest;
+  readonly namespace: string;
+  readonly podName: string;
+  /** The server's --cluster-name; relayctl register defaults --mgmt-cluster from it. */
+  readonly mgmtCluster: string;
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** Default 10 s. */
+  readonly renewSeconds?: number;
+}
+
+/** Lease `renewTime` format: RFC 3339 with microseconds (metav1.MicroTime). */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+/**
+ * Keeps Lease `kuberelay-mgmt-server-<pod>` renewed every 10 s with this replica's addresses, so
+ * `relayctl check` can find the live replicas (design.md "Status"). A presence record, not a lock:
+ * every replica has its own. Runs until the signal aborts; `release` deletes it on a clean stop.
+ */
+export class ServerLease {
+  readonly #o: ServerLeaseOptions;
+
+  constructor(options: ServerLeaseOptions) {
+    this.#o = options;
+  }
+
+  get #path(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/leases`;
+  }
+
+  run(): Promise<void> {
+    const renewMs = (this.#o.renewSeconds ?? 10) * 1000;
+    return retryLoop({
+      signal: this.#o.signal,
+      clock: this.#o.clock,
+      backoff: createBackoff({ minMs: 500, maxMs: renewMs }),
+      resetAfterMs: renewMs,
+      run: async ({ signal }) => {
+        for (;;) {
+          await this.#renew(signal);
+          await this.#o.clock.sleep(renewMs, signal);
+        }
+      },
+      onError: (error, { delayMs }) =>
+        this.#o.logger.warn({ err: error, retryInMs: delayMs }, 'renewing the server Lease failed'),
+    });
+  }
+
+  async #renew(signal: AbortSignal): Promise<void> {
+    const name = serverLeaseName(this.#o.podName);
+    const body = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace: this.#o.namespace,
+        labels: { [RegistrationLabel.component]: 'kuberelay-mgmt-server' },
+        annotations: {
+          [RegistrationAnnotation.mgmtCluster]: this.#o.mgmtCluster,
+          [RegistrationAnnotation.grpcAddress]: this.#o.grpcAddress,
+          [RegistrationAnnotation.httpAddress]: this.#o.httpAddress,
+        },
+      },
+      spec: {
+        holderIdentity: this.#o.podName,
+        leaseDurationSeconds: 3 * (this.#o.renewSeconds ?? 10),
+        renewTime: microTime(this.#o.clock.now()),
+      },
+    };
+    try {
+      await this.#o.rest.request({
+        method: 'PATCH',
+        path: `${this.#path}/${name}`,
+        contentType: ContentType.mergePatch,
+        body,
+        signal,
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await this.#o.rest.request({
+        method: 'POST',
+        path: this.#path,
+        body: { ...body, spec: { ...body.spec, acquireTime: body.spec.renewTime } },
+        signal,
+      });
+    }
+  }
+
+  /** Deletes the Lease (clean shutdown), so this replica stops being listed at once. */
+  async release(): Promise<void> {
+    try {
+      await this.#o.rest.request({
+        method: 'DELETE',
+        path: `${this.#path}/${serverLeaseName(this.#o.podName)}`,
+        timeoutMs: 5_000,
+      });
+    } catch (error) {
+      if (!isNotFound(error)) this.#o.logger.warn({ err: error }, 'deleting the server Lease failed');
+    }
+  }
+}
