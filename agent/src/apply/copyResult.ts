@@ -1,0 +1,47 @@
+import { ErrorCode } from '@kuberelay/shared';
+
+/** What happened to one copy. Converted to the protocol's CopyOutcome only at the stream edge. */
+export const Outcome = {
+  Applied: 'Applied',
+  Failed: 'Failed',
+  Conflict: 'Conflict',
+  Removed: 'Removed',
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/**
+ * Stable codes of per-copy results. The shared ErrorCode values plus the ones only the agent
+ * produces (MutationLoop). They reach status, Events and relayctl, so they are never renamed.
+ */
+export const CopyCode = {
+  Ok: '',
+  NamespaceNotFound: ErrorCode.NamespaceNotFound,
+  KindNotInstalled: ErrorCode.KindNotInstalled,
+  KindNotDistributable: ErrorCode.KindNotDistributable,
+  Conflict: ErrorCode.Conflict,
+  ApplyFailed: ErrorCode.ApplyFailed,
+  /** The API server (an admission webhook) keeps changing what we write: we stopped writing. */
+  MutationLoop: 'MutationLoop',
+} as const;
+export type CopyCode = (typeof CopyCode)[keyof typeof CopyCode];
+
+/** The result of one copy as a value: one bad copy never hides the others. */
+export interface CopyResult {
+  readonly key: string;
+  readonly hash: string;
+  readonly outcome: Outcome;
+  readonly code: CopyCode;
+  readonly message: string;
+}
+
+export function sameResult(a: CopyResult | undefined, b: CopyResult | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.key === b.key &&
+    a.hash === b.hash &&
+    a.outcome === b.outcome &&
+    a.code === b.code &&
+    a.message === b.message
+  );
+}

@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util';
+import {
+  AGENT_CREDENTIALS_SECRET,
+  DEFAULT_KINDS,
+  DEFAULT_RELAY_NAMESPACE,
+  ErrorCode,
+  err,
+  type KindInfo,
+  ok,
+  parseKindsFlag,
+  RelayError,
+  type Result,
+} from '@kuberelay/shared';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The agent's command line, validated. Absent connection values come from the credentials Secret. */
+export interface AgentFlags {
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  readonly cluster: string | undefined;
+  readonly server: string | undefined;
+  readonly tokenFile: string | undefined;
+  readonly mgmtCluster: string | undefined;
+  readonly credentialsSecret: string;
+  readonly namespace: string;
+  readonly stateFile: string;
+  readonly httpListen: string;
+  readonly podName: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly kinds: readonly KindInfo[];
+}
+
+export const USAGE = `Usage: kuberelay-agent [flags]
+
+Applies the copies the Kuberelay management server streams for this workload cluster, reverts
+drift, and deletes copies that are no longer wanted.
+
+Flags:
+  --kubeconfig PATH          kubeconfig of the workload cluster (default: in-cluster or $KUBECONFIG)
+  --context NAME             kubeconfig context (default: current)
+  --cluster NAME             this workload cluster's registered name
+  --server HOST:PORT         the management server's gRPC address
+  --token-file PATH          file holding the agent token
+  --mgmt-cluster NAME        the management cluster's name (default: learned from the server)
+  --credentials-secret NAME  Secret with token/cluster/server/mgmtCluster, read for any of them not
+                             given as flags (default ${AGENT_CREDENTIALS_SECRET})
+  --namespace NAME           namespace of that Secret (default ${DEFAULT_RELAY_NAMESPACE})
+  --state-file PATH          where the last acknowledged state is kept (default /var/lib/kuberelay/state.json)
+  --http-listen ADDR         /healthz, /readyz and /metrics (default :9092)
+  --pod-name NAME            shown in the cluster's status (default $POD_NAME or the host name)
+  --kinds LIST               distributable kinds, as the management server's --kinds (default SPEC §6 set)
+  --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)
+  -h, --help                 show this help
+`;
+
+export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly flags: AgentFlags };
+
+/** Parses argv (without node and script). Unknown flags and bad values are errors, all reported. */
+export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Result<ParsedFlags> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        cluster: { type: 'string' },
+        server: { type: 'string' },
+        'token-file': { type: 'string' },
+        'mgmt-cluster': { type: 'string' },
+        'credentials-secret': { type: 'string' },
+        namespace: { type: 'string' },
+        'state-file': { type: 'string' },
+        'http-listen': { type: 'string' },
+        'pod-name': { type: 'string' },
+        kinds: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    return err(configError(error instanceof Error ? error.message : String(error)));
+  }
+  if (values.help === true) return ok({ help: true });
+  const str = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const errors: RelayError[] = [];
+  for (const name of [
+    'cluster',
+    'server',
+    'token-file',
+    'mgmt-cluster',
+    'state-file',
+    'http-listen',
+    'namespace',
+  ]) {
+    if (str(name) === '') errors.push(configError(`--${name} must not be empty`));
+  }
+  const server = str('server');
+  if (server !== undefined && server !== '' && !/^[^\s/]+:\d{1,5}$/.test(server)) {
+    errors.push(configError(`--server "${server}" must be host:port`));
+  }
+  const logLevel = str('log-level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    errors.push(configError(`--log-level "${logLevel}" must be one of ${LOG_LEVELS.join(', ')}`));
+  }
+  let kinds: readonly KindInfo[] = DEFAULT_KINDS;
+  const kindsFlag = str('kinds');
+  if (kindsFlag !== undefined) {
+    const parsed = parseKindsFlag(kindsFlag);
+    if (parsed.ok) kinds = parsed.value;
+    else errors.push(...parsed.errors);
+  }
+  const [first, ...rest] = errors;
+  if (first !== undefined) return err(first, ...rest);
+  return ok({
+    help: false,
+    flags: {
+      kubeconfig: str('kubeconfig'),
+      context: str('context'),
+      cluster: str('cluster'),
+      server,
+      tokenFile: str('token-file'),
+      mgmtCluster: str('mgmt-cluster'),
+      credentialsSecret: str('credentials-secret') ?? AGENT_CREDENTIALS_SECRET,
+      namespace: str('namespace') ?? DEFAULT_RELAY_NAMESPACE,
+      stateFile: str('state-file') ?? '/var/lib/kuberelay/state.json',
+      httpListen: str('http-listen') ?? ':9092',
+      podName: str('pod-name') ?? env.POD_NAME,
+      logLevel: logLevel as LogLevel,
+      kinds,
+    },
+  });
+}
+
+function configError(message: string): RelayError {
+  return new RelayError({ code: ErrorCode.InvalidConfig, message });
+}

@@ -1,0 +1,73 @@
+import { type Backoff, type Clock, createBackoff, type Logger } from '@kuberelay/shared';
+import { describeStreamError, isAuthRefusal } from './grpcDial.js';
+import type { DialStream } from './relayStream.js';
+import { RelaySession, type SessionHandler } from './session.js';
+
+export interface ConnectLoopOptions {
+  readonly dial: DialStream;
+  readonly handler: SessionHandler;
+  readonly clock: Clock;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Between ordinary failures: full jitter, 0.5 s growing to 30 s. */
+  readonly backoff?: Backoff;
+  /**
+   * After a refusal of our credentials: the operator must act, so retry slowly (30 s growing to
+   * 5 min) instead of hammering the server and the log.
+   */
+  readonly authBackoff?: Backoff;
+  /** The current session while one is open, undefined between sessions. */
+  readonly onSession?: (session: RelaySession | undefined) => void;
+}
+
+/**
+ * Connects, runs a session until the stream ends, and reconnects after a jittered delay, forever,
+ * until `signal` is aborted. A session that got its Welcome resets the delays: a server restart
+ * is followed by a quick reconnect, spread by the jitter.
+ */
+export async function runConnectLoop(options: ConnectLoopOptions): Promise<void> {
+  const { clock, signal, logger } = options;
+  const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
+  const authBackoff = options.authBackoff ?? createBackoff({ minMs: 30_000, maxMs: 300_000 });
+  while (!signal.aborted) {
+    const session = new RelaySession({
+      stream: options.dial(),
+      handler: options.handler,
+      clock,
+      logger,
+      signal,
+    });
+    options.onSession?.(session);
+    let failure: unknown;
+    try {
+      await session.run();
+    } catch (error) {
+      failure = error;
+    } finally {
+      options.onSession?.(undefined);
+    }
+    if (signal.aborted) return;
+    if (session.welcomed) {
+      backoff.reset();
+      authBackoff.reset();
+    }
+    let delayMs: number;
+    if (failure !== undefined && isAuthRefusal(failure)) {
+      delayMs = Math.max(backoff.next(), authBackoff.next());
+      logger.error(
+        { err: describeStreamError(failure).message, retryInMs: delayMs },
+        'the management server refused the agent: check the token and the cluster registration',
+      );
+    } else {
+      delayMs = backoff.next();
+      const reason =
+        failure === undefined ? 'the server ended the stream' : describeStreamError(failure).message;
+      logger.warn({ reason, retryInMs: delayMs }, 'disconnected from the management server; reconnecting');
+    }
+    try {
+      await clock.sleep(delayMs, signal);
+    } catch {
+      return;
+    }
+  }
+}

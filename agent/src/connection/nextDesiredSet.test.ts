@@ -1,0 +1,89 @@
+import { type Copy, NackReason } from '@kuberelay/proto';
+import { createKindRegistry, DEFAULT_KINDS, stateDigest } from '@kuberelay/shared';
+import { describe, expect, it } from 'vitest';
+import { type DesiredCopy, parseDesiredCopy } from '../apply/desiredCopy.js';
+import { nextDesiredSet } from './nextDesiredSet.js';
+
+const kinds = createKindRegistry(DEFAULT_KINDS);
+
+function copy(name: string, hash: string, overwrite = false): Copy {
+  const manifest = { apiVersion: 'gloo.solo.io/v1', kind: 'Upstream', metadata: { name, namespace: 'apps' } };
+  return {
+    key: `gloo.solo.io/Upstream/apps/${name}`,
+    hash,
+    overwrite,
+    manifest: Buffer.from(JSON.stringify(manifest)),
+  };
+}
+
+function held(...copies: Copy[]): Map<string, DesiredCopy> {
+  const map = new Map<string, DesiredCopy>();
+  for (const c of copies) {
+    const parsed = parseDesiredCopy({ ...c, manifest: c.manifest.toString('utf8'), kinds });
+    if (!parsed.ok) throw new Error('bad fixture');
+    map.set(c.key, parsed.value);
+  }
+  return map;
+}
+
+const digestOf = (...copies: Copy[]) => stateDigest(new Map(copies.map((c) => [c.key, c])));
+
+describe('nextDesiredSet', () => {
+  const a = copy('a', 'h-a');
+  const b = copy('b', 'h-b');
+  const b2 = copy('b', 'h-b2');
+  const c = copy('c', 'h-c', true);
+
+  it.each([
+    {
+      name: 'an empty version keeps what is held',
+      held: [a, b],
+      version: { replace: false, upserts: [], removes: [], digest: digestOf(a, b) },
+      keys: ['a', 'b'],
+    },
+    {
+      name: 'a delta upserts and removes',
+      held: [a, b],
+      version: { replace: false, upserts: [b2, c], removes: [a.key], digest: digestOf(b2, c) },
+      keys: ['b', 'c'],
+    },
+    {
+      name: 'a replace drops anything not listed',
+      held: [a, b],
+      version: { replace: true, upserts: [c], removes: [], digest: digestOf(c) },
+      keys: ['c'],
+    },
+  ])('$name', ({ held: holding, version, keys }) => {
+    const result = nextDesiredSet({ held: held(...holding), version: { version: 5, ...version }, kinds });
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect([...result.copies.values()].map((d) => d.target.name).sort()).toEqual(keys);
+      expect(result.digest).toBe(version.digest);
+    }
+  });
+
+  it('rejects a version whose digest differs (a missed version), applying nothing', () => {
+    const result = nextDesiredSet({
+      held: held(a),
+      version: { version: 6, replace: false, upserts: [b], removes: [], digest: digestOf(b) },
+      kinds,
+    });
+    expect(result).toMatchObject({ ok: false, reason: NackReason.NACK_REASON_DIGEST_MISMATCH });
+  });
+
+  it('rejects a manifest that is not a Kubernetes object or does not match its key', () => {
+    const broken: Copy = { ...a, manifest: Buffer.from('{"kind":') };
+    const misnamed: Copy = { ...b, key: 'gloo.solo.io/Upstream/apps/other' };
+    const result = nextDesiredSet({
+      held: new Map(),
+      version: { version: 7, replace: true, upserts: [broken, misnamed], removes: [], digest: '' },
+      kinds,
+    });
+    expect(result).toEqual({
+      ok: false,
+      reason: NackReason.NACK_REASON_INVALID_MANIFEST,
+      message:
+        'manifest of copy gloo.solo.io/Upstream/apps/a is not valid JSON; manifest of copy gloo.solo.io/Upstream/apps/other describes gloo.solo.io/Upstream/apps/b',
+    });
+  });
+});

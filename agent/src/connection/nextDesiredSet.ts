@@ -1,0 +1,49 @@
+import { NackReason, type VersionContent } from '@kuberelay/proto';
+import type { KindRegistry } from '@kuberelay/shared';
+import { stateDigest } from '@kuberelay/shared';
+import { type DesiredCopy, parseDesiredCopy } from '../apply/desiredCopy.js';
+
+export type NextDesiredSet =
+  | { readonly ok: true; readonly copies: ReadonlyMap<string, DesiredCopy>; readonly digest: string }
+  | { readonly ok: false; readonly reason: NackReason; readonly message: string };
+
+/**
+ * The complete desired set after a version: `held` (what the agent acknowledged, which is what it
+ * told the server it has) with the version's removals and upserts, or the upserts alone for a
+ * `replace` version. Pure. The result's digest must equal the version's, computed exactly as the
+ * server does (shared stateDigest over key, hash, overwrite); otherwise the version is rejected
+ * and nothing of it is applied, so a gap in the stream can never prune a wanted copy.
+ */
+export function nextDesiredSet(options: {
+  readonly held: ReadonlyMap<string, DesiredCopy>;
+  readonly version: VersionContent;
+  readonly kinds: KindRegistry;
+}): NextDesiredSet {
+  const { version } = options;
+  const next = new Map<string, DesiredCopy>(version.replace ? [] : options.held);
+  for (const key of version.removes) next.delete(key);
+  const problems: string[] = [];
+  for (const copy of version.upserts) {
+    const parsed = parseDesiredCopy({
+      key: copy.key,
+      hash: copy.hash,
+      overwrite: copy.overwrite,
+      manifest: Buffer.from(copy.manifest).toString('utf8'),
+      kinds: options.kinds,
+    });
+    if (parsed.ok) next.set(copy.key, parsed.value);
+    else problems.push(...parsed.errors.map((e) => e.message));
+  }
+  if (problems.length > 0) {
+    return { ok: false, reason: NackReason.NACK_REASON_INVALID_MANIFEST, message: problems.join('; ') };
+  }
+  const digest = stateDigest(next);
+  if (digest !== version.digest) {
+    return {
+      ok: false,
+      reason: NackReason.NACK_REASON_DIGEST_MISMATCH,
+      message: `after version ${version.version} the agent holds ${next.size} copies with digest ${digest}, the server expects ${version.digest}`,
+    };
+  }
+  return { ok: true, copies: next, digest };
+}

@@ -1,0 +1,174 @@
+import {
+  type Ack,
+  ChunkAssembler,
+  type Hello,
+  type Nack,
+  NackReason,
+  type Report,
+  type VersionContent,
+  type Welcome,
+} from '@kuberelay/proto';
+import { type Clock, ErrorCode, type Logger, RelayError } from '@kuberelay/shared';
+import type { RelayStream } from './relayStream.js';
+
+export type VersionReply =
+  | { readonly $case: 'ack'; readonly value: Ack }
+  | { readonly $case: 'nack'; readonly value: Nack };
+
+/** What the session needs from the agent: the protocol's decisions, none of its mechanics. */
+export interface SessionHandler {
+  /** The first message: who we are and what we hold (read at each connect). */
+  hello(): Hello;
+  onWelcome(welcome: Welcome): void;
+  /** Applies one complete version; resolves with the Ack or Nack to send. */
+  applyVersion(version: VersionContent): Promise<VersionReply>;
+}
+
+export interface RelaySessionOptions {
+  readonly stream: RelayStream;
+  readonly handler: SessionHandler;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+/** Heartbeat interval until the server's Welcome says otherwise (docs/design.md: 5 s). */
+const DEFAULT_HEARTBEAT_MS = 5_000;
+/** The server is considered gone after this many heartbeat intervals without a message. */
+const SILENT_HEARTBEATS = 3;
+
+/**
+ * One Connect stream, from Hello to its end: Welcome first, then versions (reassembled from
+ * chunks, applied one at a time in order, each answered with an Ack or Nack), heartbeats both ways,
+ * and Reports in between. A server silent for 3 heartbeats is dropped (keepalive catches a dead
+ * TCP peer; this catches a stuck server). `run` resolves when the stream ends and every version it
+ * delivered has been answered, so the next session starts from a settled state.
+ */
+export class RelaySession {
+  readonly #options: RelaySessionOptions;
+  readonly #assembler = new ChunkAssembler();
+  readonly #controller = new AbortController();
+  #welcomed = false;
+  #open = true;
+  #silent = false;
+  #lastReceived = 0;
+
+  constructor(options: RelaySessionOptions) {
+    this.#options = options;
+  }
+
+  get welcomed(): boolean {
+    return this.#welcomed;
+  }
+
+  /** Sends a Report if the stream is open and welcomed; false otherwise (the next Ack says it all). */
+  sendReport(report: Report): boolean {
+    if (!this.#open || !this.#welcomed) return false;
+    this.#options.stream.send({ message: { $case: 'report', value: report } });
+    return true;
+  }
+
+  async run(): Promise<void> {
+    const { stream, handler, clock, signal } = this.#options;
+    const local = AbortSignal.any([signal, this.#controller.signal]);
+    const cancel = () => stream.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    let versions: Promise<void> = Promise.resolve();
+    this.#lastReceived = clock.now();
+    try {
+      stream.send({ message: { $case: 'hello', value: handler.hello() } });
+      for await (const response of stream.messages) {
+        this.#lastReceived = clock.now();
+        const message = response.message;
+        switch (message?.$case) {
+          case 'welcome':
+            if (this.#welcomed) break;
+            this.#welcomed = true;
+            handler.onWelcome(message.value);
+            void this.#heartbeats(
+              message.value.heartbeatSeconds > 0
+                ? message.value.heartbeatSeconds * 1000
+                : DEFAULT_HEARTBEAT_MS,
+              local,
+            );
+            break;
+          case 'delta': {
+            if (!this.#welcomed) {
+              throw new RelayError({
+                code: ErrorCode.InvalidMessage,
+                message: 'the server sent a Delta before Welcome',
+              });
+            }
+            const assembled = this.#assembler.push(message.value);
+            if (assembled.state === 'invalid') {
+              this.#send(nack(message.value.version, NackReason.NACK_REASON_BAD_CHUNKS, assembled.message));
+            } else if (assembled.state === 'complete') {
+              const version = assembled.version;
+              versions = versions.then(() => this.#apply(version));
+            }
+            break;
+          }
+          default:
+            // Heartbeats (and fields a newer server may add) only prove the server is alive.
+            break;
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      if (this.#silent) {
+        throw new RelayError({
+          code: ErrorCode.Internal,
+          message: `the management server sent nothing for ${SILENT_HEARTBEATS} heartbeats; reconnecting`,
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      this.#open = false;
+      this.#controller.abort();
+      signal.removeEventListener('abort', cancel);
+      this.#assembler.reset();
+      await versions;
+    }
+  }
+
+  async #apply(version: VersionContent): Promise<void> {
+    try {
+      const reply = await this.#options.handler.applyVersion(version);
+      this.#send({ message: reply });
+    } catch (error) {
+      if (this.#options.signal.aborted) return;
+      this.#options.logger.error({ err: error, version: version.version }, 'applying a version failed');
+      this.#send(nack(version.version, NackReason.NACK_REASON_INTERNAL, String(error)));
+    }
+  }
+
+  #send(message: Parameters<RelayStream['send']>[0]): void {
+    if (this.#open) this.#options.stream.send(message);
+  }
+
+  async #heartbeats(intervalMs: number, signal: AbortSignal): Promise<void> {
+    const { clock, stream, logger } = this.#options;
+    while (!signal.aborted) {
+      try {
+        await clock.sleep(intervalMs, signal);
+      } catch {
+        return;
+      }
+      if (clock.now() - this.#lastReceived > SILENT_HEARTBEATS * intervalMs) {
+        logger.warn(
+          { silentMs: clock.now() - this.#lastReceived },
+          'management server is silent; dropping the stream',
+        );
+        this.#silent = true;
+        stream.cancel();
+        return;
+      }
+      this.#send({ message: { $case: 'heartbeat', value: { unixMillis: clock.now() } } });
+    }
+  }
+}
+
+function nack(version: number, reason: NackReason, message: string): Parameters<RelayStream['send']>[0] {
+  return { message: { $case: 'nack', value: { version, reason, message } } };
+}

@@ -1,0 +1,77 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { WriteVerb } from '../apply/copyApplier.js';
+import { Outcome } from '../apply/copyResult.js';
+
+/**
+ * The agent's Prometheus metrics, in a registry of its own (not prom-client's global one), so
+ * several agents in one process (tests) never share counters.
+ */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly #writes: Counter<'verb'>;
+  readonly #driftRepairs: Counter;
+  readonly #connected: Gauge;
+  readonly #ackedVersion: Gauge;
+  #countCopies: () => ReadonlyMap<Outcome, number> = () => new Map();
+
+  constructor() {
+    this.#writes = new Counter({
+      name: 'kuberelay_agent_writes_total',
+      help: 'Writes to the workload API server, by verb. Zero growth in steady state.',
+      labelNames: ['verb'],
+      registers: [this.registry],
+    });
+    this.#driftRepairs = new Counter({
+      name: 'kuberelay_agent_drift_repairs_total',
+      help: 'Copies changed or deleted in the workload cluster that the agent reverted.',
+      registers: [this.registry],
+    });
+    const countCopies = () => this.#countCopies();
+    new Gauge({
+      name: 'kuberelay_agent_copies',
+      help: 'Copies the agent holds, by the outcome of their last apply.',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        const counts = countCopies();
+        for (const outcome of Object.values(Outcome)) this.set({ outcome }, counts.get(outcome) ?? 0);
+      },
+    });
+    this.#connected = new Gauge({
+      name: 'kuberelay_agent_connected',
+      help: '1 while a stream to the management server is open and welcomed.',
+      registers: [this.registry],
+    });
+    this.#ackedVersion = new Gauge({
+      name: 'kuberelay_agent_acked_version',
+      help: 'The last version the agent acknowledged.',
+      registers: [this.registry],
+    });
+    for (const verb of ['create', 'update', 'delete']) this.#writes.inc({ verb }, 0);
+  }
+
+  recordWrite(verb: WriteVerb): void {
+    this.#writes.inc({ verb });
+  }
+
+  recordDriftRepair(): void {
+    this.#driftRepairs.inc();
+  }
+
+  setConnected(connected: boolean): void {
+    this.#connected.set(connected ? 1 : 0);
+  }
+
+  setAckedVersion(version: number): void {
+    this.#ackedVersion.set(version);
+  }
+
+  /** Where the copies gauge reads its counts at scrape time. */
+  countCopiesWith(count: () => ReadonlyMap<Outcome, number>): void {
+    this.#countCopies = count;
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

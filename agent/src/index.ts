@@ -1,0 +1,7 @@
+// Public API of @kuberelay/agent: start an agent for one workload cluster.
+export { type Agent, type AgentOptions, startAgent } from './agent.js';
+export { CopyCode, type CopyResult, Outcome } from './apply/copyResult.js';
+export { type Drift, DriftReason, type FindDriftOptions, findDrift } from './apply/findDrift.js';
+export { findUntracked, type InventoryEntry } from './prune/findUntracked.js';
+export { loadState, type PersistedCopy, type PersistedState, saveState } from './state/stateFile.js';
+export { AGENT_VERSION } from './version.js';

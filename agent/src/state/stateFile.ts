@@ -1,0 +1,122 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCode, isJsonObject, type JsonObject, RelayError } from '@kuberelay/shared';
+
+/** One copy as persisted: what the server sent, so it can be enforced without the server. */
+export interface PersistedCopy {
+  readonly key: string;
+  readonly hash: string;
+  readonly overwrite: boolean;
+  /** The copy as a JSON object (not a string, so operators can read the file). */
+  readonly manifest: JsonObject;
+}
+
+/**
+ * The last version the agent acknowledged. Invariant: `digest` is stateDigest over `copies`, and
+ * `copies` is the complete desired set of `version` (not only what applied successfully).
+ */
+export interface PersistedState {
+  readonly version: number;
+  readonly digest: string;
+  readonly mgmtCluster: string;
+  readonly copies: readonly PersistedCopy[];
+}
+
+export type LoadStateResult =
+  | { readonly status: 'missing' }
+  | { readonly status: 'loaded'; readonly state: PersistedState }
+  | { readonly status: 'corrupt'; readonly error: RelayError };
+
+/**
+ * Reads the state file. A missing file is normal (first start); an unreadable or malformed one is
+ * returned as `corrupt` for the caller to report, never thrown: the agent then starts as if it
+ * held nothing and the server sends everything again.
+ */
+export async function loadState(path: string): Promise<LoadStateResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return { status: 'missing' };
+    return corrupt(path, 'cannot be read', error);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return corrupt(path, 'is not valid JSON', error);
+  }
+  const problem = validate(parsed);
+  if (problem !== undefined) return corrupt(path, problem);
+  return { status: 'loaded', state: parsed as PersistedState };
+}
+
+/**
+ * Writes the state atomically: a temporary file in the same folder, fsync, rename over the old
+ * file, fsync of the folder. A crash at any point leaves either the old or the new file, never a
+ * torn one.
+ */
+export async function saveState(path: string, state: PersistedState): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const file = await open(tmp, 'w', 0o600);
+  try {
+    await file.writeFile(`${JSON.stringify(state, null, 1)}\n`, 'utf8');
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  const folder = await open(dir, 'r');
+  try {
+    await folder.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is still atomic there.
+  } finally {
+    await folder.close();
+  }
+}
+
+function validate(value: unknown): string | undefined {
+  if (!isJsonObject(value)) return 'is not a JSON object';
+  if (typeof value.version !== 'number' || !Number.isSafeInteger(value.version) || value.version < 0) {
+    return 'has no valid "version"';
+  }
+  if (typeof value.digest !== 'string') return 'has no "digest"';
+  if (typeof value.mgmtCluster !== 'string' || value.mgmtCluster === '') return 'has no "mgmtCluster"';
+  if (!Array.isArray(value.copies)) return 'has no "copies" list';
+  for (const [i, copy] of (value.copies as unknown[]).entries()) {
+    if (
+      !isJsonObject(copy) ||
+      typeof copy.key !== 'string' ||
+      typeof copy.hash !== 'string' ||
+      typeof copy.overwrite !== 'boolean' ||
+      !isJsonObject(copy.manifest)
+    ) {
+      return `has an invalid copy at index ${i}`;
+    }
+  }
+  return undefined;
+}
+
+function corrupt(path: string, reason: string, cause?: unknown): LoadStateResult {
+  return {
+    status: 'corrupt',
+    error: new RelayError({
+      code: ErrorCode.InvalidConfig,
+      message: `state file ${path} ${reason}; ignoring it`,
+      details: { path },
+      ...(cause === undefined ? {} : { cause }),
+    }),
+  };
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}
