@@ -1,0 +1,154 @@
+import { runRelayctl } from '@kuberelay/mgmt-server/cli';
+import { KubeRest } from '@kuberelay/shared/kube';
+import type { Lab } from '../lab/lab.js';
+
+// Drives relayctl in-process against the lab, with captured output.
+
+export interface RelayctlRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs `relayctl ARGV` with the lab's kubeconfig, as a user would from a shell. */
+export async function relayctl(lab: Lab, argv: readonly string[]): Promise<RelayctlRun> {
+  let out = '';
+  let err = '';
+  const code = await runRelayctl(argv, {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    env: { KUBECONFIG: lab.kubeconfigPath, HOME: '/nonexistent' },
+    now: () => new Date(),
+    probeHttp: async (url) => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        await res.body?.cancel();
+        return { ok: true, status: res.status };
+      } catch (e) {
+        return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+    },
+  });
+  if (process.env.RELAYCTL_E2E_PRINT) {
+    process.stderr.write(`$ relayctl ${argv.join(' ')}  (exit ${code})\n${out}${err}\n`);
+  }
+  return { code, out, err };
+}
+
+/** A name unique to this run, so reruns on a kept lab and other test files never collide. */
+export const unique = (prefix: string): string =>
+  `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+
+export const rest = (lab: Lab, cluster: string): KubeRest => new KubeRest(lab.kubeConfig(cluster));
+
+export async function createNamespace(kube: KubeRest, name: string): Promise<void> {
+  await kube.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+}
+
+/** A Kubernetes MicroTime (RFC 3339 with exactly 6 fractional digits). */
+export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+/** Writes a server presence Lease the way a management server replica does. */
+export async function writeServerLease(
+  kube: KubeRest,
+  options: {
+    namespace: string;
+    pod: string;
+    renewTime: Date;
+    grpcAddress?: string;
+    httpAddress?: string;
+    mgmtCluster?: string;
+  },
+): Promise<void> {
+  const annotations: Record<string, string> = {};
+  if (options.grpcAddress) annotations['kuberelay.dev/grpc-address'] = options.grpcAddress;
+  if (options.httpAddress) annotations['kuberelay.dev/http-address'] = options.httpAddress;
+  if (options.mgmtCluster) annotations['kuberelay.dev/mgmt-cluster'] = options.mgmtCluster;
+  await kube.request({
+    method: 'POST',
+    path: `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`,
+    body: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: `kuberelay-mgmt-server-${options.pod}`,
+        namespace: options.namespace,
+        labels: { 'app.kubernetes.io/component': 'mgmt-server' },
+        annotations,
+      },
+      spec: {
+        holderIdentity: options.pod,
+        leaseDurationSeconds: 30,
+        acquireTime: microTime(options.renewTime),
+        renewTime: microTime(options.renewTime),
+      },
+    },
+  });
+}
+
+const kcPath = (namespace: string, name?: string) =>
+  `/apis/admin.gloo.solo.io/v2/namespaces/${namespace}/kubernetesclusters${name ? `/${name}` : ''}`;
+
+export async function createKubernetesCluster(
+  kube: KubeRest,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  await kube.request({
+    method: 'POST',
+    path: kcPath(namespace),
+    body: {
+      apiVersion: 'admin.gloo.solo.io/v2',
+      kind: 'KubernetesCluster',
+      metadata: { name, namespace },
+      spec: {},
+    },
+  });
+}
+
+/** Writes a KubernetesCluster's status the way the server does (merge patch on /status). */
+export async function writeClusterStatus(
+  kube: KubeRest,
+  namespace: string,
+  name: string,
+  status: Record<string, unknown>,
+): Promise<void> {
+  await kube.request({
+    method: 'PATCH',
+    path: `${kcPath(namespace, name)}/status`,
+    contentType: 'application/merge-patch+json',
+    body: { status },
+  });
+}
+
+export async function getJson<T>(kube: KubeRest, path: string): Promise<T> {
+  return kube.request<T>({ method: 'GET', path });
+}
+
+/** GET that answers undefined for 404. */
+export async function getIfExists<T>(kube: KubeRest, path: string): Promise<T | undefined> {
+  try {
+    return await kube.request<T>({ method: 'GET', path });
+  } catch (e) {
+    if ((e as { status?: number }).status === 404) return undefined;
+    throw e;
+  }
+}
+
+export interface Secret {
+  metadata: {
+    name: string;
+    uid: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export const decode = (secret: Secret | undefined, key: string): string =>
+  Buffer.from(secret?.data?.[key] ?? '', 'base64').toString('utf8');

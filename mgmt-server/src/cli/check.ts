@@ -1,0 +1,111 @@
+import {
+  buildCheckReport,
+  type ClusterObservation,
+  parseRejectedAgents,
+  type ReadyzResult,
+  ReadyzState,
+  renderCheckReport,
+} from './checkReport.js';
+import { ExitCode, isForbidden } from './cliErrors.js';
+import type { Command } from './command.js';
+import type { CommandContext } from './commandContext.js';
+import { OutputFormat, requirePositionals } from './flags.js';
+import {
+  type ConfigMapObject,
+  type KubernetesClusterObject,
+  kubernetesClusterRef,
+  type LeaseObject,
+  leaseRef,
+  namespaceRef,
+  rejectedAgentsRef,
+} from './kubeResources.js';
+import { renderJson } from './render.js';
+import { readyzUrl, type ServerReplica, serverReplicas } from './serverLeases.js';
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'check the management server and the connection of every registered workload cluster',
+  usage: `Check the management server and its connections to the workload agents (like meshctl check).
+
+Usage:
+  relayctl check [--kubecontext MGMT] [-n NAMESPACE] [-o table|json]
+
+Sections:
+  Mgmt server                       a replica is running when its Lease kuberelay-mgmt-server-<pod>
+                                    was renewed in the last 30s; its /readyz is probed when reachable
+  Mgmt server connectivity to       every registered cluster (KubernetesCluster), the server replica
+    workload agents                 its agent is connected to, and agents behind on acknowledgements
+  Agents refused by the mgmt server agents that tried to connect with a cluster name that is not
+                                    registered, or with wrong credentials (ConfigMap
+                                    kuberelay-rejected-agents)
+
+Exit code: 0 when a server replica is running and every registered cluster is connected,
+1 otherwise (or on error), 2 on a wrong command line.
+
+-o json prints one object (fields are only ever added; absent values are null):
+  { "kind": "RelayctlCheck", "schemaVersion": 1, "context", "namespace", "checkedAt",
+    "ok": bool (exit code 0), "health": "ok"|"warning"|"error",
+    "server": { "health", "replicas": [ { "pod", "lease", "holder", "renewTime",
+        "renewedSecondsAgo", "fresh", "grpcAddress", "httpAddress", "mgmtCluster",
+        "readyz": null | { "url", "state": "ready"|"not-ready"|"unreachable", "detail" } } ] },
+    "clusters": [ { "name", "registered", "connected", "reportedConnected", "connectedPod",
+        "agentVersion", "agentPod", "lastHeartbeat", "sentVersion", "ackedVersion",
+        "upToDate": bool|null, "counts": null | { "applied", "failed", "conflict", "pending" } } ],
+    "connectedPods": [ { "pod", "clusters": [names] } ],
+    "rejectedAgents": [ { "cluster", "registered", "lastAttempt", "reason", "code", "peer", "count" } ],
+    "sections": [ { "id": "server"|"connectivity"|"rejected", "title", "health",
+        "findings": [ { "health", "message" } ] } ] }`,
+  options: {},
+  run: runCheck,
+};
+
+async function runCheck(ctx: CommandContext, parsed: Parameters<Command['run']>[1]): Promise<number> {
+  requirePositionals(parsed, 'check', []);
+  const { io, globals } = ctx;
+  const kube = ctx.mgmt();
+  const ns = globals.namespace;
+  const now = io.now();
+  const [namespace, leases, clusters, rejected] = await Promise.all([
+    // Reading a namespace is cluster-scoped: a user allowed only inside it gets 403, which
+    // still tells us nothing is wrong with it.
+    kube.get(namespaceRef(ns), `reading namespace ${ns}`).then(
+      (found) => found !== undefined,
+      (error: unknown) => (isForbidden(error) ? true : Promise.reject(error)),
+    ),
+    kube.list<LeaseObject>(leaseRef(ns), `listing the server Leases in ${ns}`),
+    kube.list<KubernetesClusterObject>(kubernetesClusterRef(ns), `listing KubernetesClusters in ${ns}`),
+    kube.get<ConfigMapObject>(rejectedAgentsRef(ns), `reading the rejected-agents ConfigMap in ${ns}`),
+  ]);
+  const replicas = serverReplicas(leases, now);
+  const report = buildCheckReport({
+    context: kube.context,
+    namespace: ns,
+    now,
+    namespaceExists: namespace,
+    replicas,
+    readyz: await probeReplicas(ctx, replicas),
+    clusters: clusters.map((c): ClusterObservation => ({ name: c.metadata.name, status: c.status })),
+    rejected: parseRejectedAgents(rejected?.data),
+  });
+  io.stdout(globals.output === OutputFormat.json ? renderJson(report) : renderCheckReport(report, { now }));
+  return report.ok ? ExitCode.ok : ExitCode.failure;
+}
+
+/** Probes /readyz of every running replica that announces an HTTP address, in parallel. */
+async function probeReplicas(
+  ctx: CommandContext,
+  replicas: readonly ServerReplica[],
+): Promise<ReadonlyMap<string, ReadyzResult>> {
+  const probed = await Promise.all(
+    replicas
+      .filter((r) => r.fresh && r.httpAddress !== undefined)
+      .map(async (r): Promise<[string, ReadyzResult]> => {
+        const url = readyzUrl(r.httpAddress ?? '');
+        const res = await ctx.io.probeHttp(url);
+        if (!res.ok) return [r.lease, { url, state: ReadyzState.unreachable, detail: res.error }];
+        const state = res.status >= 200 && res.status < 300 ? ReadyzState.ready : ReadyzState.notReady;
+        return [r.lease, { url, state, detail: `HTTP ${res.status}` }];
+      }),
+  );
+  return new Map(probed);
+}

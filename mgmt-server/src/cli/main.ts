@@ -1,0 +1,70 @@
+import { checkCommand } from './check.js';
+import { CliError, describeError, ExitCode, UsageError } from './cliErrors.js';
+import type { CliIo } from './cliIo.js';
+import type { Command } from './command.js';
+import { createCommandContext } from './commandContext.js';
+import { deregisterCommand } from './deregister.js';
+import { GLOBAL_FLAGS_HELP, parseCommandLine, splitCommand, wantsHelp } from './flags.js';
+import { registerCommand } from './register.js';
+import { statusCommand } from './status.js';
+
+export const COMMANDS: readonly Command[] = [registerCommand, deregisterCommand, checkCommand, statusCommand];
+
+export function topUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `relayctl: operate Kuberelay, the multicluster config-distribution relay.
+
+Usage:
+  relayctl COMMAND [flags]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+  help${' '.repeat(width - 4)}  show the help of a command
+
+${GLOBAL_FLAGS_HELP}
+
+Run relayctl COMMAND --help for a command's flags.
+`;
+}
+
+export const commandUsage = (command: Command): string => `${command.usage}\n\n${GLOBAL_FLAGS_HELP}\n`;
+
+/**
+ * Runs relayctl with `argv` (without the node and script paths) and returns the exit code.
+ * Never throws: every error is written to stderr as one line (the stack only with --debug).
+ */
+export async function runRelayctl(argv: readonly string[], io: CliIo): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    const { command: name, rest } = splitCommand(argv);
+    if (name === undefined || name === 'help') {
+      const topic = name === 'help' ? splitCommand(rest).command : undefined;
+      const command = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
+      if (topic !== undefined && command === undefined) throw new UsageError(`unknown command "${topic}"`);
+      if (name === undefined && !wantsHelp(rest)) {
+        if (rest.length > 0) {
+          // Flags only: still validate them, so a typo is reported rather than ignored.
+          parseCommandLine({ command: '', argv: rest, specs: {} });
+        }
+        io.stderr(topUsage());
+        return ExitCode.usage;
+      }
+      io.stdout(command ? commandUsage(command) : topUsage());
+      return ExitCode.ok;
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) {
+      throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    }
+    if (wantsHelp(rest)) {
+      io.stdout(commandUsage(command));
+      return ExitCode.ok;
+    }
+    const parsed = parseCommandLine({ command: command.name, argv: rest, specs: command.options });
+    return await command.run(createCommandContext(io, parsed.globals), parsed);
+  } catch (error) {
+    io.stderr(describeError(error, { debug }));
+    return error instanceof CliError ? error.exitCode : ExitCode.failure;
+  }
+}
+export type { CliIo, HttpProbe } from './cliIo.js';

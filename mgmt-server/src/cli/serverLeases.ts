@@ -1,0 +1,95 @@
+import { RegistrationAnnotation, SERVER_LEASE_PREFIX, SERVER_LEASE_RENEW_SECONDS } from '@kuberelay/shared';
+import type { LeaseObject } from './kubeResources.js';
+import { ageMs } from './render.js';
+
+/** How often a server replica renews its Lease (docs/design.md, "Server presence"). */
+export const SERVER_LEASE_RENEW_INTERVAL_MS = SERVER_LEASE_RENEW_SECONDS * 1000;
+/** A replica whose Lease was not renewed for 3 intervals is considered gone. */
+export const SERVER_LEASE_STALE_AFTER_MS = 3 * SERVER_LEASE_RENEW_INTERVAL_MS;
+
+/** The server's `--cluster-name` on its Lease: `register` defaults `--mgmt-cluster` from it. */
+export const MGMT_CLUSTER_ANNOTATION = RegistrationAnnotation.mgmtCluster;
+
+/** One management server replica, as its Lease describes it. */
+export interface ServerReplica {
+  readonly lease: string;
+  /** The pod name (the Lease name without its prefix). */
+  readonly pod: string;
+  readonly holder: string | undefined;
+  readonly renewTime: string | undefined;
+  /** Milliseconds since the last renewal; undefined when never renewed. */
+  readonly ageMs: number | undefined;
+  /** Renewed within SERVER_LEASE_STALE_AFTER_MS. */
+  readonly fresh: boolean;
+  readonly grpcAddress: string | undefined;
+  readonly httpAddress: string | undefined;
+  readonly mgmtCluster: string | undefined;
+}
+
+/** The server Leases among `leases` (others in the namespace are ignored), sorted by pod. */
+export function serverReplicas(leases: readonly LeaseObject[], now: Date): ServerReplica[] {
+  return leases
+    .filter((l) => l.metadata.name.startsWith(SERVER_LEASE_PREFIX))
+    .map((l) => {
+      const renewTime = l.spec?.renewTime ?? l.spec?.acquireTime;
+      const age = ageMs(renewTime, now);
+      const annotations = l.metadata.annotations ?? {};
+      return {
+        lease: l.metadata.name,
+        pod: l.metadata.name.slice(SERVER_LEASE_PREFIX.length),
+        holder: l.spec?.holderIdentity,
+        renewTime,
+        ageMs: age,
+        fresh: age !== undefined && age <= SERVER_LEASE_STALE_AFTER_MS,
+        grpcAddress: nonEmpty(annotations[RegistrationAnnotation.grpcAddress]),
+        httpAddress: nonEmpty(annotations[RegistrationAnnotation.httpAddress]),
+        mgmtCluster: nonEmpty(annotations[MGMT_CLUSTER_ANNOTATION]),
+      };
+    })
+    .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+}
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === '' ? undefined : value.trim();
+
+/** A value discovered from the Leases, or why it could not be. */
+export type Discovered =
+  | { readonly ok: true; readonly value: string; readonly from: string }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * The one value every server Lease agrees on for `pick` (several replicas behind one Service
+ * announce the same address). Fresh Leases are preferred; stale ones are used only when no
+ * replica is running, since a server that is down may still be the one being installed.
+ */
+export function discoverFromLeases(
+  replicas: readonly ServerReplica[],
+  pick: (r: ServerReplica) => string | undefined,
+  what: string,
+): Discovered {
+  if (replicas.length === 0) return { ok: false, problem: 'no management server Lease exists' };
+  const fresh = replicas.filter((r) => r.fresh);
+  const pool = fresh.length > 0 ? fresh : replicas;
+  const values = [...new Set(pool.map(pick).filter((v): v is string => v !== undefined))].sort();
+  const [only] = values;
+  if (values.length === 1 && only !== undefined) {
+    const leases = pool.filter((r) => pick(r) === only).map((r) => r.lease);
+    return { ok: true, value: only, from: `Lease ${leases.join(', ')}` };
+  }
+  if (values.length === 0) return { ok: false, problem: `no management server Lease announces its ${what}` };
+  return { ok: false, problem: `the server Leases do not agree on the ${what} (${values.join(', ')})` };
+}
+
+/** `host:port` with a port in 1..65535 (IPv6 hosts in brackets). */
+export function isHostPort(value: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m) return false;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535;
+}
+
+/** The URL of a replica's /readyz, from its http-address annotation (`host:port` or a URL). */
+export function readyzUrl(httpAddress: string): string {
+  const base = /^https?:\/\//.test(httpAddress) ? httpAddress : `http://${httpAddress}`;
+  return `${base.replace(/\/+$/, '')}/readyz`;
+}

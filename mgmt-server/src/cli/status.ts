@@ -1,0 +1,215 @@
+import { Annotation, DEFAULT_KINDS, groupKindOf, type KindInfo, type KubeObject } from '@kuberelay/shared';
+import type { ResourceRef } from '@kuberelay/shared/kube';
+import { CliError, CliErrorCode, ExitCode, isForbidden, oneLine, UsageError } from './cliErrors.js';
+import type { Command } from './command.js';
+import type { CommandContext } from './commandContext.js';
+import { OutputFormat, type ParsedCommandLine, requirePositionals } from './flags.js';
+import type { KubeClient } from './kubeClient.js';
+import {
+  type EventObject,
+  eventsRef,
+  type KubernetesClusterObject,
+  kubernetesClusterRef,
+} from './kubeResources.js';
+import { renderJson } from './render.js';
+import { buildSourceStatuses, renderSourceStatuses, type StatusSourceInput } from './statusReport.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show where each distributed source was copied, and what failed',
+  usage: `Show, for every source (an object of a distributable kind carrying gloo.solo.io/distribute-to),
+the result of each copy: per selected cluster and target namespace.
+
+Usage:
+  relayctl status [KIND/NAME] [--source-namespace NS] [--kubecontext MGMT] [-n NAMESPACE] [-o table|json]
+
+KIND is case-insensitive: the kind, its plural or either with its group (httproute/foo,
+httproutes.gateway.networking.k8s.io/foo). Without KIND/NAME, every source is shown.
+
+Results:
+  applied        the copy is in the workload cluster as the source says
+  pending        the agent has not reported it yet (or another source's copy is in its place)
+  failed         the agent could not apply it (missing namespace or kind, API error, ...)
+  conflict       an object the relay does not own is in its place (see kuberelay.dev/conflict-resolution)
+  not-connected  the cluster's agent is not connected
+  unknown        the cluster's status lists only part of its copies (at most 500), not this one
+Targets are computed from the annotation and the registered clusters, and joined with what each
+agent reported (KubernetesCluster status.copies); an invalid annotation shows its errors, and the
+copies that exist are kept. The source's recent Warning Events are shown too.
+Exit code: 0 when the status could be read (whatever the results), 1 on error, 2 on a wrong command line.
+
+Flags:
+      --source-namespace NS   only sources in this namespace (default: all namespaces)
+
+-o json: { "kind": "RelayctlStatus", "schemaVersion": 1, "context", "namespace",
+  "sourceNamespace": string|null, "skippedKinds": [ "Kind.group" ... (not installed) ],
+  "sources": [ { "kind", "group", "namespace": string|null, "name", "distributeTo",
+      "health": "ok"|"warning"|"error", "valid": bool, "errors": [ { "code", "message" } ],
+      "warnings": [ { "code", "message" } ],
+      "targets": [ { "cluster", "namespace": string|null, "result", "code": string|null,
+          "message": string|null, "selected": bool } ],
+      "events": [ { "reason", "message", "count", "lastSeen": string|null } ] } ] }`,
+  options: {
+    'source-namespace': { type: 'string' },
+  },
+  run: runStatus,
+};
+
+/** The kind a KIND argument names, or undefined. */
+export function findKind(word: string, kinds: readonly KindInfo[] = DEFAULT_KINDS): KindInfo | undefined {
+  const w = word.toLowerCase();
+  return kinds.find((k) => {
+    const names = [k.kind.toLowerCase(), k.plural];
+    return names.some((n) => n === w || `${n}.${k.group}` === w);
+  });
+}
+
+function parseTarget(arg: string | undefined): { kind: KindInfo; name: string } | undefined {
+  if (arg === undefined) return undefined;
+  const slash = arg.indexOf('/');
+  const kindWord = slash < 0 ? arg : arg.slice(0, slash);
+  const name = slash < 0 ? '' : arg.slice(slash + 1);
+  if (name === '' || name.includes('/')) {
+    throw new UsageError(`expected KIND/NAME, e.g. httproute/my-route, not "${arg}"`, { command: 'status' });
+  }
+  const kind = findKind(kindWord);
+  if (!kind) {
+    throw new UsageError(
+      `"${kindWord}" is not a distributable kind (one of: ${DEFAULT_KINDS.map((k) => k.kind).join(', ')})`,
+      { command: 'status' },
+    );
+  }
+  return { kind, name };
+}
+
+async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promise<number> {
+  const [arg] = requirePositionals(parsed, 'status', ['KIND/NAME'], { optional: 1 });
+  const target = parseTarget(arg);
+  const sourceNamespace = parsed.strings['source-namespace'];
+  const { io, globals } = ctx;
+  const kube = ctx.mgmt();
+  const ns = globals.namespace;
+  const kinds = target ? [target.kind] : DEFAULT_KINDS;
+
+  const [listed, clusters] = await Promise.all([
+    Promise.all(kinds.map((kind) => listKind(kube, kind, sourceNamespace))),
+    kube.list<KubernetesClusterObject>(kubernetesClusterRef(ns), `listing KubernetesClusters in ${ns}`),
+  ]);
+  const skippedKinds = listed.filter((l) => l.objects === undefined).map((l) => groupKindOf(l.kind));
+  const candidates = listed.flatMap((l) =>
+    (l.objects ?? []).map((object): StatusSourceInput => ({ kind: l.kind, object })),
+  );
+  const named = target ? candidates.filter((c) => c.object.metadata.name === target.name) : candidates;
+  const sources = named.filter((c) => c.object.metadata.annotations?.[Annotation.DistributeTo] !== undefined);
+  if (target) checkTargetFound(target, named, sources, sourceNamespace, skippedKinds);
+
+  const events = await warningEvents(ctx, kube, sources);
+  const statuses = buildSourceStatuses({
+    sources,
+    clusters: clusters.map((c) => ({ name: c.metadata.name, status: c.status })),
+    events,
+  });
+  if (globals.output === OutputFormat.json) {
+    io.stdout(
+      renderJson({
+        kind: 'RelayctlStatus',
+        schemaVersion: 1,
+        context: kube.context,
+        namespace: ns,
+        sourceNamespace: sourceNamespace ?? null,
+        skippedKinds,
+        sources: statuses,
+      }),
+    );
+    return ExitCode.ok;
+  }
+  if (statuses.length === 0) {
+    const where = sourceNamespace ? `namespace ${sourceNamespace}` : 'any namespace';
+    io.stdout(`No sources: no object in ${where} carries the ${Annotation.DistributeTo} annotation.\n`);
+  } else {
+    io.stdout(renderSourceStatuses(statuses, { now: io.now() }));
+  }
+  if (skippedKinds.length > 0 && !target) {
+    io.stderr(`(not installed in the management cluster, skipped: ${skippedKinds.join(', ')})\n`);
+  }
+  return ExitCode.ok;
+}
+
+/** The objects of one kind, or undefined when the kind is not served (CRD not installed). */
+async function listKind(
+  kube: KubeClient,
+  kind: KindInfo,
+  namespace: string | undefined,
+): Promise<{ kind: KindInfo; objects: readonly KubeObject[] | undefined }> {
+  const ref: ResourceRef = {
+    group: kind.group,
+    version: kind.version,
+    plural: kind.plural,
+    namespace: kind.namespaced ? namespace : undefined,
+  };
+  try {
+    const items = await kube.list<KubeObject>(ref, `listing ${kind.plural}.${kind.group}`);
+    // Lists omit apiVersion and kind on their items.
+    return {
+      kind,
+      objects: items.map((o) => ({ ...o, apiVersion: `${kind.group}/${kind.version}`, kind: kind.kind })),
+    };
+  } catch (error) {
+    if (error instanceof CliError && error.code === CliErrorCode.NotInstalled)
+      return { kind, objects: undefined };
+    throw error;
+  }
+}
+
+function checkTargetFound(
+  target: { kind: KindInfo; name: string },
+  named: readonly StatusSourceInput[],
+  sources: readonly StatusSourceInput[],
+  sourceNamespace: string | undefined,
+  skippedKinds: readonly string[],
+): void {
+  const what = `${target.kind.kind} ${target.name}${sourceNamespace && target.kind.namespaced ? ` in namespace ${sourceNamespace}` : ''}`;
+  if (skippedKinds.length > 0) {
+    throw new CliError({
+      code: CliErrorCode.NotInstalled,
+      message: `${groupKindOf(target.kind)} is not installed in the management cluster`,
+    });
+  }
+  if (named.length === 0) {
+    throw new CliError({ code: CliErrorCode.NotFound, message: `${what} not found` });
+  }
+  if (sources.length === 0) {
+    throw new CliError({
+      code: CliErrorCode.NotFound,
+      message: `${what} has no ${Annotation.DistributeTo} annotation: it is not distributed`,
+    });
+  }
+}
+
+/**
+ * Warning Events of the sources' namespaces (cluster-scoped sources' Events are in `default`).
+ * Events are a help, not the answer: when they cannot be read, the status is still shown.
+ */
+async function warningEvents(
+  ctx: CommandContext,
+  kube: KubeClient,
+  sources: readonly StatusSourceInput[],
+): Promise<EventObject[]> {
+  const namespaces = [
+    ...new Set(sources.map((s) => (s.kind.namespaced ? (s.object.metadata.namespace ?? '') : 'default'))),
+  ];
+  const lists = await Promise.all(
+    namespaces.map((namespace) =>
+      kube
+        .list<EventObject>(eventsRef(namespace), `listing Events in ${namespace}`, {
+          fieldSelector: 'type=Warning',
+        })
+        .catch((error: unknown) => {
+          if (!isForbidden(error)) throw error;
+          ctx.io.stderr(`(Events of namespace ${namespace} not shown: ${oneLine(error)})\n`);
+          return [];
+        }),
+    ),
+  );
+  return lists.flat();
+}

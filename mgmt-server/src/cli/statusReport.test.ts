@@ -1,0 +1,324 @@
+import {
+  type CopyStatus,
+  DEFAULT_KINDS,
+  type KubeObject,
+  type KubernetesClusterStatus,
+} from '@kuberelay/shared';
+import { describe, expect, it } from 'vitest';
+import type { EventObject } from './kubeResources.js';
+import { buildSourceStatuses, renderSourceStatuses, type StatusCluster } from './statusReport.js';
+
+const kind = (name: string) => {
+  const k = DEFAULT_KINDS.find((x) => x.kind === name);
+  if (!k) throw new Error(name);
+  return k;
+};
+const UPSTREAM = kind('Upstream');
+const ROUTE = kind('HTTPRoute');
+const CLASS = kind('GatewayClass');
+
+function source(
+  k: typeof UPSTREAM,
+  name: string,
+  distributeTo: string | undefined,
+  namespace = 'gloo-mesh',
+): KubeObject {
+  return {
+    apiVersion: `${k.group}/${k.version}`,
+    kind: k.kind,
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      ...(k.namespaced ? { namespace } : {}),
+      ...(distributeTo === undefined ? {} : { annotations: { 'gloo.solo.io/distribute-to': distributeTo } }),
+    },
+    spec: {},
+  };
+}
+const upstreamUri = (name: string, ns = 'gloo-mesh') => `gloo://mgmt/ns/${ns}/kind/Upstream/name/${name}`;
+const copy = (key: string, outcome: CopyStatus['outcome'], extra: Partial<CopyStatus> = {}): CopyStatus => ({
+  key,
+  outcome,
+  ...extra,
+});
+const cluster = (name: string, status: KubernetesClusterStatus | undefined): StatusCluster => ({
+  name,
+  status,
+});
+
+const up = (name: string, ns: string) => `gloo.solo.io/Upstream/${ns}/${name}`;
+
+const clusters: StatusCluster[] = [
+  cluster('cluster-1', {
+    connected: true,
+    counts: { applied: 1, failed: 1, conflict: 0, pending: 0 },
+    copies: [
+      copy(up('failing', 'httpbin'), 'Failed', {
+        source: upstreamUri('failing'),
+        code: 'NamespaceNotFound',
+        message: 'namespace httpbin not found',
+      }),
+      copy(up('web', 'httpbin'), 'Applied', { source: upstreamUri('web') }),
+    ],
+  }),
+  cluster('cluster-2', {
+    connected: true,
+    counts: { applied: 0, failed: 0, conflict: 1, pending: 1 },
+    copies: [
+      copy(up('web', 'httpbin'), 'Conflict', {
+        source: upstreamUri('web'),
+        code: 'Conflict',
+        message: 'Upstream httpbin/web exists and is not managed by the relay',
+      }),
+      copy(up('web', 'old-ns'), 'Applied', { source: upstreamUri('web') }),
+    ],
+  }),
+  cluster('cluster-3', { connected: false, connectedPod: '' }),
+];
+
+function statusOf(sources: KubeObject[], extra: { clusters?: StatusCluster[]; events?: EventObject[] } = {}) {
+  return buildSourceStatuses({
+    sources: sources.map((object) => ({
+      kind: DEFAULT_KINDS.find((k) => k.kind === object.kind) ?? UPSTREAM,
+      object,
+    })),
+    clusters: extra.clusters ?? clusters,
+    events: extra.events ?? [],
+  });
+}
+const rows = (s: ReturnType<typeof statusOf>[number]) =>
+  s.targets.map(
+    (t) =>
+      `${t.cluster} ${t.namespace ?? '-'} ${t.result}${t.selected ? '' : ' (unselected)'}${t.code ? ` ${t.code}` : ''}`,
+  );
+
+describe('buildSourceStatuses', () => {
+  it.each([
+    {
+      name: 'applied, conflict, not connected and an unselected leftover',
+      object: source(UPSTREAM, 'web', '*/httpbin'),
+      health: 'error',
+      rows: [
+        'cluster-1 httpbin applied',
+        'cluster-2 httpbin conflict Conflict',
+        'cluster-3 httpbin not-connected',
+        'cluster-2 old-ns applied (unselected)',
+      ],
+      errors: [],
+      warnings: [],
+    },
+    {
+      name: 'failed',
+      object: source(UPSTREAM, 'failing', 'cluster-1/httpbin'),
+      health: 'error',
+      rows: ['cluster-1 httpbin failed NamespaceNotFound'],
+      errors: [],
+      warnings: [],
+    },
+    {
+      name: 'pending when the agent has not reported it, and unregistered names',
+      object: source(UPSTREAM, 'new', 'cluster-1, prod-eu'),
+      health: 'warning',
+      rows: ['cluster-1 gloo-mesh pending'],
+      errors: [],
+      warnings: ['UnregisteredCluster: names clusters that are not registered: prod-eu'],
+    },
+    {
+      name: 'empty value: nowhere, fine',
+      object: source(UPSTREAM, 'nowhere', ''),
+      health: 'ok',
+      rows: [],
+      errors: [],
+      warnings: [],
+    },
+    {
+      name: 'invalid annotation: errors, existing copies shown as kept',
+      object: source(UPSTREAM, 'web', 'a/b/c, cluster-1/Bad_NS'),
+      health: 'error',
+      rows: [
+        'cluster-1 httpbin applied (unselected)',
+        'cluster-2 httpbin conflict (unselected) Conflict',
+        'cluster-2 old-ns applied (unselected)',
+      ],
+      errors: [
+        'InvalidAnnotation: distribute-to entry "a/b/c": more than one "/" (expected cluster or cluster/namespace)',
+        'InvalidAnnotation: distribute-to entry "cluster-1/Bad_NS": namespace "Bad_NS" is not a valid namespace name: it must consist of lower case alphanumeric characters or \'-\', and must start and end with an alphanumeric character',
+      ],
+      warnings: [],
+    },
+    {
+      name: 'namespace on a cluster-scoped kind',
+      object: source(CLASS, 'gloo-gateway-distribute', '*/x'),
+      health: 'error',
+      rows: [],
+      errors: [
+        'NamespaceOnClusterScoped: distribute-to entry "*/x": the kind is cluster-scoped, so a namespace ("x") cannot be given',
+      ],
+      warnings: [],
+    },
+    {
+      name: 'a cluster-scoped source has no target namespace',
+      object: source(CLASS, 'gloo-gateway-distribute', 'cluster-1'),
+      health: 'warning',
+      rows: ['cluster-1 - pending'],
+      errors: [],
+      warnings: [],
+    },
+    {
+      name: 'an HTTPRoute with a Service backend is not distributed',
+      object: {
+        ...source(ROUTE, 'route', 'cluster-1/httpbin'),
+        spec: { rules: [{ backendRefs: [{ name: 'httpbin', port: 8000 }] }] },
+      },
+      health: 'error',
+      rows: [],
+      errors: [
+        'NonUpstreamBackend: backend spec.rules[0].backendRefs[0] ("httpbin") is of kind Service (core API group): a distributed HTTPRoute may only use Upstreams (group: gloo.solo.io, kind: Upstream; no kind means Service)',
+      ],
+      warnings: [],
+    },
+  ])('$name', ({ object, health, rows: expected, errors, warnings }) => {
+    const [s] = statusOf([object]);
+    expect(s && rows(s)).toEqual(expected);
+    expect(s?.health).toBe(health);
+    expect(s?.errors.map((e) => `${e.code}: ${e.message}`)).toEqual(errors);
+    expect(s?.warnings.map((e) => `${e.code}: ${e.message}`)).toEqual(warnings);
+    expect(s?.valid).toBe(errors.length === 0);
+  });
+
+  it('does not take another source’s copy at the same key for its own', () => {
+    const [s] = statusOf([source(UPSTREAM, 'web', 'cluster-1/httpbin', 'other-ns')]);
+    expect(s?.targets).toEqual([
+      {
+        cluster: 'cluster-1',
+        namespace: 'httpbin',
+        result: 'pending',
+        code: null,
+        message: `the copy at this place comes from another source (${upstreamUri('web')}); see this source's events`,
+        selected: true,
+      },
+    ]);
+  });
+
+  it('says unknown when the status lists only part of the copies', () => {
+    const truncated = [
+      cluster('big', {
+        connected: true,
+        counts: { applied: 900, failed: 0, conflict: 0, pending: 0 },
+        copies: [copy(up('a', 'x'), 'Applied', { source: upstreamUri('a') })],
+      }),
+    ];
+    const [s] = statusOf([source(UPSTREAM, 'b', 'big/x')], { clusters: truncated });
+    expect(s?.targets.map((t) => [t.result, t.message])).toEqual([
+      [
+        'unknown',
+        "not among the 1 of 900 copies the cluster's status lists (failures are listed first, so it is most likely applied)",
+      ],
+    ]);
+  });
+
+  it('keeps the last report of a disconnected cluster, saying so', () => {
+    const stale = [
+      cluster('c', {
+        connected: false,
+        copies: [
+          copy(up('a', 'x'), 'Failed', { source: upstreamUri('a'), code: 'ApplyFailed', message: 'boom' }),
+        ],
+      }),
+    ];
+    const [s] = statusOf([source(UPSTREAM, 'a', 'c/x')], { clusters: stale });
+    expect(s?.targets.map((t) => [t.result, t.code, t.message])).toEqual([
+      ['failed', 'ApplyFailed', 'boom (last report; the agent is not connected)'],
+    ]);
+  });
+
+  it('joins the source’s Warning Events, most recent first, at most 5', () => {
+    const event = (i: number, over: Partial<EventObject> = {}): EventObject => ({
+      metadata: { name: `e${i}`, namespace: 'gloo-mesh' },
+      involvedObject: {
+        apiVersion: 'gloo.solo.io/v1',
+        kind: 'Upstream',
+        name: 'web',
+        namespace: 'gloo-mesh',
+        uid: 'uid-web',
+      },
+      type: 'Warning',
+      reason: 'CopyFailed',
+      message: `m${i}`,
+      count: i,
+      lastTimestamp: `2026-01-01T00:0${i}:00Z`,
+      ...over,
+    });
+    const events = [
+      ...[1, 2, 3, 4, 5, 6].map((i) => event(i)),
+      event(7, { type: 'Normal' }),
+      event(8, { involvedObject: { kind: 'Upstream', name: 'web', namespace: 'other' } }),
+      event(9, {
+        involvedObject: { kind: 'Upstream', name: 'web', namespace: 'gloo-mesh', uid: 'an-older-web' },
+      }),
+      event(0, { lastTimestamp: null, series: { count: 12, lastObservedTime: '2026-01-01T00:09:30Z' } }),
+    ];
+    const [s] = statusOf([source(UPSTREAM, 'web', 'cluster-1/httpbin')], { events });
+    expect(s?.events.map((e) => `${e.message} x${e.count} ${e.lastSeen}`)).toEqual([
+      'm0 x12 2026-01-01T00:09:30Z',
+      'm6 x6 2026-01-01T00:06:00Z',
+      'm5 x5 2026-01-01T00:05:00Z',
+      'm4 x4 2026-01-01T00:04:00Z',
+      'm3 x3 2026-01-01T00:03:00Z',
+    ]);
+  });
+
+  it('orders sources by kind (SPEC order), namespace and name', () => {
+    const statuses = statusOf([
+      source(UPSTREAM, 'b', ''),
+      source(ROUTE, 'r', ''),
+      source(UPSTREAM, 'a', '', 'z'),
+      source(UPSTREAM, 'a', ''),
+      source(CLASS, 'c', ''),
+    ]);
+    expect(statuses.map((s) => `${s.kind} ${s.namespace}/${s.name}`)).toEqual([
+      'GatewayClass null/c',
+      'HTTPRoute gloo-mesh/r',
+      'Upstream gloo-mesh/a',
+      'Upstream gloo-mesh/b',
+      'Upstream z/a',
+    ]);
+  });
+});
+
+describe('renderSourceStatuses', () => {
+  it('prints a table per source, its problems and its events', () => {
+    const now = new Date('2026-01-01T00:10:00Z');
+    const statuses = statusOf([source(UPSTREAM, 'web', '*/httpbin'), source(UPSTREAM, 'bad', 'a/b/c')], {
+      events: [
+        {
+          metadata: { name: 'e' },
+          involvedObject: { kind: 'Upstream', name: 'web', namespace: 'gloo-mesh' },
+          type: 'Warning',
+          reason: 'CopyConflict',
+          message: 'cluster-2: Upstream httpbin/web exists',
+          count: 2,
+          lastTimestamp: '2026-01-01T00:08:00Z',
+        },
+      ],
+    });
+    expect(renderSourceStatuses(statuses, { now })).toBe(
+      [
+        '🔴 Upstream gloo-mesh/bad  distribute-to: "a/b/c"',
+        '   🔴 InvalidAnnotation: distribute-to entry "a/b/c": more than one "/" (expected cluster or cluster/namespace)',
+        '   🔴 not distributed as asked; copies that exist are kept as they are',
+        '',
+        '🔴 Upstream gloo-mesh/web  distribute-to: "*/httpbin"',
+        '   CLUSTER    NAMESPACE  RESULT         REASON',
+        '   cluster-1  httpbin    applied',
+        '   cluster-2  httpbin    conflict       Conflict: Upstream httpbin/web exists and is not managed by the relay',
+        "   cluster-3  httpbin    not-connected  the cluster's agent is not connected",
+        '   cluster-2  old-ns     applied        no longer selected',
+        '   Warning CopyConflict (x2, 2m ago): cluster-2: Upstream httpbin/web exists',
+        '',
+        '2 sources: 0 🟢  0 🟡  2 🔴',
+        '',
+      ].join('\n'),
+    );
+  });
+});
