@@ -134,8 +134,12 @@ describe('RelaySession', () => {
     await flush();
     await clock.advance(5_000);
     expect(stream.sentOfCase('heartbeat')).toEqual([{ unixMillis: 5_000 }]);
+    // Expect the rejection before time moves, so it is handled the moment it happens.
+    const dropped = expect(done).rejects.toThrow(
+      'the management server sent nothing for 3 heartbeats; reconnecting',
+    );
     await clock.advance(15_000); // heartbeats at 10 s and 15 s, dropped at 20 s (> 3 × 5 s silent)
-    await expect(done).rejects.toThrow('the management server sent nothing for 3 heartbeats; reconnecting');
+    await dropped;
     expect(stream.cancelled).toBe(true);
   });
 
