@@ -24,6 +24,8 @@ export interface ApplyOutcome {
   readonly wrote: WriteVerb | undefined;
   /** The drift found in the live object (what an update reverted, or was refused to revert). */
   readonly drift: readonly Drift[];
+  /** After an update: the API server stored something other than the copy (admission mutation). */
+  readonly rewrittenByServer?: boolean;
   readonly retry: RetryHint;
 }
 
@@ -155,8 +157,9 @@ export class CopyApplier {
         retry: RetryHint.None,
       };
     }
+    let stored: LiveObject;
     try {
-      await this.#rest.request({
+      stored = await this.#rest.request<LiveObject>({
         method: 'PUT',
         path: resourcePath({ ...ref, name: target.name }),
         query: { fieldManager: this.#fieldManager },
@@ -170,7 +173,16 @@ export class CopyApplier {
     }
     this.#onWrite(WriteVerb.Update);
     options.logger.info({ drift }, ours ? 'reverted drift' : 'took over an existing object (overwrite)');
-    return { result: applied(copy), wrote: WriteVerb.Update, drift, retry: RetryHint.None };
+    // What the API server stored already differs from the copy: admission or defaulting rewrote
+    // our write. That (not a person editing the copy again later) is the loop to break.
+    const rewritten = findDrift(copy.object, stored, { fieldManager: this.#fieldManager }).length > 0;
+    return {
+      result: applied(copy),
+      wrote: WriteVerb.Update,
+      drift,
+      retry: RetryHint.None,
+      rewrittenByServer: rewritten,
+    };
   }
 
   /**

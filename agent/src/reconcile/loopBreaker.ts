@@ -11,11 +11,12 @@ export interface LoopBreakerOptions {
 }
 
 /**
- * Per-copy write-loop breaker (docs/design.md, rule 5). A copy that drifts with the same
- * difference right after each of `maxWrites` writes within `windowMs` is being rewritten by the
- * API server (a mutating webhook, a normalising default): writing again would fight it forever.
- * The breaker then refuses writes for `cooldownMs`. A user who edits the same copy now and then is
- * far below the threshold. Keys are forgotten when the copy is (see `forget`).
+ * Per-copy write-loop breaker (docs/design.md, rule 5). The reconciler records only writes whose
+ * stored result the API server had already changed (a mutating webhook, a normalising default);
+ * `maxWrites` of those with the same difference within `windowMs` mean writing again would fight
+ * the API server forever, so the breaker refuses writes for `cooldownMs`. Edits made by people or
+ * other controllers after our write are not recorded, so they are always reverted. Keys are
+ * forgotten when the copy is (see `forget`).
  */
 export class LoopBreaker {
   readonly #clock: Clock;

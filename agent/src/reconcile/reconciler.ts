@@ -204,7 +204,9 @@ export class Reconciler {
 
     const { result, wrote, drift } = outcome;
     if (wrote === WriteVerb.Update) {
-      this.#breaker.recordWrite(key, driftSignature(drift));
+      // Only writes the API server itself rewrote count towards a loop: someone editing the copy
+      // again and again is reverted every time.
+      if (outcome.rewrittenByServer) this.#breaker.recordWrite(key, driftSignature(drift));
       if (before?.hash === copy.hash) this.#options.onDriftRepaired();
     } else if (
       wrote === WriteVerb.Create &&

@@ -79,6 +79,21 @@ describe('drift repair', () => {
     expect(after?.spec).toEqual(src.spec);
   });
 
+  it('reverts a copy edited again and again, every time (only API-server rewrites count as a loop)', async () => {
+    for (let i = 1; i <= 6; i++) {
+      await merge(
+        'cluster-1',
+        { ...src, metadata: { ...src.metadata, namespace: 'httpbin' } },
+        { spec: { kube: { servicePort: 5000 + i } } },
+      );
+      await f.waitFor(
+        'cluster-1',
+        copy,
+        (o) => (o?.spec?.kube as { servicePort?: number })?.servicePort === 8000,
+      );
+    }
+  });
+
   it('then makes no writes at all', async () => {
     const { before, after } = await writesDuring(
       'cluster-1',
