@@ -17,9 +17,11 @@ import {
   type KindInfo,
   type KindRegistry,
   type Logger,
+  parseListenAddress,
   RelayError,
   systemClock,
 } from '@kuberelay/shared';
+import { startProbeServer } from '@kuberelay/shared/http';
 import { KubeRest } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CopyCode, type CopyResult, Outcome, sameResult } from './apply/copyResult.js';
@@ -29,7 +31,6 @@ import { createRelayDialer } from './connection/grpcDial.js';
 import { nextDesiredSet } from './connection/nextDesiredSet.js';
 import type { DialStream } from './connection/relayStream.js';
 import type { RelaySession, SessionHandler, VersionReply } from './connection/session.js';
-import { startHttpServer } from './http/httpServer.js';
 import { AgentMetrics } from './http/metrics.js';
 import { findUntracked, type InventoryEntry } from './prune/findUntracked.js';
 import { pruneCopies } from './prune/pruneCopies.js';
@@ -133,10 +134,14 @@ class AgentRuntime implements SessionHandler {
 
   async start(): Promise<Agent> {
     const signal = this.#controller.signal;
-    const http = await startHttpServer({
-      listen: this.#options.httpListen ?? '127.0.0.1:0',
-      metrics: this.#metrics,
-      ready: () => this.#ready(),
+    const listen = parseListenAddress('httpListen', this.#options.httpListen ?? '127.0.0.1:0');
+    if (!listen.ok) throw listen.errors[0];
+    const http = await startProbeServer({
+      host: listen.value.host,
+      port: listen.value.port,
+      registry: this.#metrics.registry,
+      isReady: () => this.#ready(),
+      notReadyReason: 'not connected to the management server and no saved state to enforce',
       logger: this.#logger,
     });
     await this.#loadSavedState();
@@ -171,7 +176,7 @@ class AgentRuntime implements SessionHandler {
         this.#controller.abort();
         await loop;
         dialer?.close();
-        await http.close();
+        await http.stop();
         this.#logger.info('agent stopped; copies left as they are');
       },
     };

@@ -1,8 +1,7 @@
 // kuberelay-mgmt-server: flags → startMgmtServer, and signals → stop. Nothing else lives here.
 import { hostname } from 'node:os';
-import { createLogger } from '@kuberelay/shared';
+import { createLogger, formatListenAddress } from '@kuberelay/shared';
 import { KubeConfig } from '@kubernetes/client-node';
-import { formatListenAddress } from './config/listenAddress.js';
 import { HELP_TEXT, parseFlags } from './config/parseFlags.js';
 import { startMgmtServer } from './startMgmtServer.js';
 

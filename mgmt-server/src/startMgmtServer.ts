@@ -4,20 +4,22 @@ import {
   createLogger,
   DEFAULT_CLASS_MAPPING,
   DEFAULT_KINDS,
+  formatListenAddress,
   type GatewayClassMapping,
   type KindInfo,
+  type ListenAddress,
   type Logger,
+  parseListenAddress,
   systemClock,
 } from '@kuberelay/shared';
+import { startProbeServer } from '@kuberelay/shared/http';
 import { KubeRest } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TokenAuthenticator } from './auth/tokenAuthenticator.js';
-import { formatListenAddress, type ListenAddress, parseListenAddress } from './config/listenAddress.js';
 import { DEFAULT_HEARTBEAT_SECONDS } from './config/parseFlags.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
 import { grpcStatusName } from './grpc/statusCodes.js';
-import { startHttpServer } from './http/httpServer.js';
 import { createServerMetrics } from './metrics/serverMetrics.js';
 import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
@@ -224,11 +226,12 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       observe,
     },
   });
-  const http = await startHttpServer({
+  const http = await startProbeServer({
     host: httpListen.host,
     port: httpListen.port,
     registry: metrics.registry,
     isReady: () => cache.isReady() && grpc.isServing(),
+    notReadyReason: 'informers not synced or gRPC not serving',
     logger: logger.child({ component: 'http' }),
   }).catch(async (error: unknown) => {
     await grpc.stop(0);

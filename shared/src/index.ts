@@ -106,6 +106,7 @@ export {
   isDnsLabel,
   isDnsSubdomain,
 } from './names/kubeNames.js';
+export * from './net/listenAddress.js';
 export * from './registration/index.js';
 export {
   Annotation,

@@ -70,8 +70,4 @@ export class AgentMetrics {
   countCopiesWith(count: () => ReadonlyMap<Outcome, number>): void {
     this.#countCopies = count;
   }
-
-  async text(): Promise<string> {
-    return this.registry.metrics();
-  }
 }

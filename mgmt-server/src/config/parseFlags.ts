@@ -8,12 +8,13 @@ import {
   isDnsLabel,
   isDnsSubdomain,
   type KindInfo,
+  type ListenAddress,
   parseKindsFlag,
+  parseListenAddress,
   RelayError,
   type Result,
   resultFrom,
 } from '@kuberelay/shared';
-import { type ListenAddress, parseListenAddress } from './listenAddress.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,4 +1,6 @@
-import { ErrorCode, err, ok, RelayError, type Result } from '@kuberelay/shared';
+import { ErrorCode } from '../errors/errorCode.js';
+import { RelayError } from '../errors/relayError.js';
+import { err, ok, type Result } from '../errors/result.js';
 
 /** A parsed `host:port` listen address. `port` 0 asks the OS for a free port. */
 export interface ListenAddress {

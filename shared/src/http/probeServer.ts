@@ -1,28 +1,37 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@kuberelay/shared';
-import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
 
-export interface HttpServerOptions {
+/** What /metrics needs of a prom-client Registry (structural, so shared needs no prom-client). */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+export interface ProbeServerOptions {
+  /** '' or 0.0.0.0: every IPv4 interface. */
   readonly host: string;
+  /** 0 picks a free port. */
   readonly port: number;
-  readonly registry: Registry;
-  /** Ready: the view is complete and gRPC is serving (SPEC §4: not ready means "send nothing"). */
+  readonly registry: MetricsSource;
+  /** Whether /readyz answers 200. */
   readonly isReady: () => boolean;
+  /** The body of a 503 from /readyz: what "not ready" means for this program. */
+  readonly notReadyReason: string;
   readonly logger: Logger;
 }
 
-export interface RunningHttpServer {
+export interface RunningProbeServer {
   readonly port: number;
   stop(): Promise<void>;
 }
 
 /**
- * /healthz (the process is alive and answering), /readyz (see `isReady`) and /metrics (Prometheus
- * text). Liveness never depends on the API server: a management cluster outage must not make
- * Kubernetes restart every replica.
+ * The HTTP endpoints of the management server and the agent: /healthz (the process is alive and
+ * answering), /readyz (see `isReady`) and /metrics (Prometheus text). Liveness never depends on an
+ * API server: a cluster outage must not make Kubernetes restart every replica.
  */
-export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+export async function startProbeServer(options: ProbeServerOptions): Promise<RunningProbeServer> {
   const server = createServer((req, res) => {
     void handle(req, res, options).catch((error: unknown) => {
       options.logger.error({ err: error, path: req.url }, 'HTTP handler failed');
@@ -38,6 +47,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
   });
   const port = (server.address() as AddressInfo).port;
+  options.logger.info({ address: `${options.host || '*'}:${port}` }, 'http server listening');
   return {
     port,
     stop: () =>
@@ -48,7 +58,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, options: ProbeServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -62,7 +72,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       const ready = options.isReady();
       res
         .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-        .end(ready ? 'ready\n' : 'not ready: informers not synced or gRPC not serving\n');
+        .end(ready ? 'ready\n' : `not ready: ${options.notReadyReason}\n`);
       return;
     }
     case '/metrics': {
