@@ -15,6 +15,13 @@ export function relayService(context: StreamContext): RelayServiceServer {
     connect: (call) => {
       void serveConnect(call, context);
     },
+    bootstrap: (_call, callback) => {
+      // Bootstrap tokens come with mutual TLS; agents authenticate with their token meanwhile.
+      callback({
+        code: status.UNIMPLEMENTED,
+        details: 'bootstrap is not available: this server authenticates agents by token',
+      });
+    },
   };
 }
 

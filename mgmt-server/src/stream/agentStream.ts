@@ -441,6 +441,13 @@ class AgentStream {
       case 'nack':
         await this.#onNack(message.value.version, message.value.reason, message.value.message);
         return undefined;
+      case 'renew':
+        // Certificate renewal comes with mutual TLS; until then a token-authenticated stream has
+        // no certificate to renew.
+        return new StreamError({
+          code: StreamEndCode.InvalidArgument,
+          message: 'certificate renewal is not available: this server authenticates agents by token',
+        });
     }
   }
 
