@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CustomObjectsApi,
   type KubernetesObject,
@@ -8,8 +11,8 @@ import {
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { watchEvents } from '../support/watchEvents.js';
-import { attachLab, type Lab } from './lab.js';
-import { k8sVersion } from './paths.js';
+import { attachLab, type Lab, startLab } from './lab.js';
+import { k8sVersion, repoRoot } from './paths.js';
 
 // These tests prove the lab's clusters are real Kubernetes API servers: the behaviours a relay
 // depends on (watch, resume, 410 Gone, server-side apply conflicts, CRD defaulting and validation,
@@ -256,4 +259,40 @@ describe('the lab', () => {
       api.listNamespacedCustomObject({ ...GW, namespace: 'httpbin', plural: 'gateways' }),
     ).rejects.toMatchObject({ code: 403 });
   });
+
+  it('leaves no process behind after stop, also when an API server was restarted', async () => {
+    const dir = join(repoRoot, '.lab', 'e2e-lifecycle');
+    const small = await startLab({ dir, clusters: ['solo'], installCrds: false });
+    // Restart from another process, as a test worker does with the lab the global setup started:
+    // the original server's exit then reaches this process after the replacement's pid is written.
+    const built = join(repoRoot, 'e2e', 'dist', 'lab', 'lab.js');
+    const restart = `const m = await import(${JSON.stringify(built)}); const l = m.attachLab(${JSON.stringify(dir)}); await l.stopApiServer('solo'); await l.startApiServer('solo');`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', restart], { stdio: 'inherit' });
+    await new Promise((r) => setTimeout(r, 300)); // let the exit of the original server be handled here
+    expect(small.status()[0]).toMatchObject({ etcd: { running: true }, apiserver: { running: true } });
+    await small.stop();
+    expect(processesMentioning(dir).map((pid) => describeProcess(pid))).toEqual([]);
+  });
 });
+
+/** Pids of live processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+function describeProcess(pid: number): string {
+  try {
+    return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ')}`;
+  } catch {
+    return `${pid} (exited)`;
+  }
+}

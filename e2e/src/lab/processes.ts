@@ -50,7 +50,9 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       running = false;
-      rmSync(options.pidFile, { force: true });
+      // Only our own pid file: after a restart (stopApiServer + startApiServer, possibly from
+      // another process) the file already names the replacement, which must stay findable.
+      if (readPidFile(options.pidFile)?.pid === pid) rmSync(options.pidFile, { force: true });
       resolve(code);
     });
   });
