@@ -7,6 +7,13 @@ import {
   type Welcome,
 } from '@kuberelay/proto';
 
+/** TLS of a scripted agent: the CA bundle it trusts and, optionally, its client certificate. */
+export interface AgentTls {
+  readonly caPem: string;
+  readonly keyPem?: string;
+  readonly certPem?: string;
+}
+
 /**
  * A scripted agent on a real grpc-js channel: what the management server's integration tests use
  * to look at the wire without the real agent's apply logic in the way.
@@ -19,8 +26,17 @@ export class ScriptedAgent {
   readonly #call: ReturnType<RelayServiceClient['connect']>;
   #waiters: (() => void)[] = [];
 
-  constructor(options: { port: number; token?: string }) {
-    this.#client = new RelayServiceClient(`127.0.0.1:${options.port}`, credentials.createInsecure());
+  constructor(options: { port: number; token?: string; tls?: AgentTls }) {
+    const tls = options.tls;
+    const channel =
+      tls === undefined
+        ? credentials.createInsecure()
+        : credentials.createSsl(
+            Buffer.from(tls.caPem),
+            tls.keyPem === undefined ? null : Buffer.from(tls.keyPem),
+            tls.certPem === undefined ? null : Buffer.from(tls.certPem),
+          );
+    this.#client = new RelayServiceClient(`127.0.0.1:${options.port}`, channel);
     const metadata = new Metadata();
     if (options.token !== undefined) metadata.set('authorization', `Bearer ${options.token}`);
     this.#call = this.#client.connect(metadata);

@@ -5,25 +5,29 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
 import { CopyOutcome } from '@kuberelay/proto';
 import {
-  generateAgentToken,
-  hashAgentToken,
   KUBERNETES_CLUSTER,
   type KubeObject,
   type KubernetesClusterStatus,
   REJECTED_AGENTS_CONFIGMAP,
-  RegistrationLabel,
+  RELAY_CA_SECRET,
+  RelayCaKey,
   serverLeaseName,
-  TOKEN_SECRET_HASH_KEY,
-  TOKEN_SECRET_TYPE,
-  tokenSecretName,
 } from '@kuberelay/shared';
 import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import {
+  type CertificateAndKey,
+  clusterSpiffeId,
+  clusterUidUri,
+  createCa,
+  createCsr,
+  signCsr,
+} from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
-import { ScriptedAgent } from './fakeAgent.js';
+import { type AgentTls, ScriptedAgent } from './fakeAgent.js';
 
 // The management server against the lab's real management API server, with a scripted agent on a
 // real gRPC socket: readiness, authentication, the copies of the reference example, status, Events.
@@ -86,33 +90,49 @@ async function create<T = KubeObject>(
   return created;
 }
 
-/** Registers `cluster` as relayctl does: the KubernetesCluster and a token Secret (hash only). */
-async function register(
-  namespace: string,
-  cluster: string,
-  options: { token?: boolean } = {},
-): Promise<string> {
+/** Registers `cluster`: its KubernetesCluster. Returns the name, for `agent(server, cluster)`. */
+async function register(namespace: string, cluster: string): Promise<string> {
   await create({
     apiVersion: `${KUBERNETES_CLUSTER.group}/${KUBERNETES_CLUSTER.version}`,
     kind: KUBERNETES_CLUSTER.kind,
     metadata: { name: cluster, namespace },
     spec: {},
   });
-  const token = generateAgentToken();
-  if (options.token ?? true) {
-    await create({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: tokenSecretName(cluster),
-        namespace,
-        labels: { [RegistrationLabel.cluster]: cluster },
-      },
-      type: TOKEN_SECRET_TYPE,
-      stringData: { [TOKEN_SECRET_HASH_KEY]: hashAgentToken(token) },
-    });
-  }
-  return token;
+  return cluster;
+}
+
+const secretText = (data: Record<string, string> | undefined, key: string) =>
+  Buffer.from(data?.[key] ?? '', 'base64').toString('utf8');
+
+/**
+ * A client certificate for `cluster` as Bootstrap would issue it (signed with the relay CA the
+ * server created in `namespace`, for the cluster's current uid), or one signed by `rogueCa`.
+ * mtls.test.ts covers Bootstrap itself.
+ */
+async function clientTls(namespace: string, cluster: string, rogueCa?: CertificateAndKey): Promise<AgentTls> {
+  const secret = await rest.request<{ data?: Record<string, string> }>({
+    method: 'GET',
+    path: `/api/v1/namespaces/${namespace}/secrets/${RELAY_CA_SECRET}`,
+  });
+  const kc = await rest.request<{ metadata: { uid: string } }>({
+    method: 'GET',
+    path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
+  });
+  const ca = rogueCa ?? {
+    certPem: secretText(secret.data, RelayCaKey.cert),
+    keyPem: secretText(secret.data, RelayCaKey.key),
+  };
+  const { csrPem, keyPem } = await createCsr({ commonName: cluster });
+  const certPem = await signCsr({
+    ca,
+    csrPem,
+    commonName: cluster,
+    usage: 'client',
+    uris: [clusterSpiffeId(cluster), clusterUidUri(kc.metadata.uid)],
+    validityMs: 86_400_000,
+    now: Date.now(),
+  });
+  return { caPem: secretText(secret.data, RelayCaKey.bundle), keyPem, certPem };
 }
 
 /** deploy/examples/config-distro.yaml, with its sources in `namespace` instead of gloo-mesh. */
@@ -144,10 +164,19 @@ async function startServer(
   return server;
 }
 
-function agent(server: MgmtServer, token?: string): ScriptedAgent {
-  const a = new ScriptedAgent({ port: server.grpcPort, ...(token === undefined ? {} : { token }) });
+function agent(server: MgmtServer, tls: AgentTls): ScriptedAgent {
+  const a = new ScriptedAgent({ port: server.grpcPort, tls });
   cleanups.push(async () => a.close());
   return a;
+}
+
+/** An agent of `cluster` with a valid certificate (cluster: registered in the server's namespace). */
+async function certifiedAgent(
+  server: MgmtServer,
+  namespace: string,
+  cluster: string,
+): Promise<ScriptedAgent> {
+  return agent(server, await clientTls(namespace, cluster));
 }
 
 const get = (server: MgmtServer, path: string) => fetch(`http://127.0.0.1:${server.httpPort}${path}`);
@@ -166,15 +195,42 @@ async function clusterStatus(
 describe('management server on a real API server', () => {
   it('is not ready and says nothing to agents until its view is complete', async () => {
     const namespace = await createNamespace('mst-sync');
-    const token = await register(namespace, 'alpha');
-    // An identity without any RBAC: every list is Forbidden, so no informer ever syncs.
-    const blind = await lab.mintIdentity({ cluster: 'mgmt', user: unique('no-rights') });
+    await register(namespace, 'alpha');
+    // An identity that may read the relay CA Secret and nothing else: the server starts (it has a
+    // CA to serve TLS with), but every list is Forbidden, so no informer ever syncs.
+    const ca = await createCa({ commonName: 'relay', validityMs: 86_400_000, now: Date.now() });
+    await create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: RELAY_CA_SECRET, namespace },
+      type: 'kubernetes.io/tls',
+      stringData: {
+        [RelayCaKey.cert]: ca.certPem,
+        [RelayCaKey.key]: ca.keyPem,
+        [RelayCaKey.bundle]: ca.certPem,
+      },
+    });
+    const user = unique('ca-only');
+    await create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: user, namespace },
+      rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: [RELAY_CA_SECRET], verbs: ['get'] }],
+    } as KubeObject);
+    await create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: user, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: user },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }],
+    } as KubeObject);
+    const blind = await lab.mintIdentity({ cluster: 'mgmt', user });
     const server = await startServer(namespace, { kubeConfig: blind });
     let ready = false;
     void server.ready.then(() => {
       ready = true;
     });
-    const a = agent(server, token);
+    const a = await certifiedAgent(server, namespace, 'alpha');
     a.hello('alpha');
     await new Promise((r) => setTimeout(r, 2_000));
     expect(ready).toBe(false);
@@ -187,16 +243,17 @@ describe('management server on a real API server', () => {
 
   it('serves the reference example to an authenticated agent and keeps its status', async () => {
     const namespace = await createNamespace('mst-flow');
-    const token = await register(namespace, 'alpha');
-    await register(namespace, 'beta', { token: false });
+    await register(namespace, 'alpha');
+    await register(namespace, 'beta');
     for (const source of referenceExample(namespace)) await create(source);
     const server = await startServer(namespace);
     await server.ready;
     expect((await get(server, '/readyz')).status).toBe(200);
 
-    const a = agent(server, token);
+    const a = await certifiedAgent(server, namespace, 'alpha');
     a.hello('alpha');
-    await a.waitForMessages(2);
+    // Welcome, the trust bundle, the first version.
+    await a.waitForMessages(3);
     expect(a.welcome()).toEqual({
       cluster: 'alpha',
       mgmtCluster: 'mgmt',
@@ -269,7 +326,7 @@ describe('management server on a real API server', () => {
     expect(lease.metadata.annotations?.['kuberelay.dev/grpc-address']).toBe(`127.0.0.1:${server.grpcPort}`);
 
     // A new stream for the cluster takes over; the old one is told why.
-    const again = agent(server, token);
+    const again = await certifiedAgent(server, namespace, 'alpha');
     again.hello('alpha');
     expect((await a.ended).code).toBe(grpcStatus.FAILED_PRECONDITION);
     await again.waitForMessages(2);
@@ -292,22 +349,23 @@ describe('management server on a real API server', () => {
     ).rejects.toSatisfy(isNotFound);
   });
 
-  it('refuses unknown tokens and other clusters, and records who tried', async () => {
+  it('refuses unknown certificates and other clusters, and records who tried', async () => {
     const namespace = await createNamespace('mst-auth');
-    const token = await register(namespace, 'alpha');
+    await register(namespace, 'alpha');
     await register(namespace, 'beta');
     const server = await startServer(namespace);
     await server.ready;
 
-    const stranger = agent(server, generateAgentToken());
+    const rogue = await createCa({ commonName: 'rogue', validityMs: 86_400_000, now: Date.now() });
+    const stranger = agent(server, await clientTls(namespace, 'alpha', rogue));
     stranger.hello('alpha');
     expect(await stranger.ended).toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
 
-    const noToken = agent(server);
-    noToken.hello('alpha');
-    expect(await noToken.ended).toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
+    const noCertificate = agent(server, { caPem: server.caBundlePem() });
+    noCertificate.hello('alpha');
+    expect(await noCertificate.ended).toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
 
-    const impostor = agent(server, token);
+    const impostor = await certifiedAgent(server, namespace, 'alpha');
     impostor.hello('beta');
     const denied = await impostor.ended;
     expect(denied.code).toBe(grpcStatus.PERMISSION_DENIED);

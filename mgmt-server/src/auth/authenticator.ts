@@ -7,11 +7,21 @@ import type { Result } from '@kuberelay/shared';
 export interface AuthRequest {
   readonly metadata: Readonly<Record<string, readonly string[]>>;
   readonly peer: string;
+  /**
+   * DER of the client certificate the TLS layer accepted, if any. The TLS layer checked it against
+   * the relay CA bundle; authenticators verify it again themselves (EKU, dates at their clock).
+   */
+  readonly peerCertificate?: Uint8Array;
 }
 
 /** Who the credentials say the caller is. */
 export interface Identity {
   readonly cluster: string;
+  /**
+   * The KubernetesCluster uid the credentials were issued for (certificates only): renewals keep
+   * it, so a renewed certificate dies with the registration it came from.
+   */
+  readonly uid?: string;
 }
 
 /**

@@ -1,4 +1,9 @@
-import { AGENT_CREDENTIALS_SECRET, AgentCredentialsKey, DEFAULT_RELAY_NAMESPACE } from '@kuberelay/shared';
+import {
+  AGENT_CREDENTIALS_SECRET,
+  AgentCredentialsKey,
+  bootstrapSecretName,
+  DEFAULT_RELAY_NAMESPACE,
+} from '@kuberelay/shared';
 import { CliError, CliErrorCode, ExitCode, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';
@@ -15,14 +20,16 @@ import { renderJson } from './render.js';
 
 export const deregisterCommand: Command = {
   name: 'deregister',
-  summary: 'deregister a workload cluster and revoke its agent token',
-  usage: `Deregister a workload cluster: its agent is disconnected and its token stops working.
+  summary: 'deregister a workload cluster and revoke its agent credentials',
+  usage: `Deregister a workload cluster: its agent is disconnected, and neither its client certificate
+nor an unused bootstrap token works any more.
 
 Usage:
   relayctl deregister CLUSTER [--kubecontext MGMT] [--remote-context WORKLOAD] [--remote-namespace NS]
 
-Deletes the KubernetesCluster CLUSTER and its token Secret kuberelay-token-CLUSTER from the
-server's namespace (-n). With --remote-context, also deletes the agent's Secret
+Deletes the KubernetesCluster CLUSTER and its bootstrap Secret kuberelay-bootstrap-CLUSTER (and
+a pre-mTLS token Secret kuberelay-token-CLUSTER) from the server's namespace (-n). Certificates
+name the KubernetesCluster's uid, so registering CLUSTER again does not revive them. With --remote-context, also deletes the agent's Secret
 ${AGENT_CREDENTIALS_SECRET} from the workload cluster, but only if it holds CLUSTER's
 credentials. Copies already in the workload cluster are left as they are.
 A cluster that is not registered is an error (exit 1), and nothing is deleted.
@@ -86,6 +93,8 @@ async function runDeregister(ctx: CommandContext, parsed: ParsedCommandLine): Pr
     }
   };
   await remove(mgmt, kubernetesClusterRef(ns, cluster), 'KubernetesCluster');
+  await remove(mgmt, secretRef(ns, bootstrapSecretName(cluster)), 'Secret');
+  // Clusters registered before mutual TLS have a long-lived token Secret: remove it too.
   await remove(mgmt, tokenSecretRef(ns, cluster), 'Secret');
   if (remote) {
     const ref = secretRef(remoteNamespace, AGENT_CREDENTIALS_SECRET);
@@ -103,7 +112,7 @@ async function runDeregister(ctx: CommandContext, parsed: ParsedCommandLine): Pr
     }
   }
   say(
-    `Cluster ${cluster} is deregistered: its agent token no longer works and the server ends its connection.`,
+    `Cluster ${cluster} is deregistered: its agent's credentials no longer work and the server ends its connection.`,
   );
   if (globals.output === OutputFormat.json) {
     io.stdout(

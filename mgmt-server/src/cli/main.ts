@@ -6,9 +6,16 @@ import { createCommandContext } from './commandContext.js';
 import { deregisterCommand } from './deregister.js';
 import { GLOBAL_FLAGS_HELP, parseCommandLine, splitCommand, wantsHelp } from './flags.js';
 import { registerCommand } from './register.js';
+import { rotateCaCommand } from './rotateCa.js';
 import { statusCommand } from './status.js';
 
-export const COMMANDS: readonly Command[] = [registerCommand, deregisterCommand, checkCommand, statusCommand];
+export const COMMANDS: readonly Command[] = [
+  registerCommand,
+  deregisterCommand,
+  rotateCaCommand,
+  checkCommand,
+  statusCommand,
+];
 
 export function topUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

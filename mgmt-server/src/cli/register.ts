@@ -1,14 +1,19 @@
 import {
   AGENT_CREDENTIALS_SECRET,
   AgentCredentialsKey,
+  bootstrapSecretName,
+  DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
   DEFAULT_RELAY_NAMESPACE,
   dnsLabelProblem,
-  generateAgentToken,
-  hashAgentToken,
+  generateBootstrapToken,
+  hashBootstrapToken,
+  parseTokenTtl,
+  RELAY_CA_SECRET,
   redactToken,
-  tokenSecretName,
 } from '@kuberelay/shared';
 import { stringify } from 'yaml';
+import { bootstrapSecretManifest } from '../pki/bootstrapRecord.js';
+import { relayCaOf } from '../pki/relayCa.js';
 import { CliError, CliErrorCode, describeError, ExitCode, oneLine, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';
@@ -22,32 +27,30 @@ import {
   namespaceRef,
   type SecretObject,
   secretRef,
-  tokenSecretRef,
 } from './kubeResources.js';
-import {
-  credentialsSecretManifest,
-  kubernetesClusterManifest,
-  secretValue,
-  tokenSecretManifest,
-} from './registrationObjects.js';
+import { credentialsSecretManifest, kubernetesClusterManifest, secretValue } from './registrationObjects.js';
 import { renderJson } from './render.js';
 import { discoverFromLeases, isHostPort, MGMT_CLUSTER_ANNOTATION, serverReplicas } from './serverLeases.js';
 
 export const registerCommand: Command = {
   name: 'register',
-  summary: 'register a workload cluster and issue its agent token',
-  usage: `Register a workload cluster with the management server and issue its agent's token.
+  summary: 'register a workload cluster and issue its one-time bootstrap token',
+  usage: `Register a workload cluster with the management server and issue its agent's one-time
+bootstrap token.
 
 Usage:
   relayctl register CLUSTER [--kubecontext MGMT] [--remote-context WORKLOAD]
                     [--remote-namespace NS] [--server HOST:PORT] [--mgmt-cluster NAME]
+                    [--token-ttl DURATION]
 
 Creates (or keeps) the KubernetesCluster CLUSTER in the server's namespace (-n), issues a new
-agent token and stores only its SHA-256 in Secret kuberelay-token-CLUSTER. Registering again
-rotates the token: the previous one stops working.
+bootstrap token and stores only its SHA-256 in Secret kuberelay-bootstrap-CLUSTER. The agent
+trades the token, once, for its client certificate (mutual TLS); an unused token expires after
+--token-ttl. Registering again replaces an unused token. The relay CA Secret
+${RELAY_CA_SECRET} must exist (the management server creates it when it first starts).
 
-The agent's credentials (Secret ${AGENT_CREDENTIALS_SECRET}: token, cluster, server,
-mgmtCluster) are written to the workload cluster with --remote-context, or else printed on
+The agent's credentials (Secret ${AGENT_CREDENTIALS_SECRET}: bootstrapToken, ca.crt, cluster,
+server, mgmtCluster) are written to the workload cluster with --remote-context, or else printed on
 stdout as YAML for you to apply there:
   relayctl register CLUSTER --kubecontext MGMT | kubectl --context WORKLOAD apply -f -
 That is the only time relayctl ever prints a token; progress goes to stderr.
@@ -60,10 +63,12 @@ Flags:
                               running server replicas announce on their Leases, when they agree)
       --mgmt-cluster NAME     the management cluster's name (the server's --cluster-name; default:
                               the ${MGMT_CLUSTER_ANNOTATION} annotation of the server Leases)
+      --token-ttl DURATION    how long the bootstrap token stays usable, e.g. 30m, 24h, 7d
+                              (default 24h, at most 30d)
 
 -o json: with --remote-context a summary { "kind": "RelayctlRegister", "cluster", "namespace",
-"context", "kubernetesCluster": "created"|"kept", "tokenSecret": { "name", "action":
-"created"|"rotated", "tokenPrefix" }, "server", "mgmtCluster", "credentials": { "context",
+"context", "kubernetesCluster": "created"|"kept", "bootstrapSecret": { "name", "action":
+"created"|"replaced", "tokenPrefix", "expiresAt" }, "server", "mgmtCluster", "credentials": { "context",
 "namespace", "secret", "action": "created"|"replaced" } }; without it, the credentials Secret as
 JSON (kubectl apply accepts it).`,
   options: {
@@ -71,6 +76,7 @@ JSON (kubectl apply accepts it).`,
     'remote-namespace': { type: 'string' },
     server: { type: 'string' },
     'mgmt-cluster': { type: 'string' },
+    'token-ttl': { type: 'string' },
   },
   run: runRegister,
 };
@@ -81,6 +87,7 @@ interface RegisterFlags {
   readonly remoteNamespace: string;
   readonly server: string | undefined;
   readonly mgmtCluster: string | undefined;
+  readonly tokenTtlMs: number;
 }
 
 function registerFlags(parsed: ParsedCommandLine): RegisterFlags {
@@ -102,7 +109,18 @@ function registerFlags(parsed: ParsedCommandLine): RegisterFlags {
   const mgmtProblem = mgmtCluster === undefined ? undefined : dnsLabelProblem(mgmtCluster);
   if (mgmtProblem)
     throw new UsageError(`--mgmt-cluster "${mgmtCluster}" ${mgmtProblem}`, { command: 'register' });
-  return { cluster, remoteContext: parsed.strings['remote-context'], remoteNamespace, server, mgmtCluster };
+  const ttl = parsed.strings['token-ttl'];
+  const tokenTtl =
+    ttl === undefined ? { ok: true as const, ms: DEFAULT_BOOTSTRAP_TOKEN_TTL_MS } : parseTokenTtl(ttl);
+  if (!tokenTtl.ok) throw new UsageError(`--token-ttl: ${tokenTtl.message}`, { command: 'register' });
+  return {
+    cluster,
+    remoteContext: parsed.strings['remote-context'],
+    remoteNamespace,
+    server,
+    mgmtCluster,
+    tokenTtlMs: tokenTtl.ms,
+  };
 }
 
 async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Promise<number> {
@@ -124,6 +142,7 @@ async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Prom
     });
   }
   const { server, mgmtCluster } = await serverAndMgmtCluster(mgmt, ns, flags, io.now(), step);
+  const caBundlePem = await readCaBundle(mgmt, ns);
 
   // Everything that can fail in the workload cluster is checked before the token is rotated,
   // so a failed register never leaves the agent without working credentials.
@@ -140,29 +159,39 @@ async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Prom
       : `✔ KubernetesCluster ${ns}/${flags.cluster} already exists: kept`,
   );
 
-  const token = generateAgentToken();
+  const clusterUid = kc.object.metadata.uid;
+  if (clusterUid === undefined) {
+    throw new CliError({
+      code: CliErrorCode.KubeApi,
+      message: `KubernetesCluster ${ns}/${flags.cluster} has no uid (context "${mgmt.context}")`,
+    });
+  }
+  const token = generateBootstrapToken();
   const issuedAt = io.now();
-  const tokenSecret = await mgmt.createOrReplace<SecretObject>(
-    tokenSecretRef(ns, flags.cluster),
-    tokenSecretManifest({
+  const expiresAt = new Date(issuedAt.getTime() + flags.tokenTtlMs);
+  const bootstrapSecret = await mgmt.createOrReplace<SecretObject>(
+    secretRef(ns, bootstrapSecretName(flags.cluster)),
+    bootstrapSecretManifest({
       cluster: flags.cluster,
       namespace: ns,
-      tokenHash: hashAgentToken(token),
+      tokenHash: hashBootstrapToken(token),
+      clusterUid,
       issuedAt,
-      owner: kc.object.metadata.uid ? { uid: kc.object.metadata.uid } : undefined,
+      expiresAt,
     }),
-    `writing the token Secret ${ns}/${tokenSecretName(flags.cluster)}`,
+    `writing the bootstrap Secret ${ns}/${bootstrapSecretName(flags.cluster)}`,
   );
   step(
-    `✔ issued token ${redactToken(token)}; its SHA-256 is in Secret ${ns}/${tokenSecretName(flags.cluster)}${
-      tokenSecret.created ? '' : ' (rotated: the previous token no longer works)'
+    `✔ issued bootstrap token ${redactToken(token)} (one use, expires ${expiresAt.toISOString()}); its SHA-256 is in Secret ${ns}/${bootstrapSecretName(flags.cluster)}${
+      bootstrapSecret.created ? '' : ' (replaced: the previous unused token no longer works)'
     }`,
   );
 
   const credentials = credentialsSecretManifest({
     cluster: flags.cluster,
     namespace: flags.remoteNamespace,
-    token,
+    bootstrapToken: token,
+    caBundlePem,
     server,
     mgmtCluster,
   });
@@ -191,7 +220,7 @@ async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Prom
     const quotesToken = describeError(error, { debug: true }).includes(token);
     throw new CliError({
       code: CliErrorCode.KubeApi,
-      message: `${message}; the token was already rotated: run register again to issue a new one`,
+      message: `${message}; a new bootstrap token was already issued: run register again to issue another`,
       ...(quotesToken ? {} : { cause: error }),
     });
   }
@@ -209,10 +238,11 @@ async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Prom
         namespace: ns,
         context: mgmt.context,
         kubernetesCluster: kc.created ? 'created' : 'kept',
-        tokenSecret: {
-          name: tokenSecretName(flags.cluster),
-          action: tokenSecret.created ? 'created' : 'rotated',
+        bootstrapSecret: {
+          name: bootstrapSecretName(flags.cluster),
+          action: bootstrapSecret.created ? 'created' : 'replaced',
           tokenPrefix: redactToken(token),
+          expiresAt: expiresAt.toISOString(),
         },
         server,
         mgmtCluster,
@@ -226,6 +256,28 @@ async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Prom
     );
   }
   return ExitCode.ok;
+}
+
+/** The relay CA bundle agents must trust (ca.crt of their credentials). */
+async function readCaBundle(mgmt: KubeClient, ns: string): Promise<string> {
+  const secret = await mgmt.get<SecretObject>(
+    secretRef(ns, RELAY_CA_SECRET),
+    `reading the relay CA Secret ${ns}/${RELAY_CA_SECRET}`,
+  );
+  if (secret === undefined) {
+    throw new CliError({
+      code: CliErrorCode.NotFound,
+      message: `the relay CA Secret ${ns}/${RELAY_CA_SECRET} does not exist in context "${mgmt.context}": start the management server first (it creates the CA), or create the Secret yourself`,
+    });
+  }
+  const ca = relayCaOf(secret);
+  if (!ca.ok) {
+    throw new CliError({
+      code: CliErrorCode.NotInstalled,
+      message: `relay CA Secret ${ns}/${RELAY_CA_SECRET}: ${ca.errors[0].message}`,
+    });
+  }
+  return ca.value.bundlePem;
 }
 
 /** --server and --mgmt-cluster, or what the running server replicas announce on their Leases. */

@@ -1,11 +1,7 @@
-import { generateAgentToken, hashAgentToken, tokenMatchesHash } from '@kuberelay/shared';
+import { generateBootstrapToken, hashBootstrapToken } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import {
-  credentialsSecretManifest,
-  kubernetesClusterManifest,
-  secretValue,
-  tokenSecretManifest,
-} from './registrationObjects.js';
+import { bootstrapRecordOf, bootstrapSecretManifest } from '../pki/bootstrapRecord.js';
+import { credentialsSecretManifest, kubernetesClusterManifest, secretValue } from './registrationObjects.js';
 
 describe('registration objects', () => {
   it('the KubernetesCluster is named after the cluster', () => {
@@ -21,44 +17,58 @@ describe('registration objects', () => {
     });
   });
 
-  it('the token Secret holds the hash only, owned by the cluster', () => {
-    const token = generateAgentToken();
-    const secret = tokenSecretManifest({
+  it('the bootstrap Secret holds the hash, expiry and uid only, owned by the cluster', () => {
+    const token = generateBootstrapToken();
+    const secret = bootstrapSecretManifest({
       cluster: 'qa',
       namespace: 'gloo-mesh',
-      tokenHash: hashAgentToken(token),
-      issuedAt: new Date('2026-01-01T00:00:00Z'),
-      owner: { uid: 'u-1' },
+      tokenHash: hashBootstrapToken(token),
+      clusterUid: 'uid-1',
+      issuedAt: new Date('2030-01-01T00:00:00Z'),
+      expiresAt: new Date('2030-01-02T00:00:00Z'),
     });
     expect(JSON.stringify(secret)).not.toContain(token);
     expect(secret).toMatchObject({
-      type: 'kuberelay.dev/agent-token',
+      type: 'kuberelay.dev/bootstrap-token',
       metadata: {
-        name: 'kuberelay-token-qa',
-        labels: { 'kuberelay.dev/cluster': 'qa' },
-        annotations: { 'kuberelay.dev/issued-at': '2026-01-01T00:00:00.000Z' },
-        ownerReferences: [
-          { apiVersion: 'admin.gloo.solo.io/v2', kind: 'KubernetesCluster', name: 'qa', uid: 'u-1' },
-        ],
+        name: 'kuberelay-bootstrap-qa',
+        annotations: {
+          'kuberelay.dev/expires-at': '2030-01-02T00:00:00.000Z',
+          'kuberelay.dev/cluster-uid': 'uid-1',
+        },
+        ownerReferences: [{ kind: 'KubernetesCluster', name: 'qa', uid: 'uid-1' }],
       },
     });
-    const hash = secretValue(secret.data, 'sha256') ?? '';
-    expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(tokenMatchesHash(token, hash)).toBe(true);
+    const record = bootstrapRecordOf(secret, 'qa');
+    expect(record).toEqual({
+      cluster: 'qa',
+      sha256: hashBootstrapToken(token),
+      expiresAt: Date.parse('2030-01-02T00:00:00Z'),
+      clusterUid: 'uid-1',
+    });
+    // The record of one cluster never serves another.
+    expect(bootstrapRecordOf(secret, 'prod')).toBeUndefined();
   });
 
-  it('the credentials Secret has the four keys the agent reads', () => {
+  it('the credentials Secret has the keys the agent reads', () => {
     expect(
       credentialsSecretManifest({
         cluster: 'qa',
         namespace: 'gloo-mesh',
-        token: 'krt_x',
+        bootstrapToken: 'krb_x',
+        caBundlePem: 'PEM',
         server: 'relay:9900',
         mgmtCluster: 'mgmt',
       }),
     ).toMatchObject({
       metadata: { name: 'kuberelay-agent-credentials', namespace: 'gloo-mesh' },
-      stringData: { token: 'krt_x', cluster: 'qa', server: 'relay:9900', mgmtCluster: 'mgmt' },
+      stringData: {
+        bootstrapToken: 'krb_x',
+        'ca.crt': 'PEM',
+        cluster: 'qa',
+        server: 'relay:9900',
+        mgmtCluster: 'mgmt',
+      },
     });
   });
 

@@ -25,7 +25,9 @@ export interface ManagementViewOptions {
 }
 
 type Source = KubeObject & ObjectWithMeta;
-type ClusterObject = { readonly metadata?: { readonly name?: string; readonly deletionTimestamp?: string } };
+type ClusterObject = {
+  readonly metadata?: { readonly name?: string; readonly uid?: string; readonly deletionTimestamp?: string };
+};
 type Secret = SecretLike & ObjectWithMeta;
 
 interface KindWatch {
@@ -140,6 +142,12 @@ export class ManagementView {
       .filter((c) => !c.metadata?.deletionTimestamp)
       .map((c) => c.metadata?.name ?? '')
       .filter((name) => name !== '');
+  }
+
+  /** The uid of registered cluster `name` (undefined when not registered or being deleted). */
+  clusterUid(name: string): string | undefined {
+    const object = this.#clusters.get(this.#o.namespace, name);
+    return object?.metadata?.deletionTimestamp ? undefined : object?.metadata?.uid;
   }
 
   /** Token records; the same array until a token Secret changes (TokenAuthenticator relies on it). */

@@ -1,3 +1,4 @@
 export * from './agentToken.js';
+export * from './bootstrapToken.js';
 export * from './clusterStatus.js';
 export * from './names.js';

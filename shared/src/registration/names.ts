@@ -19,10 +19,37 @@ export const TOKEN_SECRET_TYPE = 'kuberelay.dev/agent-token';
 /** Data key of the token Secret: hex SHA-256 of the token. The token itself is never stored. */
 export const TOKEN_SECRET_HASH_KEY = 'sha256';
 
+/** The Secret (server namespace) holding the hash of a cluster's one-time bootstrap token. */
+export const bootstrapSecretName = (cluster: string): string => `kuberelay-bootstrap-${cluster}`;
+export const BOOTSTRAP_SECRET_TYPE = 'kuberelay.dev/bootstrap-token';
+/** Data key of the bootstrap Secret: hex SHA-256 of the token. */
+export const BOOTSTRAP_SECRET_HASH_KEY = 'sha256';
+
+/** The relay CA Secret (server namespace, type kubernetes.io/tls). */
+export const RELAY_CA_SECRET = 'kuberelay-relay-ca';
+export const RelayCaKey = {
+  /** The CA that signs now. */
+  cert: 'tls.crt',
+  key: 'tls.key',
+  /** Every CA agents and the server trust: the signing one, plus the previous or next one. */
+  bundle: 'ca-bundle.crt',
+  /** During `relayctl rotate-ca begin..switch`: the next CA, not yet signing. */
+  nextCert: 'next.crt',
+  nextKey: 'next.key',
+} as const;
+
 /** The Secret in the workload cluster with what the agent needs to connect. */
 export const AGENT_CREDENTIALS_SECRET = 'kuberelay-agent-credentials';
 export const AgentCredentialsKey = {
+  /** Legacy long-lived bearer token (before mutual TLS). */
   token: 'token',
+  /** One-time bootstrap token; the agent removes it once used. */
+  bootstrapToken: 'bootstrapToken',
+  /** The relay CA bundle the agent trusts. */
+  caBundle: 'ca.crt',
+  /** Written by the agent after bootstrap. */
+  tlsCert: 'tls.crt',
+  tlsKey: 'tls.key',
   cluster: 'cluster',
   server: 'server',
   mgmtCluster: 'mgmtCluster',
@@ -46,6 +73,10 @@ export const RegistrationLabel = {
 
 export const RegistrationAnnotation = {
   issuedAt: 'kuberelay.dev/issued-at',
+  /** On bootstrap Secrets: RFC 3339 expiry of the token. */
+  expiresAt: 'kuberelay.dev/expires-at',
+  /** On bootstrap Secrets: the KubernetesCluster uid the token was issued for. */
+  clusterUid: 'kuberelay.dev/cluster-uid',
   /** On server Leases: the server's --cluster-name, so relayctl register can default --mgmt-cluster. */
   mgmtCluster: 'kuberelay.dev/mgmt-cluster',
   grpcAddress: 'kuberelay.dev/grpc-address',

@@ -1,0 +1,79 @@
+import {
+  bootstrapSecretName,
+  DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
+  generateBootstrapToken,
+  hashBootstrapToken,
+  KUBERNETES_CLUSTER,
+  MAX_BOOTSTRAP_TOKEN_TTL_MS,
+  RELAY_CA_SECRET,
+} from '@kuberelay/shared';
+import { isConflict, type KubeRest } from '@kuberelay/shared/kube';
+import { bootstrapSecretManifest } from './bootstrapRecord.js';
+import { type CaSecret, relayCaOf } from './relayCa.js';
+
+export interface IssueAgentBootstrapOptions {
+  readonly rest: KubeRest;
+  /** The management server's namespace. */
+  readonly namespace: string;
+  /** A registered cluster: its KubernetesCluster must exist. */
+  readonly cluster: string;
+  /** Default 24 h, at most 30 d. */
+  readonly ttlMs?: number;
+  /** Epoch milliseconds (default Date.now()). */
+  readonly now?: number;
+}
+
+export interface AgentBootstrap {
+  /** The one-time token. Secret: hand it to the agent only. */
+  readonly token: string;
+  /** The relay CA bundle the agent must trust (its `ca.crt`). */
+  readonly caBundlePem: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * Issues a bootstrap token for an already registered cluster, replacing any earlier one, and
+ * returns what the agent needs besides the server address: the token and the CA bundle. Needs
+ * the relay CA Secret (the server creates it at first start). For tests and tools that register
+ * clusters without relayctl; relayctl register does the same through its own client.
+ */
+export async function issueAgentBootstrap(options: IssueAgentBootstrapOptions): Promise<AgentBootstrap> {
+  const ttlMs = options.ttlMs ?? DEFAULT_BOOTSTRAP_TOKEN_TTL_MS;
+  if (!(ttlMs > 0 && ttlMs <= MAX_BOOTSTRAP_TOKEN_TTL_MS)) throw new RangeError('ttlMs must be in (0, 30 d]');
+  const { rest, namespace, cluster } = options;
+  const { group, version, plural } = KUBERNETES_CLUSTER;
+  const kc = await rest.request<{ metadata?: { uid?: string } }>({
+    method: 'GET',
+    path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}/${cluster}`,
+  });
+  const clusterUid = kc.metadata?.uid;
+  if (clusterUid === undefined) throw new Error(`KubernetesCluster ${namespace}/${cluster} has no uid`);
+  const caSecret = await rest.request<CaSecret>({
+    method: 'GET',
+    path: `/api/v1/namespaces/${namespace}/secrets/${RELAY_CA_SECRET}`,
+  });
+  const ca = relayCaOf(caSecret);
+  if (!ca.ok) throw ca.errors[0];
+  const now = options.now ?? Date.now();
+  const token = generateBootstrapToken();
+  const expiresAt = new Date(now + ttlMs);
+  const body = bootstrapSecretManifest({
+    cluster,
+    namespace,
+    tokenHash: hashBootstrapToken(token),
+    clusterUid,
+    issuedAt: new Date(now),
+    expiresAt,
+  });
+  try {
+    await rest.request({ method: 'POST', path: `/api/v1/namespaces/${namespace}/secrets`, body });
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+    await rest.request({
+      method: 'PUT',
+      path: `/api/v1/namespaces/${namespace}/secrets/${bootstrapSecretName(cluster)}`,
+      body,
+    });
+  }
+  return { token, caBundlePem: ca.value.bundlePem, expiresAt };
+}
