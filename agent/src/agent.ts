@@ -3,6 +3,8 @@ import {
   CopyOutcome,
   type Hello,
   type CopyResult as ProtoCopyResult,
+  type RenewResponse,
+  type TrustBundle,
   type VersionContent,
   type Welcome,
 } from '@kuberelay/proto';
@@ -27,11 +29,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { CopyCode, type CopyResult, Outcome, sameResult } from './apply/copyResult.js';
 import { type DesiredCopy, parseDesiredCopy } from './apply/desiredCopy.js';
 import { runConnectLoop } from './connection/connectLoop.js';
-import { createRelayDialer } from './connection/grpcDial.js';
+import { createRelayDialer, type DialCredentials } from './connection/grpcDial.js';
 import { nextDesiredSet } from './connection/nextDesiredSet.js';
 import type { DialStream } from './connection/relayStream.js';
 import type { RelaySession, SessionHandler, VersionReply } from './connection/session.js';
 import { AgentMetrics } from './http/metrics.js';
+import type { AgentIdentity } from './identity/agentIdentity.js';
+import { runRenewalLoop } from './identity/renewalLoop.js';
 import { findUntracked, type InventoryEntry } from './prune/findUntracked.js';
 import { pruneCopies } from './prune/pruneCopies.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -45,7 +49,16 @@ export interface AgentOptions {
   readonly cluster: string;
   /** The management server, `host:port`. */
   readonly serverAddress: string;
-  readonly token: string;
+  /**
+   * The agent's credentials: its client certificate (mutual TLS), bootstrapping one first if it
+   * has only a bootstrap token, renewing it, and storing all of it (docs/design.md, "Mutual TLS").
+   */
+  readonly identity?: AgentIdentity;
+  /**
+   * Legacy: a bearer token on an insecure channel, for servers from before mutual TLS. Used only
+   * without `identity`.
+   */
+  readonly token?: string;
   /**
    * The management cluster's name. Learned from Welcome when absent; the state file's is used
    * before the first connection, so saved copies can be enforced while the server is away.
@@ -113,6 +126,8 @@ class AgentRuntime implements SessionHandler {
   readonly #inventory = new Map<string, InventoryEntry>();
   #reconciler: Reconciler | undefined;
   #session: RelaySession | undefined;
+  /** Aborted when the current session ends: scopes the renewal loop to one stream. */
+  #sessionController: AbortController | undefined;
   #connected = false;
   #synced = false;
   #distributionEnabled = false;
@@ -156,11 +171,34 @@ class AgentRuntime implements SessionHandler {
       this.#ensureReconciler(mgmt);
     }
 
-    const dialer = this.#options.dial === undefined ? createRelayDialer(this.#options) : undefined;
+    const identity = this.#options.identity;
+    const token = this.#options.token;
+    let credentials: (() => DialCredentials) | undefined;
+    if (identity !== undefined) credentials = () => identity.dialCredentials();
+    else if (token !== undefined)
+      credentials = () => ({ generation: 0, auth: { kind: 'insecure' }, bearerToken: token });
+    const dialer =
+      this.#options.dial === undefined && credentials !== undefined
+        ? createRelayDialer({ serverAddress: this.#options.serverAddress, credentials })
+        : undefined;
     const dial = this.#options.dial ?? dialer?.dial;
-    if (dial === undefined) throw new Error('unreachable: no dialer');
+    if (dial === undefined) {
+      await http.stop();
+      throw new RelayError({
+        code: ErrorCode.InvalidConfig,
+        message: 'the agent needs an identity or a token',
+      });
+    }
     const loop = runConnectLoop({
       dial,
+      ...(identity === undefined
+        ? {}
+        : {
+            prepare: async ({ signal: loopSignal, afterRefusal }) => {
+              if (afterRefusal) await identity.reloadAfterRefusal();
+              await identity.ready(loopSignal);
+            },
+          }),
       handler: this,
       clock: this.#clock,
       signal,
@@ -215,6 +253,7 @@ class AgentRuntime implements SessionHandler {
       );
     }
     this.#ensureReconciler(welcome.mgmtCluster);
+    this.#startRenewal();
     this.#distributionEnabled = welcome.distributionEnabled;
     this.#connected = true;
     // With distribution off no version follows: what we hold is all there is.
@@ -285,7 +324,49 @@ class AgentRuntime implements SessionHandler {
     }
   }
 
+  onRenewed(renewed: RenewResponse): void {
+    const identity = this.#options.identity;
+    if (identity === undefined) return;
+    identity.acceptRenewal(renewed).then(
+      (accepted) => {
+        if (accepted.ok) {
+          // The stream keeps the certificate it was opened with: reconnect with the new one.
+          // Copies are untouched; Hello tells the server what the agent holds.
+          this.#session?.close('the client certificate was renewed');
+        } else {
+          this.#logger.error({ err: accepted.errors[0].message }, 'rejected the renewed certificate');
+        }
+      },
+      (error: unknown) => this.#logger.error({ err: error }, 'storing the renewed certificate failed'),
+    );
+  }
+
+  onTrustBundle(trust: TrustBundle): void {
+    this.#options.identity?.acceptTrustBundle(trust.caBundlePem).then(
+      (accepted) => {
+        if (!accepted.ok)
+          this.#logger.error({ err: accepted.errors[0].message }, 'ignored an invalid TrustBundle');
+      },
+      (error: unknown) => this.#logger.error({ err: error }, 'storing the trust bundle failed'),
+    );
+  }
+
   // --- internals ------------------------------------------------------------------------------
+
+  /** Renews the certificate on the current stream when due; ends with the stream. */
+  #startRenewal(): void {
+    const identity = this.#options.identity;
+    const session = this.#session;
+    const signal = this.#sessionController?.signal;
+    if (identity === undefined || session === undefined || signal === undefined) return;
+    void runRenewalLoop({
+      identity,
+      sendRenewal: (csrPem) => session.sendRenewal(csrPem),
+      clock: this.#clock,
+      signal,
+      logger: this.#logger,
+    });
+  }
 
   async #loadSavedState(): Promise<void> {
     const loaded = await loadState(this.#options.stateFile);
@@ -411,6 +492,8 @@ class AgentRuntime implements SessionHandler {
 
   #onSession(session: RelaySession | undefined): void {
     this.#session = session;
+    this.#sessionController?.abort();
+    this.#sessionController = session === undefined ? undefined : new AbortController();
     if (session === undefined && this.#connected) {
       this.#connected = false;
       this.#synced = false;

@@ -2,6 +2,28 @@
 export { type Agent, type AgentOptions, startAgent } from './agent.js';
 export { CopyCode, type CopyResult, Outcome } from './apply/copyResult.js';
 export { type Drift, DriftReason, type FindDriftOptions, findDrift } from './apply/findDrift.js';
+export {
+  type AgentAuth,
+  type CredentialInputs,
+  CredentialsKey,
+  credentialsFromSecretData,
+  type ResolvedCredentials,
+  resolveCredentials,
+  type TlsMaterial,
+} from './identity/agentCredentials.js';
+export {
+  AgentIdentity,
+  type AgentIdentityOptions,
+  DEFAULT_RENEW_FRACTION,
+} from './identity/agentIdentity.js';
+export { keyMatchesCertificate, parseCertificate } from './identity/certificateFacts.js';
+export {
+  type CredentialsStore,
+  type CredentialsUpdate,
+  FileCredentialsStore,
+  SecretCredentialsStore,
+} from './identity/credentialsStore.js';
+export { type IdentityFromSecretOptions, identityFromSecret } from './identity/identityFromSecret.js';
 export { findUntracked, type InventoryEntry } from './prune/findUntracked.js';
 export { loadState, type PersistedCopy, type PersistedState, saveState } from './state/stateFile.js';
 export { AGENT_VERSION } from './version.js';

@@ -1,11 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { createLogger, ErrorCode, RelayError } from '@kuberelay/shared';
+import { createLogger, ErrorCode, forCluster, RelayError } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startAgent } from './agent.js';
-import { type AgentCredentials, readCredentialsSecret } from './config/credentials.js';
 import { type AgentFlags, parseFlags, USAGE } from './config/parseFlags.js';
+import {
+  type CredentialInputs,
+  type ResolvedCredentials,
+  resolveCredentials,
+} from './identity/agentCredentials.js';
+import { AgentIdentity } from './identity/agentIdentity.js';
+import {
+  type CredentialsStore,
+  FileCredentialsStore,
+  SecretCredentialsStore,
+} from './identity/credentialsStore.js';
 
 // Composition root of the kuberelay-agent binary: flags, kubeconfig, credentials, then startAgent.
 // Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for bad flags.
@@ -38,19 +48,33 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ name: 'kuberelay-agent', level: flags.logLevel });
-  let connection: Required<Pick<AgentCredentials, 'token' | 'cluster' | 'server'>> & { mgmtCluster?: string };
+  let resolved: { credentials: ResolvedCredentials; store: CredentialsStore };
   try {
-    connection = await resolveConnection(flags, kubeConfig);
+    resolved = await resolveAgentCredentials(flags, kubeConfig);
   } catch (error) {
     logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
     return 1;
   }
+  const { credentials, store } = resolved;
+  if (credentials.auth.kind === 'token') {
+    logger.warn(
+      'using a legacy bearer token on an insecure channel; register the cluster again for mutual TLS',
+    );
+  }
+  const identity = new AgentIdentity({
+    cluster: credentials.cluster,
+    serverAddress: credentials.server,
+    auth: credentials.auth,
+    store,
+    logger: forCluster(logger, credentials.cluster),
+    renewFraction: flags.renewFraction,
+  });
   const agent = await startAgent({
     kubeConfig,
-    cluster: connection.cluster,
-    serverAddress: connection.server,
-    token: connection.token,
-    ...(connection.mgmtCluster === undefined ? {} : { mgmtCluster: connection.mgmtCluster }),
+    cluster: credentials.cluster,
+    serverAddress: credentials.server,
+    identity,
+    ...(credentials.mgmtCluster === undefined ? {} : { mgmtCluster: credentials.mgmtCluster }),
     stateFile: flags.stateFile,
     httpListen: flags.httpListen,
     podName: flags.podName ?? hostname(),
@@ -69,38 +93,75 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** Flags win; anything missing comes from the credentials Secret. */
-async function resolveConnection(flags: AgentFlags, kubeConfig: KubeConfig) {
-  const token = flags.tokenFile === undefined ? undefined : (await readFile(flags.tokenFile, 'utf8')).trim();
-  const fromFlags: AgentCredentials = {
+/**
+ * Flags (and files they name) win; everything else comes from the credentials Secret. With
+ * --cert-file/--key-file/--ca-file the credentials live in those files (and renewed ones are
+ * written there); otherwise in the Secret, which must then exist.
+ */
+async function resolveAgentCredentials(
+  flags: AgentFlags,
+  kubeConfig: KubeConfig,
+): Promise<{ credentials: ResolvedCredentials; store: CredentialsStore }> {
+  const readFlagFile = async (path: string | undefined) =>
+    path === undefined ? undefined : (await readFile(path, 'utf8')).trim();
+  const secretStore = new SecretCredentialsStore({
+    rest: new KubeRest(kubeConfig),
+    namespace: flags.namespace,
+    name: flags.credentialsSecret,
+  });
+  const fileStore =
+    flags.certFile !== undefined && flags.keyFile !== undefined && flags.caFile !== undefined
+      ? new FileCredentialsStore({
+          caFile: flags.caFile,
+          certFile: flags.certFile,
+          keyFile: flags.keyFile,
+          bootstrapTokenFile: flags.bootstrapTokenFile,
+        })
+      : undefined;
+  const token = await readFlagFile(flags.tokenFile);
+  const caPem = fileStore === undefined ? await readFlagFile(flags.caFile) : undefined;
+  const bootstrapToken = fileStore === undefined ? await readFlagFile(flags.bootstrapTokenFile) : undefined;
+  const given: CredentialInputs = {
+    ...(fileStore === undefined ? {} : await fileStore.load()),
     ...(token === undefined ? {} : { token }),
+    ...(caPem === undefined ? {} : { caPem }),
+    ...(bootstrapToken === undefined ? {} : { bootstrapToken }),
     ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
     ...(flags.server === undefined ? {} : { server: flags.server }),
     ...(flags.mgmtCluster === undefined ? {} : { mgmtCluster: flags.mgmtCluster }),
   };
-  const complete =
-    fromFlags.token !== undefined && fromFlags.cluster !== undefined && fromFlags.server !== undefined;
-  const secret = complete
-    ? {}
-    : await readCredentialsSecret({
-        rest: new KubeRest(kubeConfig),
-        namespace: flags.namespace,
-        name: flags.credentialsSecret,
-      });
-  const merged = { ...secret, ...fromFlags };
-  const missing = (['token', 'cluster', 'server'] as const).filter((key) => merged[key] === undefined);
-  if (merged.token === undefined || merged.cluster === undefined || merged.server === undefined) {
+  // The Secret is read unless the files and flags give everything: with files, it may not exist.
+  const needSecret = fileStore === undefined || given.cluster === undefined || given.server === undefined;
+  const stored = needSecret ? await secretStore.load() : {};
+  if (stored === undefined && fileStore === undefined && given.token === undefined) {
     throw new RelayError({
       code: ErrorCode.InvalidConfig,
-      message: `missing ${missing.join(', ')}: give --token-file/--cluster/--server or put them in Secret ${flags.namespace}/${flags.credentialsSecret}`,
+      message: `credentials ${secretStore.description} does not exist (relayctl register --remote-context writes it), and the flags do not give credentials files`,
     });
   }
-  return {
-    token: merged.token,
-    cluster: merged.cluster,
-    server: merged.server,
-    ...(merged.mgmtCluster === undefined ? {} : { mgmtCluster: merged.mgmtCluster }),
-  };
+  // In file mode only cluster/server/mgmtCluster come from the Secret, never key material.
+  const fromSecret: CredentialInputs =
+    fileStore === undefined
+      ? (stored ?? {})
+      : {
+          ...(stored?.cluster === undefined ? {} : { cluster: stored.cluster }),
+          ...(stored?.server === undefined ? {} : { server: stored.server }),
+          ...(stored?.mgmtCluster === undefined ? {} : { mgmtCluster: stored.mgmtCluster }),
+        };
+  const resolved = resolveCredentials({
+    given,
+    stored: fromSecret,
+    source: fileStore?.description ?? secretStore.description,
+    now: Date.now(),
+  });
+  if (!resolved.ok) {
+    throw new RelayError({
+      code: ErrorCode.InvalidConfig,
+      message: resolved.errors.map((e) => e.message).join('; '),
+      cause: resolved.errors[0],
+    });
+  }
+  return { credentials: resolved.value, store: fileStore ?? secretStore };
 }
 
 main().then(

@@ -14,6 +14,11 @@ describe('parseFlags', () => {
           cluster: 'c1',
           server: undefined,
           tokenFile: undefined,
+          caFile: undefined,
+          certFile: undefined,
+          keyFile: undefined,
+          bootstrapTokenFile: undefined,
+          renewFraction: 0.66,
           mgmtCluster: undefined,
           credentialsSecret: 'kuberelay-agent-credentials',
           namespace: 'gloo-mesh',
@@ -38,6 +43,10 @@ describe('parseFlags', () => {
     { argv: ['--log-level', 'loud'], message: '--log-level "loud" must be one of' },
     { argv: ['--cluster', ''], message: '--cluster must not be empty' },
     { argv: ['--kinds', 'Widget.example.com/v1'], message: 'is not a default kind' },
+    { argv: ['--renew-fraction', '1'], message: '--renew-fraction "1" must be a number between 0 and 1' },
+    { argv: ['--renew-fraction', 'half'], message: '--renew-fraction "half" must be a number' },
+    { argv: ['--cert-file', 'c.pem'], message: '--cert-file and --key-file go together' },
+    { argv: ['--cert-file', 'c.pem', '--key-file', 'k.pem'], message: 'need --ca-file' },
   ])('rejects $argv', ({ argv, message }) => {
     const result = parseFlags(argv);
     expect(result.ok).toBe(false);
@@ -45,6 +54,28 @@ describe('parseFlags', () => {
       expect(result.errors[0].code).toBe('InvalidConfig');
       expect(result.errors[0].message).toContain(message);
     }
+  });
+
+  it('reads the credential file flags and the renew fraction', () => {
+    const result = parseFlags([
+      '--ca-file',
+      'ca.pem',
+      '--cert-file',
+      'tls.crt',
+      '--key-file',
+      'tls.key',
+      '--bootstrap-token-file',
+      'token',
+      '--renew-fraction',
+      '0.5',
+    ]);
+    expect(result.ok && !result.value.help ? result.value.flags : undefined).toMatchObject({
+      caFile: 'ca.pem',
+      certFile: 'tls.crt',
+      keyFile: 'tls.key',
+      bootstrapTokenFile: 'token',
+      renewFraction: 0.5,
+    });
   });
 
   it('reports every bad flag at once', () => {

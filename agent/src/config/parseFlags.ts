@@ -11,6 +11,7 @@ import {
   RelayError,
   type Result,
 } from '@kuberelay/shared';
+import { DEFAULT_RENEW_FRACTION } from '../identity/agentIdentity.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -22,6 +23,12 @@ export interface AgentFlags {
   readonly cluster: string | undefined;
   readonly server: string | undefined;
   readonly tokenFile: string | undefined;
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly bootstrapTokenFile: string | undefined;
+  /** Share of the client certificate's lifetime after which it is renewed, in (0, 1). */
+  readonly renewFraction: number;
   readonly mgmtCluster: string | undefined;
   readonly credentialsSecret: string;
   readonly namespace: string;
@@ -42,11 +49,20 @@ Flags:
   --context NAME             kubeconfig context (default: current)
   --cluster NAME             this workload cluster's registered name
   --server HOST:PORT         the management server's gRPC address
-  --token-file PATH          file holding the agent token
   --mgmt-cluster NAME        the management cluster's name (default: learned from the server)
-  --credentials-secret NAME  Secret with token/cluster/server/mgmtCluster, read for any of them not
-                             given as flags (default ${AGENT_CREDENTIALS_SECRET})
+  --credentials-secret NAME  Secret with cluster, server, mgmtCluster, ca.crt, bootstrapToken,
+                             tls.crt and tls.key (default ${AGENT_CREDENTIALS_SECRET}). The agent
+                             bootstraps its client certificate with bootstrapToken and writes
+                             tls.crt/tls.key (and renewed ones) back to it
   --namespace NAME           namespace of that Secret (default ${DEFAULT_RELAY_NAMESPACE})
+  --ca-file PATH             relay CA bundle (PEM) instead of the Secret's ca.crt
+  --cert-file PATH           client certificate (PEM); with --key-file and --ca-file, credentials
+                             live in files instead of the Secret: bootstrap and renewal write them
+  --key-file PATH            the client certificate's private key (PEM)
+  --bootstrap-token-file PATH  one-time bootstrap token instead of the Secret's bootstrapToken
+  --renew-fraction F         renew the client certificate after this share of its lifetime
+                             (0 < F < 1, default ${DEFAULT_RENEW_FRACTION})
+  --token-file PATH          legacy bearer token (servers from before mutual TLS)
   --state-file PATH          where the last acknowledged state is kept (default /var/lib/kuberelay/state.json)
   --http-listen ADDR         /healthz, /readyz and /metrics (default :9092)
   --pod-name NAME            shown in the cluster's status (default $POD_NAME or the host name)
@@ -71,6 +87,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
         cluster: { type: 'string' },
         server: { type: 'string' },
         'token-file': { type: 'string' },
+        'ca-file': { type: 'string' },
+        'cert-file': { type: 'string' },
+        'key-file': { type: 'string' },
+        'bootstrap-token-file': { type: 'string' },
+        'renew-fraction': { type: 'string' },
         'mgmt-cluster': { type: 'string' },
         'credentials-secret': { type: 'string' },
         namespace: { type: 'string' },
@@ -95,6 +116,10 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     'cluster',
     'server',
     'token-file',
+    'ca-file',
+    'cert-file',
+    'key-file',
+    'bootstrap-token-file',
     'mgmt-cluster',
     'state-file',
     'http-listen',
@@ -105,6 +130,19 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   const server = str('server');
   if (server !== undefined && server !== '' && !/^[^\s/]+:\d{1,5}$/.test(server)) {
     errors.push(configError(`--server "${server}" must be host:port`));
+  }
+  if ((str('cert-file') === undefined) !== (str('key-file') === undefined)) {
+    errors.push(configError('--cert-file and --key-file go together'));
+  } else if (str('cert-file') !== undefined && str('ca-file') === undefined) {
+    errors.push(configError('--cert-file and --key-file need --ca-file (credentials in files)'));
+  }
+  let renewFraction = DEFAULT_RENEW_FRACTION;
+  const fraction = str('renew-fraction');
+  if (fraction !== undefined) {
+    renewFraction = Number(fraction);
+    if (fraction.trim() === '' || !(renewFraction > 0 && renewFraction < 1)) {
+      errors.push(configError(`--renew-fraction "${fraction}" must be a number between 0 and 1 (exclusive)`));
+    }
   }
   const logLevel = str('log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -127,6 +165,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
       cluster: str('cluster'),
       server,
       tokenFile: str('token-file'),
+      caFile: str('ca-file'),
+      certFile: str('cert-file'),
+      keyFile: str('key-file'),
+      bootstrapTokenFile: str('bootstrap-token-file'),
+      renewFraction,
       mgmtCluster: str('mgmt-cluster'),
       credentialsSecret: str('credentials-secret') ?? AGENT_CREDENTIALS_SECRET,
       namespace: str('namespace') ?? DEFAULT_RELAY_NAMESPACE,

@@ -5,6 +5,15 @@ import { RelaySession, type SessionHandler } from './session.js';
 
 export interface ConnectLoopOptions {
   readonly dial: DialStream;
+  /**
+   * Awaited before every dial: credentials must be ready (bootstrap). `afterRefusal` says the last
+   * stream was refused for its credentials, so they are worth reading again. Rejects only when
+   * the signal is aborted.
+   */
+  readonly prepare?: (options: {
+    readonly signal: AbortSignal;
+    readonly afterRefusal: boolean;
+  }) => Promise<void>;
   readonly handler: SessionHandler;
   readonly clock: Clock;
   readonly signal: AbortSignal;
@@ -20,6 +29,9 @@ export interface ConnectLoopOptions {
   readonly onSession?: (session: RelaySession | undefined) => void;
 }
 
+/** Least delay after the server refused the agent's credentials. */
+const AUTH_REFUSAL_FLOOR_MS = 5_000;
+
 /**
  * Connects, runs a session until the stream ends, and reconnects after a jittered delay, forever,
  * until `signal` is aborted. A session that got its Welcome resets the delays: a server restart
@@ -29,7 +41,16 @@ export async function runConnectLoop(options: ConnectLoopOptions): Promise<void>
   const { clock, signal, logger } = options;
   const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
   const authBackoff = options.authBackoff ?? createBackoff({ minMs: 30_000, maxMs: 300_000 });
+  let afterRefusal = false;
   while (!signal.aborted) {
+    if (options.prepare !== undefined) {
+      try {
+        await options.prepare({ signal, afterRefusal });
+      } catch (error) {
+        if (signal.aborted) return;
+        throw error;
+      }
+    }
     const session = new RelaySession({
       stream: options.dial(),
       handler: options.handler,
@@ -52,11 +73,20 @@ export async function runConnectLoop(options: ConnectLoopOptions): Promise<void>
       authBackoff.reset();
     }
     let delayMs: number;
-    if (failure !== undefined && isAuthRefusal(failure)) {
-      delayMs = Math.max(backoff.next(), authBackoff.next());
+    afterRefusal = failure !== undefined && isAuthRefusal(failure);
+    if (failure === undefined && session.closeReason !== undefined) {
+      delayMs = backoff.next();
+      logger.info(
+        { reason: session.closeReason, retryInMs: delayMs },
+        'reconnecting to the management server',
+      );
+    } else if (afterRefusal) {
+      // A floor under the jitter: full jitter alone may draw a near-zero delay twice in a row,
+      // and a refusal repeats until someone acts.
+      delayMs = AUTH_REFUSAL_FLOOR_MS + Math.max(backoff.next(), authBackoff.next());
       logger.error(
         { err: describeStreamError(failure).message, retryInMs: delayMs },
-        'the management server refused the agent: check the token and the cluster registration',
+        'the management server refused the agent: check its credentials and the cluster registration',
       );
     } else {
       delayMs = backoff.next();

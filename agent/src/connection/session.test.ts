@@ -164,6 +164,40 @@ describe('RelaySession', () => {
   });
 });
 
+describe('RelaySession certificates', () => {
+  it('sends RenewRequest once welcomed, hands RenewResponse and TrustBundle to the handler, and a close by the agent ends run quietly', async () => {
+    const stream = new FakeStream();
+    const renewed: string[] = [];
+    const bundles: string[] = [];
+    const session = new RelaySession({
+      stream,
+      handler: {
+        ...handler(),
+        onRenewed: (r) => renewed.push(r.certificatePem),
+        onTrustBundle: (t) => bundles.push(t.caBundlePem),
+      },
+      clock: createManualClock(),
+      logger,
+      signal: new AbortController().signal,
+    });
+    const done = session.run();
+    expect(session.sendRenewal('CSR-0')).toBe(false);
+    stream.push(welcome);
+    await flush();
+    expect(session.sendRenewal('CSR-1')).toBe(true);
+    expect(stream.sentOfCase('renew')).toEqual([{ csrPem: 'CSR-1' }]);
+    stream.push({ message: { $case: 'renewed', value: { certificatePem: 'CERT', caBundlePem: 'CA' } } });
+    stream.push({ message: { $case: 'trust', value: { caBundlePem: 'CA2' } } });
+    await flush();
+    expect(renewed).toEqual(['CERT']);
+    expect(bundles).toEqual(['CA2']);
+    session.close('the client certificate was renewed');
+    await expect(done).resolves.toBeUndefined();
+    expect(session.closeReason).toBe('the client certificate was renewed');
+    expect(stream.cancelled).toBe(true);
+  });
+});
+
 describe('runConnectLoop', () => {
   it('reconnects after failures with backoff, slowly after an auth refusal, and stops on abort', async () => {
     const clock = createManualClock();
@@ -191,7 +225,8 @@ describe('runConnectLoop', () => {
     await clock.advance(1);
     expect(streams).toHaveLength(2);
     streams[1]?.end(Object.assign(new Error('denied'), { code: 16, details: 'unknown token' }));
-    await clock.advance(59_999);
+    // 5 s floor plus the auth backoff.
+    await clock.advance(64_999);
     expect(streams).toHaveLength(2);
     await clock.advance(1);
     expect(streams).toHaveLength(3);

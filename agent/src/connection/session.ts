@@ -4,7 +4,9 @@ import {
   type Hello,
   type Nack,
   NackReason,
+  type RenewResponse,
   type Report,
+  type TrustBundle,
   type VersionContent,
   type Welcome,
 } from '@kuberelay/proto';
@@ -22,6 +24,10 @@ export interface SessionHandler {
   onWelcome(welcome: Welcome): void;
   /** Applies one complete version; resolves with the Ack or Nack to send. */
   applyVersion(version: VersionContent): Promise<VersionReply>;
+  /** The answer to a RenewRequest. Not awaited: the handler owns its errors. */
+  onRenewed?(renewed: RenewResponse): void;
+  /** The server's trust bundle changed (CA rotation). Not awaited: the handler owns its errors. */
+  onTrustBundle?(trust: TrustBundle): void;
 }
 
 export interface RelaySessionOptions {
@@ -52,6 +58,7 @@ export class RelaySession {
   #open = true;
   #silent = false;
   #lastReceived = 0;
+  #closeReason: string | undefined;
 
   constructor(options: RelaySessionOptions) {
     this.#options = options;
@@ -66,6 +73,28 @@ export class RelaySession {
     if (!this.#open || !this.#welcomed) return false;
     this.#options.stream.send({ message: { $case: 'report', value: report } });
     return true;
+  }
+
+  /** Sends a RenewRequest if the stream is open and welcomed; false otherwise. */
+  sendRenewal(csrPem: string): boolean {
+    if (!this.#open || !this.#welcomed) return false;
+    this.#options.stream.send({ message: { $case: 'renew', value: { csrPem } } });
+    return true;
+  }
+
+  /**
+   * Ends the stream from the agent's side (a renewed certificate must be used by a new
+   * connection); `run` then resolves instead of failing.
+   */
+  close(reason: string): void {
+    if (this.#closeReason !== undefined || !this.#open) return;
+    this.#closeReason = reason;
+    this.#options.stream.cancel();
+  }
+
+  /** Why the agent closed this session, if it did. */
+  get closeReason(): string | undefined {
+    return this.#closeReason;
   }
 
   async run(): Promise<void> {
@@ -108,13 +137,19 @@ export class RelaySession {
             }
             break;
           }
+          case 'renewed':
+            handler.onRenewed?.(message.value);
+            break;
+          case 'trust':
+            handler.onTrustBundle?.(message.value);
+            break;
           default:
             // Heartbeats (and fields a newer server may add) only prove the server is alive.
             break;
         }
       }
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted || this.#closeReason !== undefined) return;
       if (this.#silent) {
         throw new RelayError({
           code: ErrorCode.Internal,

@@ -1,14 +1,29 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Agent, startAgent } from '@kuberelay/agent';
+import {
+  type Agent,
+  AgentIdentity,
+  type CredentialsStore,
+  type CredentialsUpdate,
+  parseCertificate,
+  startAgent,
+} from '@kuberelay/agent';
 import { type Copy, CopyOutcome } from '@kuberelay/proto';
 import { DEFAULT_KINDS, type KindInfo, type KubeObject } from '@kuberelay/shared';
 import { ContentType, isNotFound, KubeRest } from '@kuberelay/shared/kube';
+import { createCsr } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
-import { buildTestCopy, MGMT, RelayTestServer, TEST_TOKEN } from './relayTestServer.js';
+import {
+  buildTestCopy,
+  createTestPki,
+  MGMT,
+  RelayTestServer,
+  signClientCsr,
+  type TestPki,
+} from './relayTestServer.js';
 
 // The agent against a real kube-apiserver (lab cluster-1), driven by a small RelayService that
 // plays the management server. Each test uses its own namespaces; the agent's metrics count its
@@ -19,11 +34,13 @@ const logger = pino({ level: process.env.AGENT_DEBUG ? 'debug' : 'silent' });
 
 let lab: Lab;
 let rest: KubeRest;
+let pki: TestPki;
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   lab = attachLab(inject('labDir'));
   rest = new KubeRest(lab.kubeConfig(CLUSTER));
+  pki = await createTestPki();
 });
 
 afterEach(async () => {
@@ -96,22 +113,53 @@ async function edit(path: string, patch: unknown): Promise<void> {
 }
 
 async function startServer(): Promise<RelayTestServer> {
-  const server = await RelayTestServer.start();
+  const server = await RelayTestServer.start({ pki });
   cleanups.push(() => server.stop());
   return server;
+}
+
+/** Credentials in memory, for tests that are not about where they are stored. */
+class MemoryCredentialsStore implements CredentialsStore {
+  readonly description = 'memory';
+  readonly saved: CredentialsUpdate[] = [];
+  async load() {
+    return {};
+  }
+  async save(update: CredentialsUpdate) {
+    this.saved.push(update);
+  }
+}
+
+/** A client certificate for CLUSTER from `ca` (the test's relay CA unless given). */
+async function clientMaterial(ca = pki.ca) {
+  const { csrPem, keyPem } = await createCsr({ commonName: CLUSTER });
+  const certPem = await signClientCsr({ ca, csrPem, cluster: CLUSTER, lifetimeMs: 86_400_000 });
+  const cert = parseCertificate(certPem, 'test certificate');
+  if (!cert.ok) throw cert.errors[0];
+  return { material: { caPem: pki.ca.certPem, certPem, keyPem }, cert: cert.value };
 }
 
 async function startTestAgent(options: {
   readonly serverAddress: string;
   readonly stateFile: string;
-  readonly token?: string;
+  /** Default: a valid certificate from the test's relay CA. */
+  readonly identity?: AgentIdentity;
   readonly kinds?: readonly KindInfo[];
 }): Promise<Agent> {
+  const identity =
+    options.identity ??
+    new AgentIdentity({
+      cluster: CLUSTER,
+      serverAddress: options.serverAddress,
+      auth: { kind: 'certificate', ...(await clientMaterial()) },
+      store: new MemoryCredentialsStore(),
+      logger,
+    });
   const agent = await startAgent({
     kubeConfig: lab.kubeConfig(CLUSTER),
     cluster: CLUSTER,
     serverAddress: options.serverAddress,
-    token: options.token ?? TEST_TOKEN,
+    identity,
     stateFile: options.stateFile,
     podName: 'e2e-agent',
     logger,
@@ -480,7 +528,7 @@ describe('agent on a real API server', () => {
     // The server comes back (same address) without u1: only now, connected and with a verified
     // version, is u1 pruned.
     const port = Number(server.address.split(':')[1]);
-    const back = await RelayTestServer.start({ port });
+    const back = await RelayTestServer.start({ pki, port });
     cleanups.push(() => back.stop());
     back.publish([copies[1] as Copy]);
     const ack = await back.ackOf(0, 30_000);
@@ -496,10 +544,18 @@ describe('agent on a real API server', () => {
 
   it('retries refused credentials slowly, not in a hot loop', async () => {
     const server = await startServer();
+    // A certificate from another CA: the TLS handshake completes, the server refuses the stream.
+    const otherCa = (await createTestPki()).ca;
     const agent = await startTestAgent({
       serverAddress: server.address,
       stateFile: await stateFile(),
-      token: 'krt_wrong',
+      identity: new AgentIdentity({
+        cluster: CLUSTER,
+        serverAddress: server.address,
+        auth: { kind: 'certificate', ...(await clientMaterial(otherCa)) },
+        store: new MemoryCredentialsStore(),
+        logger,
+      }),
     });
     await sleep(3_000);
     expect(agent.connected()).toBe(false);

@@ -1,6 +1,15 @@
-import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
 import {
   type Ack,
+  type BootstrapRequest,
+  type BootstrapResponse,
   type ConnectRequest,
   type ConnectResponse,
   type Copy,
@@ -18,9 +27,82 @@ import {
   objectRefOf,
   stateDigest,
 } from '@kuberelay/shared';
+import {
+  BACKDATE_MS,
+  type CertificateAndKey,
+  clusterSpiffeId,
+  clusterUidUri,
+  createCa,
+  issueCertificate,
+  parseClusterIdentity,
+  signCsr,
+  verifyCertificate,
+} from '@kuberelay/shared/pki';
 
-export const TEST_TOKEN = 'krt_test-token';
 export const MGMT = 'mgmt-e2e';
+export const TEST_CLUSTER = 'cluster-1';
+const TEST_CLUSTER_UID = '11111111-2222-3333-4444-555555555555';
+
+/** The relay CA of a test, and the server certificate it signed (for 127.0.0.1). */
+export interface TestPki {
+  readonly ca: CertificateAndKey;
+  readonly server: CertificateAndKey;
+}
+
+export async function createTestPki(): Promise<TestPki> {
+  const now = Date.now();
+  const ca = await createCa({ commonName: `relay-test-ca-${now}`, validityMs: 86_400_000, now });
+  const server = await issueCertificate({
+    ca,
+    commonName: 'relay-test-server',
+    usage: 'server',
+    ipAddresses: ['127.0.0.1'],
+    dnsNames: ['localhost'],
+    validityMs: 86_400_000,
+    now,
+  });
+  return { ca, server };
+}
+
+/**
+ * Signs a client certificate for `cluster` whose life starts now and lasts `lifetimeMs`. The shared
+ * signer backdates every certificate by BACKDATE_MS; shifting `now` by as much makes a
+ * seconds-long lifetime possible, so renewal at a fraction of it can be seen in a test.
+ */
+export async function signClientCsr(options: {
+  readonly ca: CertificateAndKey;
+  readonly csrPem: string;
+  readonly cluster: string;
+  readonly lifetimeMs: number;
+}): Promise<string> {
+  return signCsr({
+    ca: options.ca,
+    csrPem: options.csrPem,
+    commonName: options.cluster,
+    usage: 'client',
+    uris: [clusterSpiffeId(options.cluster), clusterUidUri(TEST_CLUSTER_UID)],
+    now: Date.now() + BACKDATE_MS,
+    validityMs: options.lifetimeMs - BACKDATE_MS,
+  });
+}
+
+/**
+ * TLS 1.3 that asks for a client certificate but lets the handshake finish without one: Bootstrap
+ * is served to agents that have none, and Connect checks the certificate itself (as the real
+ * server does). `createSsl` cannot express either.
+ */
+class RelayTestServerCredentials extends ServerCredentials {
+  constructor(pki: TestPki) {
+    super(
+      { requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+      { ca: pki.ca.certPem, cert: pki.server.certPem, key: pki.server.keyPem },
+    );
+  }
+
+  override _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
 
 /** A copy as the management server would build it (SPEC §3 labels and annotation). */
 export function buildTestCopy(options: {
@@ -74,13 +156,31 @@ interface AgentStream {
   inFlight: { version: number; desired: Map<string, Copy> } | undefined;
 }
 
+export interface RelayTestServerOptions {
+  readonly pki: TestPki;
+  readonly port?: number;
+  readonly distributionEnabled?: boolean;
+  /** One-time bootstrap tokens the server accepts (each once). */
+  readonly bootstrapTokens?: readonly string[];
+  /** Lifetime of the client certificates it signs (bootstrap and renewal). Default 1 day. */
+  readonly clientCertLifetimeMs?: number;
+}
+
 /**
- * A small RelayService for driving a real agent: a token check, Welcome, and Deltas computed
- * against what the agent said it has (Hello) and then acknowledged, one version in flight.
- * It records every Hello, Ack, Nack and Report.
+ * A small RelayService for driving a real agent over mutual TLS: Bootstrap with one-time tokens,
+ * client certificate checks on Connect (relay CA, client usage, cluster from the SPIFFE URI),
+ * renewal, Welcome, and Deltas computed against what the agent said it has (Hello) and then
+ * acknowledged, one version in flight. It records every Hello, Ack, Nack, Report, bootstrap and
+ * renewal, and the certificate each stream was opened with.
  */
 export class RelayTestServer {
   readonly hellos: Hello[] = [];
+  /** Bootstrap calls, accepted or not. */
+  bootstraps = 0;
+  /** Certificates signed in answer to RenewRequest. */
+  readonly renewals: string[] = [];
+  /** Serial number of the client certificate of each accepted stream, in order. */
+  readonly streamCertSerials: string[] = [];
   readonly acks: Ack[] = [];
   readonly nacks: Nack[] = [];
   readonly reports: Report[] = [];
@@ -90,19 +190,32 @@ export class RelayTestServer {
   #version = 1_000;
   #stream: AgentStream | undefined;
   #distributionEnabled = true;
+  #pki: TestPki | undefined;
+  #bootstrapTokens = new Set<string>();
+  #lifetimeMs = 86_400_000;
 
-  static async start(
-    options: { port?: number; distributionEnabled?: boolean } = {},
-  ): Promise<RelayTestServer> {
+  static async start(options: RelayTestServerOptions): Promise<RelayTestServer> {
     const server = new RelayTestServer();
     server.#distributionEnabled = options.distributionEnabled ?? true;
+    server.#pki = options.pki;
+    server.#bootstrapTokens = new Set(options.bootstrapTokens ?? []);
+    server.#lifetimeMs = options.clientCertLifetimeMs ?? server.#lifetimeMs;
     server.#server.addService(RelayServiceService, {
       connect: (call: ServerDuplexStream<ConnectRequest, ConnectResponse>) => server.#connect(call),
+      bootstrap: (
+        call: ServerUnaryCall<BootstrapRequest, BootstrapResponse>,
+        callback: sendUnaryData<BootstrapResponse>,
+      ) => {
+        server.#bootstrap(call.request).then(
+          (response) => callback(null, response),
+          (error: { code: status; details: string }) => callback(error),
+        );
+      },
     });
     server.#port = await new Promise<number>((resolve, reject) =>
       server.#server.bindAsync(
         `127.0.0.1:${options.port ?? 0}`,
-        ServerCredentials.createInsecure(),
+        new RelayTestServerCredentials(options.pki),
         (error, port) => (error ? reject(error) : resolve(port)),
       ),
     );
@@ -142,13 +255,55 @@ export class RelayTestServer {
   /** Streams opened, including refused ones. */
   connects = 0;
 
+  /** Sends a TrustBundle to the connected agent. */
+  sendTrustBundle(caBundlePem: string): void {
+    this.#stream?.call.write({ message: { $case: 'trust', value: { caBundlePem } } });
+  }
+
+  async #bootstrap(request: BootstrapRequest): Promise<BootstrapResponse> {
+    this.bootstraps += 1;
+    const pki = this.#requirePki();
+    if (!this.#bootstrapTokens.delete(request.token)) {
+      throw {
+        code: status.UNAUTHENTICATED,
+        details: `the bootstrap token for cluster ${request.cluster} is used, expired or revoked; run relayctl register ${request.cluster} --kubecontext <mgmt> again`,
+      };
+    }
+    const certificatePem = await signClientCsr({
+      ca: pki.ca,
+      csrPem: request.csrPem,
+      cluster: request.cluster,
+      lifetimeMs: this.#lifetimeMs,
+    });
+    return { certificatePem, caBundlePem: pki.ca.certPem };
+  }
+
+  #requirePki(): TestPki {
+    if (this.#pki === undefined) throw new Error('RelayTestServer started without a PKI');
+    return this.#pki;
+  }
+
   #connect(call: ServerDuplexStream<ConnectRequest, ConnectResponse>): void {
     this.connects += 1;
-    const auth = call.metadata.get('authorization')[0];
-    if (auth !== `Bearer ${TEST_TOKEN}`) {
-      call.emit('error', { code: status.UNAUTHENTICATED, details: 'unknown token' });
+    const peer = call.getAuthContext().sslPeerCertificate;
+    const verified =
+      peer?.raw === undefined
+        ? undefined
+        : verifyCertificate({
+            certificate: peer.raw,
+            bundlePem: this.#requirePki().ca.certPem,
+            usage: 'client',
+            now: Date.now(),
+          });
+    const cluster = verified?.ok ? parseClusterIdentity(verified.value.uris)?.cluster : undefined;
+    if (verified === undefined || !verified.ok || cluster === undefined) {
+      call.emit('error', {
+        code: status.UNAUTHENTICATED,
+        details: verified === undefined ? 'no client certificate' : 'client certificate not accepted',
+      });
       return;
     }
+    this.streamCertSerials.push(verified.value.serialNumber);
     call.on('error', () => {});
     call.on('data', (request: ConnectRequest) => this.#onRequest(call, request));
     call.on('end', () => {
@@ -207,6 +362,22 @@ export class RelayTestServer {
       case 'report':
         this.reports.push(message.value);
         break;
+      case 'renew': {
+        const pki = this.#requirePki();
+        const cluster = this.#stream?.hello.cluster ?? TEST_CLUSTER;
+        void signClientCsr({
+          ca: pki.ca,
+          csrPem: message.value.csrPem,
+          cluster,
+          lifetimeMs: this.#lifetimeMs,
+        }).then((certificatePem) => {
+          this.renewals.push(certificatePem);
+          call.write({
+            message: { $case: 'renewed', value: { certificatePem, caBundlePem: pki.ca.certPem } },
+          });
+        });
+        break;
+      }
       default:
         break;
     }

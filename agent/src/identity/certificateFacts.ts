@@ -1,0 +1,100 @@
+// @peculiar/x509 decorates its ASN.1 schemas at import time: the Reflect polyfill comes first.
+import 'reflect-metadata';
+import { createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { ErrorCode, err, ok, RelayError, type Result } from '@kuberelay/shared';
+import * as x509 from '@peculiar/x509';
+
+/** What the agent needs to know of its client certificate. Plain data: renewalDue is pure. */
+export interface CertificateFacts {
+  /** ms since the epoch. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** Issuer distinguished name. */
+  readonly issuer: string;
+  /** Authority key identifier, hex, when the certificate has one. */
+  readonly authorityKeyId?: string;
+  readonly uris: readonly string[];
+}
+
+/** A CA of the trust bundle, as far as issuer matching needs it. */
+export interface CaFacts {
+  readonly subject: string;
+  /** Subject key identifier, hex, when the CA has one. */
+  readonly subjectKeyId?: string;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The PEM blocks of a bundle (or chain), in order. */
+export function splitPemCertificates(pem: string): string[] {
+  return pem.match(PEM_CERTIFICATE) ?? [];
+}
+
+/** Facts of the first (leaf) certificate of `pem`. */
+export function parseCertificate(pem: string, what: string): Result<CertificateFacts> {
+  const first = splitPemCertificates(pem)[0];
+  if (first === undefined) return err(invalid(`${what} holds no PEM certificate`));
+  try {
+    const cert = new x509.X509Certificate(first);
+    const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    return ok({
+      notBefore: cert.notBefore.getTime(),
+      notAfter: cert.notAfter.getTime(),
+      issuer: cert.issuer,
+      ...(aki?.keyId === undefined ? {} : { authorityKeyId: aki.keyId.toLowerCase() }),
+      uris: (san?.names.items ?? []).filter((n) => n.type === 'url').map((n) => n.value),
+    });
+  } catch (error) {
+    return err(invalid(`${what} is not a valid certificate: ${messageOf(error)}`, error));
+  }
+}
+
+/** Facts of every CA in a bundle; a bundle with no valid certificate is an error. */
+export function parseBundle(pem: string, what: string): Result<CaFacts[]> {
+  const blocks = splitPemCertificates(pem);
+  if (blocks.length === 0) return err(invalid(`${what} holds no PEM certificate`));
+  const cas: CaFacts[] = [];
+  for (const block of blocks) {
+    try {
+      const cert = new x509.X509Certificate(block);
+      const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+      cas.push({
+        subject: cert.subject,
+        ...(ski === null ? {} : { subjectKeyId: ski.keyId.toLowerCase() }),
+      });
+    } catch (error) {
+      return err(invalid(`${what} holds an invalid certificate: ${messageOf(error)}`, error));
+    }
+  }
+  return ok(cas);
+}
+
+/**
+ * True when `keyPem` is the private key of the leaf certificate of `certPem`. Errors say which
+ * side is unreadable, never anything of the key itself.
+ */
+export function keyMatchesCertificate(options: {
+  readonly certPem: string;
+  readonly keyPem: string;
+}): boolean {
+  const leaf = splitPemCertificates(options.certPem)[0];
+  if (leaf === undefined) return false;
+  try {
+    return new NodeX509Certificate(leaf).checkPrivateKey(createPrivateKey(options.keyPem));
+  } catch {
+    return false;
+  }
+}
+
+function invalid(message: string, cause?: unknown): RelayError {
+  return new RelayError({
+    code: ErrorCode.InvalidConfig,
+    message,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
