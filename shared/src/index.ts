@@ -107,6 +107,7 @@ export {
   isDnsSubdomain,
 } from './names/kubeNames.js';
 export * from './net/listenAddress.js';
+export * from './rbac/index.js';
 export * from './registration/index.js';
 export {
   Annotation,

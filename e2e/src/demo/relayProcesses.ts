@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { KubeRest } from '@kuberelay/shared/kube';
 import type { Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { freePort } from '../lab/ports.js';
 import { type ManagedProcess, startProcess } from '../lab/processes.js';
+import { grantAgentIdentity, grantServerIdentity } from '../support/relayIdentities.js';
 
 const run = promisify(execFile);
 
@@ -30,6 +32,8 @@ export interface RelayProcesses {
  * Starts the management server as a process, registers each workload cluster with `relayctl
  * register --remote-context` (which writes the agent's credentials Secret), and starts one agent
  * process per cluster reading that Secret: the same path a user follows. Processes die with us.
+ * The server and the agents run with kubeconfigs of minted users that hold only the generated
+ * RBAC (shared/src/rbac); relayctl, like the person who runs it, uses the lab's admin kubeconfig.
  */
 export async function startRelayProcesses(options: {
   lab: Lab;
@@ -47,6 +51,13 @@ export async function startRelayProcesses(options: {
   const grpcPort = await freePort();
   const serverHttpPort = await freePort();
   const serverAddress = `127.0.0.1:${grpcPort}`;
+  const serverKubeconfig = await lab.writeIdentityKubeconfig(
+    await grantServerIdentity({
+      cluster: MGMT,
+      admin: new KubeRest(lab.kubeConfig(MGMT)),
+      namespace: NAMESPACE,
+    }),
+  );
   say(
     `starting the management server (gRPC ${serverAddress}, HTTP 127.0.0.1:${serverHttpPort}; log ${join(logDir, 'mgmt-server.log')})`,
   );
@@ -56,7 +67,7 @@ export async function startRelayProcesses(options: {
       command: process.execPath,
       args: [
         bin.server,
-        `--kubeconfig=${kubeconfig}`,
+        `--kubeconfig=${serverKubeconfig}`,
         `--context=${MGMT}`,
         `--cluster-name=${MGMT}`,
         `--namespace=${NAMESPACE}`,
@@ -92,6 +103,13 @@ export async function startRelayProcesses(options: {
       ],
       say,
     );
+    const agentKubeconfig = await lab.writeIdentityKubeconfig(
+      await grantAgentIdentity({
+        cluster,
+        admin: new KubeRest(lab.kubeConfig(cluster)),
+        namespace: NAMESPACE,
+      }),
+    );
     const logFile = join(logDir, `agent-${cluster}.log`);
     say(`${cluster}: starting the agent (log ${logFile})`);
     processes.push(
@@ -100,7 +118,7 @@ export async function startRelayProcesses(options: {
         command: process.execPath,
         args: [
           bin.agent,
-          `--kubeconfig=${kubeconfig}`,
+          `--kubeconfig=${agentKubeconfig}`,
           `--context=${cluster}`,
           `--state-file=${join(labDir, `agent-${cluster}`, 'state.json')}`,
           '--http-listen=127.0.0.1:0',

@@ -134,6 +134,24 @@ export class Lab {
     return kc;
   }
 
+  /**
+   * Mints an identity (as {@link mintIdentity}) and writes its kubeconfig to
+   * `<dir>/identities/<cluster>-<user>.kubeconfig` (mode 0600), for programs started with
+   * `--kubeconfig`. Its one context is named after the cluster, like the admin kubeconfig's.
+   * Returns the file's path.
+   */
+  async writeIdentityKubeconfig(options: IdentityOptions): Promise<string> {
+    const kc = await this.mintIdentity(options);
+    const folder = join(this.dir, 'identities');
+    mkdirSync(folder, { recursive: true });
+    const file = join(
+      folder,
+      `${options.cluster}-${options.user.replace(/[^A-Za-z0-9.-]/g, '_')}.kubeconfig`,
+    );
+    writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
+    return file;
+  }
+
   /** Stops one cluster's kube-apiserver (etcd and its data stay), to simulate an outage. */
   async stopApiServer(cluster: string): Promise<void> {
     await stopByPidFile(join(clusterDir(this.dir, cluster), 'kube-apiserver.pid'));
