@@ -46,6 +46,11 @@ async function main(): Promise<number> {
     classMapping: config.classMapping,
     distributionEnabled: config.distributionEnabled,
     heartbeatSeconds: config.heartbeatSeconds,
+    caValidityMs: config.caValidityMs,
+    serverSans: config.serverSans,
+    serverCertValidityMs: config.serverCertValidityMs,
+    agentCertValidityMs: config.agentCertValidityMs,
+    limits: config.limits,
     logger,
   });
   await new Promise<void>((resolve) => {

@@ -15,12 +15,22 @@ import {
 import { startProbeServer } from '@kuberelay/shared/http';
 import { KubeRest } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { TokenAuthenticator } from './auth/tokenAuthenticator.js';
-import { DEFAULT_HEARTBEAT_SECONDS } from './config/parseFlags.js';
+import { CertificateAuthenticator } from './auth/certificateAuthenticator.js';
+import {
+  DEFAULT_AGENT_CERT_VALIDITY_MS,
+  DEFAULT_CA_VALIDITY_MS,
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_SERVER_CERT_VALIDITY_MS,
+  defaultServerSans,
+} from './config/parseFlags.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
 import { grpcStatusName } from './grpc/statusCodes.js';
+import { createRefusalLimiter, createStreamLimiter, type RelayLimits } from './limits/index.js';
 import { createServerMetrics } from './metrics/serverMetrics.js';
+import { AgentCertificates } from './pki/agentCertificates.js';
+import { CaStore } from './pki/caStore.js';
+import { ServerCertificate } from './pki/serverCertificate.js';
 import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
 import { ClusterStatusReporter } from './status/clusterStatusReporter.js';
@@ -51,12 +61,29 @@ export interface MgmtServerOptions {
   readonly distributionEnabled?: boolean;
   /** Heartbeat period of agent streams (default 5). */
   readonly heartbeatSeconds?: number;
+  /** Lifetime of a relay CA the server creates (default 365 d). */
+  readonly caValidityMs?: number;
+  /** DNS names / IPs of the server certificate (default: loopback and the Service names). */
+  readonly serverSans?: readonly string[];
+  readonly serverCertValidityMs?: number;
+  readonly agentCertValidityMs?: number;
+  /** Hardening limits of the gRPC edge (docs/security.md); defaults in mgmt-server/src/limits. */
+  readonly limits?: {
+    readonly maxStreamsPerCluster?: number;
+    readonly streamMessagesPerSecond?: number;
+    readonly streamMessageBurst?: number;
+    readonly maxRefusalsPerMinute?: number;
+  };
   readonly logger?: Logger;
   readonly clock?: Clock;
 }
 
 export interface MgmtServer {
   readonly grpcPort: number;
+  /** PEM certificate the gRPC endpoint presents now (changes on re-issue). */
+  readonly serverCertificatePem: () => string;
+  /** The relay CA bundle in force (what agents must trust). */
+  readonly caBundlePem: () => string;
   readonly httpPort: number;
   /** Resolves once every informer has synced and the first desired state is published. */
   readonly ready: Promise<void>;
@@ -102,7 +129,38 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     signal: background.signal,
     onChange: () => loop?.notify(),
   });
-  const authenticator = new TokenAuthenticator({ records: () => view.tokenRecords() });
+  // The CA must exist before the gRPC endpoint can present a certificate: a failure here (no RBAC
+  // for Secrets, an invalid bring-your-own CA) stops the start with a clear error.
+  const caStore = new CaStore({
+    rest,
+    namespace: options.namespace,
+    caValidityMs: options.caValidityMs ?? DEFAULT_CA_VALIDITY_MS,
+    clock,
+    logger: logger.child({ component: 'relay-ca' }),
+    signal: background.signal,
+  });
+  await caStore.start();
+  const serverCertificate = await ServerCertificate.start({
+    caStore,
+    sans: options.serverSans ?? defaultServerSans(options.namespace, process.env.POD_IP),
+    validityMs: options.serverCertValidityMs ?? DEFAULT_SERVER_CERT_VALIDITY_MS,
+    clock,
+    logger: logger.child({ component: 'server-certificate' }),
+    signal: background.signal,
+  });
+  const agentCertificates = new AgentCertificates({
+    rest,
+    namespace: options.namespace,
+    caStore,
+    validityMs: options.agentCertValidityMs ?? DEFAULT_AGENT_CERT_VALIDITY_MS,
+    clock,
+    logger: logger.child({ component: 'agent-certificates' }),
+  });
+  const authenticator = new CertificateAuthenticator({
+    bundlePem: () => caStore.current().bundlePem,
+    clusterUid: (cluster) => view.clusterUid(cluster),
+    clock,
+  });
 
   const writer = new StatusWriter({
     rest,
@@ -212,10 +270,31 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     onComputed: (seconds) => metrics.recomputeSeconds.observe(seconds),
   });
 
+  const limits: RelayLimits = {
+    streams: createStreamLimiter({
+      maxStreamsPerIdentity: options.limits?.maxStreamsPerCluster,
+      messagesPerSecond: options.limits?.streamMessagesPerSecond,
+      burst: options.limits?.streamMessageBurst,
+      clock,
+    }),
+    refusals: createRefusalLimiter({ maxRefusalsPerMinute: options.limits?.maxRefusalsPerMinute, clock }),
+  };
   const grpc = await startGrpcServer({
     address: formatListenAddress(grpcListen),
+    limits,
     logger: logger.child({ component: 'grpc' }),
+    credentials: serverCertificate.credentials,
+    bootstrap: (request) => agentCertificates.bootstrap(request),
+    ready: cache.ready,
     context: {
+      certificates: {
+        renew: (request) => agentCertificates.renew(request),
+        bundlePem: () => caStore.current().bundlePem,
+        onBundleChange: (listener) =>
+          caStore.onChange((ca, previous) => {
+            if (ca.bundlePem !== previous.bundlePem) listener(ca.bundlePem);
+          }),
+      },
       authenticator,
       cache,
       sessions,
@@ -224,6 +303,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       logger: logger.child({ component: 'stream' }),
       signal: streams.signal,
       observe,
+      limits,
     },
   });
   const http = await startProbeServer({
@@ -265,6 +345,8 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   let stopping: Promise<void> | undefined;
   return {
     grpcPort: grpc.port,
+    serverCertificatePem: () => serverCertificate.certPem,
+    caBundlePem: () => caStore.current().bundlePem,
     httpPort: http.port,
     ready,
     stop: () => {

@@ -1,3 +1,5 @@
+export * from './boundedService.js';
 export * from './chunks.js';
+export * from './decode.js';
 export * from './gen/kuberelay/relay/v1/relay.js';
 export * from './paths.js';

@@ -1,6 +1,6 @@
 import { DEFAULT_CLASS_MAPPING, DEFAULT_KINDS } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { parseClassMapping, parseFeatureGates, parseFlags } from './parseFlags.js';
+import { defaultServerSans, parseClassMapping, parseFeatureGates, parseFlags } from './parseFlags.js';
 
 const environment = { env: { POD_NAME: 'mgmt-server-abc' }, hostname: 'host-1' };
 const parse = (...argv: string[]) => parseFlags(argv, environment);
@@ -25,6 +25,16 @@ describe('parseFlags', () => {
           distributionEnabled: true,
           heartbeatSeconds: 5,
           logLevel: 'info',
+          caValidityMs: 365 * 86_400_000,
+          serverSans: defaultServerSans('gloo-mesh', undefined),
+          serverCertValidityMs: 30 * 86_400_000,
+          agentCertValidityMs: 7 * 86_400_000,
+          limits: {
+            maxStreamsPerCluster: 2,
+            streamMessagesPerSecond: 50,
+            streamMessageBurst: 200,
+            maxRefusalsPerMinute: 60,
+          },
         },
       },
     });
@@ -118,5 +128,65 @@ describe('parseFeatureGates', () => {
   it('parses the known gate', () => {
     const result = parseFeatureGates('ConfigDistribution=true');
     expect(result.ok && result.value.get('ConfigDistribution')).toBe(true);
+  });
+
+  it('reads the mutual TLS flags', () => {
+    const result = parse(
+      '--cluster-name=mgmt',
+      '--ca-validity=730d',
+      '--server-san=relay.example.com',
+      '--server-san=10.0.0.7',
+      '--server-cert-validity=12h',
+      '--agent-cert-validity=90m',
+    );
+    expect(result.ok && !result.value.help && result.value.config).toMatchObject({
+      caValidityMs: 730 * 86_400_000,
+      serverSans: ['relay.example.com', '10.0.0.7'],
+      serverCertValidityMs: 12 * 3_600_000,
+      agentCertValidityMs: 90 * 60_000,
+    });
+  });
+
+  it('defaults the server SANs to loopback, the Service names and POD_IP', () => {
+    const result = parseFlags(['--cluster-name=mgmt', '--namespace=relay'], {
+      env: { POD_IP: '10.1.2.3' },
+      hostname: 'h',
+    });
+    expect(result.ok && !result.value.help && result.value.config.serverSans).toEqual([
+      'localhost',
+      '127.0.0.1',
+      'kuberelay-mgmt-server',
+      'kuberelay-mgmt-server.relay',
+      'kuberelay-mgmt-server.relay.svc',
+      'kuberelay-mgmt-server.relay.svc.cluster.local',
+      '10.1.2.3',
+    ]);
+  });
+
+  it.each([
+    { argv: ['--ca-validity=1y'], flag: 'ca-validity', message: 'must be a duration' },
+    { argv: ['--agent-cert-validity=5m'], flag: 'agent-cert-validity', message: 'shorter than the minimum' },
+    {
+      argv: ['--max-streams-per-cluster=-1'],
+      flag: 'max-streams-per-cluster',
+      message: 'whole number from 0 (off)',
+    },
+    {
+      argv: ['--stream-messages-per-second=1.5'],
+      flag: 'stream-messages-per-second',
+      message: 'whole number from 0 (off)',
+    },
+    {
+      argv: ['--ca-validity=10d', '--server-cert-validity=30d'],
+      flag: 'server-cert-validity',
+      message: 'longer than --ca-validity',
+    },
+    { argv: ['--server-san=not a name'], flag: 'server-san', message: 'neither a DNS name' },
+  ])('refuses $argv', ({ argv, flag, message }) => {
+    const result = parse('--cluster-name=mgmt', ...argv);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors[0].details.flag).toBe(flag);
+    expect(result.errors[0].message).toContain(message);
   });
 });

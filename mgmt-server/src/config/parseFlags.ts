@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import {
   DEFAULT_CLASS_MAPPING,
@@ -15,6 +16,12 @@ import {
   type Result,
   resultFrom,
 } from '@kuberelay/shared';
+import {
+  DEFAULT_MAX_REFUSALS_PER_MINUTE,
+  DEFAULT_MAX_STREAMS_PER_IDENTITY,
+  DEFAULT_MESSAGE_BURST,
+  DEFAULT_MESSAGES_PER_SECOND,
+} from '../limits/index.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -26,6 +33,27 @@ export const FeatureGate = {
 export type FeatureGate = (typeof FeatureGate)[keyof typeof FeatureGate];
 
 export const DEFAULT_HEARTBEAT_SECONDS = 5;
+
+const DAY_MS = 86_400_000;
+/** Lifetimes of the relay PKI (docs/design.md "Mutual TLS"). */
+export const DEFAULT_CA_VALIDITY_MS = 365 * DAY_MS;
+export const DEFAULT_SERVER_CERT_VALIDITY_MS = 30 * DAY_MS;
+export const DEFAULT_AGENT_CERT_VALIDITY_MS = 7 * DAY_MS;
+/** The Service in deploy/manifests/mgmt-server.yaml; its names are default server SANs. */
+export const MGMT_SERVER_SERVICE = 'kuberelay-mgmt-server';
+
+/** Default `--server-san`: loopback and the in-cluster names of the server's Service. */
+export function defaultServerSans(namespace: string, podIp: string | undefined): string[] {
+  return [
+    'localhost',
+    '127.0.0.1',
+    MGMT_SERVER_SERVICE,
+    `${MGMT_SERVER_SERVICE}.${namespace}`,
+    `${MGMT_SERVER_SERVICE}.${namespace}.svc`,
+    `${MGMT_SERVER_SERVICE}.${namespace}.svc.cluster.local`,
+    ...(podIp !== undefined && isIP(podIp) !== 0 ? [podIp] : []),
+  ];
+}
 
 /** Everything the composition root needs, validated. */
 export interface MgmtServerConfig {
@@ -41,6 +69,19 @@ export interface MgmtServerConfig {
   readonly distributionEnabled: boolean;
   readonly heartbeatSeconds: number;
   readonly logLevel: LogLevel;
+  /** Lifetime of a relay CA the server creates. */
+  readonly caValidityMs: number;
+  /** DNS names and IP addresses of the server certificate. */
+  readonly serverSans: readonly string[];
+  readonly serverCertValidityMs: number;
+  readonly agentCertValidityMs: number;
+  /** Hardening limits of the gRPC edge (docs/security.md "Limits"); 0 turns one off. */
+  readonly limits: {
+    readonly maxStreamsPerCluster: number;
+    readonly streamMessagesPerSecond: number;
+    readonly streamMessageBurst: number;
+    readonly maxRefusalsPerMinute: number;
+  };
 }
 
 export type ParsedFlags =
@@ -66,6 +107,14 @@ const OPTIONS = {
   'feature-gates': { type: 'string' },
   'heartbeat-seconds': { type: 'string' },
   'log-level': { type: 'string' },
+  'ca-validity': { type: 'string' },
+  'server-san': { type: 'string', multiple: true },
+  'server-cert-validity': { type: 'string' },
+  'agent-cert-validity': { type: 'string' },
+  'max-streams-per-cluster': { type: 'string' },
+  'stream-messages-per-second': { type: 'string' },
+  'stream-message-burst': { type: 'string' },
+  'max-refusals-per-minute': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -130,6 +179,50 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
       configError(`--log-level "${logLevel}" must be one of ${LOG_LEVELS.join(', ')}`, 'log-level'),
     );
   }
+  const caValidityMs = pick(
+    parseDurationFlag('ca-validity', values['ca-validity'], {
+      fallback: DEFAULT_CA_VALIDITY_MS,
+      minMs: DAY_MS,
+    }),
+    DEFAULT_CA_VALIDITY_MS,
+  );
+  const serverCertValidityMs = pick(
+    parseDurationFlag('server-cert-validity', values['server-cert-validity'], {
+      fallback: DEFAULT_SERVER_CERT_VALIDITY_MS,
+      minMs: 10 * 60_000,
+    }),
+    DEFAULT_SERVER_CERT_VALIDITY_MS,
+  );
+  const agentCertValidityMs = pick(
+    parseDurationFlag('agent-cert-validity', values['agent-cert-validity'], {
+      fallback: DEFAULT_AGENT_CERT_VALIDITY_MS,
+      minMs: 10 * 60_000,
+    }),
+    DEFAULT_AGENT_CERT_VALIDITY_MS,
+  );
+  for (const [flag, ms] of [
+    ['server-cert-validity', serverCertValidityMs],
+    ['agent-cert-validity', agentCertValidityMs],
+  ] as const) {
+    if (ms > caValidityMs) {
+      errors.push(configError(`--${flag} must not be longer than --ca-validity`, flag));
+    }
+  }
+  const limit = (flag: LimitFlag, fallback: number) =>
+    pick(parseLimit(flag, values[flag], fallback), fallback);
+  const limits = {
+    maxStreamsPerCluster: limit('max-streams-per-cluster', DEFAULT_MAX_STREAMS_PER_IDENTITY),
+    streamMessagesPerSecond: limit('stream-messages-per-second', DEFAULT_MESSAGES_PER_SECOND),
+    streamMessageBurst: limit('stream-message-burst', DEFAULT_MESSAGE_BURST),
+    maxRefusalsPerMinute: limit('max-refusals-per-minute', DEFAULT_MAX_REFUSALS_PER_MINUTE),
+  };
+  const serverSans = values['server-san'] ?? defaultServerSans(namespace, environment.env.POD_IP);
+  for (const san of serverSans) {
+    if (isIP(san) === 0 && !isDnsSubdomain(san)) {
+      errors.push(configError(`--server-san "${san}" is neither a DNS name nor an IP address`, 'server-san'));
+    }
+  }
+  if (serverSans.length === 0) errors.push(configError('--server-san needs at least one name', 'server-san'));
   return resultFrom(errors, () => ({
     help: false as const,
     config: {
@@ -145,8 +238,31 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
       distributionEnabled: gates.get(FeatureGate.ConfigDistribution) ?? true,
       heartbeatSeconds,
       logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+      caValidityMs,
+      serverSans,
+      serverCertValidityMs,
+      agentCertValidityMs,
+      limits,
     },
   }));
+}
+
+type LimitFlag =
+  | 'max-streams-per-cluster'
+  | 'stream-messages-per-second'
+  | 'stream-message-burst'
+  | 'max-refusals-per-minute';
+
+/** A limit: a whole number, 0 = off; absent: `fallback`. */
+function parseLimit(flag: LimitFlag, value: string | undefined, fallback: number): Result<number> {
+  if (value === undefined) return { ok: true, value: fallback };
+  const n = Number(value);
+  return resultFrom(
+    Number.isInteger(n) && n >= 0 && n <= 1_000_000
+      ? []
+      : [configError(`--${flag} "${value}" must be a whole number from 0 (off) to 1000000`, flag)],
+    () => n,
+  );
 }
 
 /**
@@ -217,6 +333,26 @@ function parseHeartbeat(value: string | undefined): Result<number> {
   );
 }
 
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: DAY_MS };
+
+/** `90m`, `12h`, `30d`: a whole number and a unit (certificate lifetimes need no seconds). */
+export function parseDurationFlag(
+  flag: string,
+  value: string | undefined,
+  options: { readonly fallback: number; readonly minMs: number },
+): Result<number> {
+  if (value === undefined) return { ok: true, value: options.fallback };
+  const match = /^(\d+)(m|h|d)$/.exec(value.trim());
+  const ms =
+    match === null ? Number.NaN : Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? ''] ?? Number.NaN);
+  const problem = Number.isNaN(ms)
+    ? `--${flag} "${value}" must be a duration such as 90m, 12h or 30d`
+    : ms < options.minMs
+      ? `--${flag} "${value}" is shorter than the minimum ${Math.round(options.minMs / 60_000)}m`
+      : undefined;
+  return resultFrom(problem === undefined ? [] : [configError(problem, flag)], () => ms);
+}
+
 function isLogLevel(value: string): value is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(value);
 }
@@ -252,6 +388,24 @@ Flags:
   --feature-gates LIST          Gate=true|false[,...]; known: ConfigDistribution (default true)
   --heartbeat-seconds N         heartbeat period of agent streams, 1-300 (default ${DEFAULT_HEARTBEAT_SECONDS})
   --log-level LEVEL             ${LOG_LEVELS.join('|')} (default info)
+
+Mutual TLS (agents authenticate with client certificates from the relay CA, Secret
+kuberelay-relay-ca in --namespace; created at first start when missing, never overwritten):
+  --ca-validity DURATION        lifetime of a CA the server creates (default 365d)
+  --server-san NAME             DNS name or IP of the server certificate; repeatable (default
+                                localhost, 127.0.0.1, $POD_IP and the ${MGMT_SERVER_SERVICE}
+                                Service's names in --namespace)
+  --server-cert-validity DUR    lifetime of the server certificate, re-issued at 2/3 of it
+                                (default 30d)
+  --agent-cert-validity DUR     lifetime of agent client certificates (default 7d)
+  --max-streams-per-cluster N   concurrent streams one cluster's certificate may hold (default 2: one plus
+                                a replacement while it reconnects; 0 = no limit)
+  --stream-messages-per-second N
+                                sustained messages per second one stream may send (default 50; 0 = off)
+  --stream-message-burst N      messages a stream may send at once before the rate applies (default 200)
+  --max-refusals-per-minute N   refused attempts (bad certificate or token) per peer address per minute
+                                before that address is cut off early (default 60; 0 = off)
+                                Durations: a whole number with m, h or d (90m, 12h, 30d).
   -h, --help                    show this help
 
 Exit status: 0 after a graceful stop (SIGINT/SIGTERM), 1 on a runtime failure, 2 on bad flags.

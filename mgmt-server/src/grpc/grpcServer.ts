@@ -1,10 +1,11 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { protoRoot, RelayServiceService, relayProtoFile } from '@kuberelay/proto';
+import { boundedRelayService, protoRoot, relayProtoFile } from '@kuberelay/proto';
 import type { Logger } from '@kuberelay/shared';
 import { HealthImplementation } from 'grpc-health-check';
-import { relayService, type StreamContext } from './relayService.js';
+import type { RelayLimits } from '../limits/index.js';
+import { type BootstrapHandler, relayService, type StreamContext } from './relayService.js';
 
 export const RELAY_SERVICE_NAME = 'kuberelay.relay.v1.RelayService';
 
@@ -17,7 +18,13 @@ export interface GrpcServerOptions {
   /** `host:port` to bind; port 0 picks a free one. */
   readonly address: string;
   readonly context: StreamContext;
+  /** TLS (pki/relayServerCredentials.ts) in production; insecure only where a test asks for it. */
+  readonly credentials: ServerCredentials;
+  readonly bootstrap?: BootstrapHandler;
+  /** Bootstrap waits for this (the registration view is complete). */
+  readonly ready: Promise<void>;
   readonly logger: Logger;
+  readonly limits?: RelayLimits;
 }
 
 export interface RunningGrpcServer {
@@ -42,12 +49,23 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': MAX_SEND_BYTES,
   });
-  server.addService(RelayServiceService, relayService(options.context));
+  // The decoding boundary as deserializers: handlers get Decoded values, never a throw, so a
+  // malformed or oversized message gets a status that says so instead of INTERNAL.
+  server.addService(
+    boundedRelayService(),
+    relayService({
+      limits: options.limits,
+      context: options.context,
+      bootstrap: options.bootstrap,
+      ready: options.ready,
+      logger: options.logger,
+    }),
+  );
   const health = new HealthImplementation({ '': 'NOT_SERVING', [RELAY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server, options.logger);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(options.address, options.credentials, (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
   });

@@ -1,32 +1,96 @@
 import { randomUUID } from 'node:crypto';
 import { type Metadata, type ServerDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
-import type { ConnectRequest, ConnectResponse, RelayServiceServer } from '@kuberelay/proto';
+import {
+  type BoundedRelayServiceServer,
+  type ConnectRequest,
+  type ConnectResponse,
+  type Decoded,
+  DecodeErrorCode,
+} from '@kuberelay/proto';
+import { ErrorCode, type Logger, type RelayError, type Result } from '@kuberelay/shared';
 import type { AuthRequest } from '../auth/authenticator.js';
+import type { RelayLimits } from '../limits/index.js';
 import type { AgentStreamIo, AgentStreamOptions } from '../stream/agentStream.js';
 import { runAgentStream } from '../stream/agentStream.js';
+import { StreamEndCode, StreamError } from '../stream/streamError.js';
 import { GRPC_STATUS_FOR } from './statusCodes.js';
 
 /** Everything a stream needs except the call itself. */
 export type StreamContext = Omit<AgentStreamOptions, 'streamId' | 'io' | 'credentials'>;
 
+/** Trades a bootstrap token and a CSR for a client certificate (pki/agentCertificates.ts). */
+export type BootstrapHandler = (request: {
+  readonly cluster: string;
+  readonly token: string;
+  readonly csrPem: string;
+}) => Promise<Result<{ readonly certificatePem: string; readonly caBundlePem: string }>>;
+
+export interface RelayServiceOptions {
+  readonly context: StreamContext;
+  /** Absent: Bootstrap answers UNIMPLEMENTED. */
+  readonly bootstrap?: BootstrapHandler;
+  /** Resolves once Bootstrap may be served (the registration view is complete). */
+  readonly ready: Promise<void>;
+  readonly logger: Logger;
+  /** Bootstrap is refused early for a peer address refused too often (absent: unlimited). */
+  readonly limits?: RelayLimits;
+}
+
+/** gRPC status of a Bootstrap failure: chosen here, at the edge (STYLE principle 4). */
+const BOOTSTRAP_STATUS: Partial<Record<ErrorCode, status>> = {
+  [ErrorCode.Unauthenticated]: status.UNAUTHENTICATED,
+  [ErrorCode.PermissionDenied]: status.PERMISSION_DENIED,
+  [ErrorCode.InvalidMessage]: status.INVALID_ARGUMENT,
+};
+
 /** The RelayService implementation: one state machine per Connect call. */
-export function relayService(context: StreamContext): RelayServiceServer {
+export function relayService(options: RelayServiceOptions): BoundedRelayServiceServer {
   return {
     connect: (call) => {
-      void serveConnect(call, context);
+      void serveConnect(call, options.context);
     },
-    bootstrap: (_call, callback) => {
-      // Bootstrap tokens come with mutual TLS; agents authenticate with their token meanwhile.
-      callback({
-        code: status.UNIMPLEMENTED,
-        details: 'bootstrap is not available: this server authenticates agents by token',
-      });
+    bootstrap: (call, callback) => {
+      const handler = options.bootstrap;
+      if (handler === undefined) {
+        callback({ code: status.UNIMPLEMENTED, details: 'bootstrap is not available on this server' });
+        return;
+      }
+      const decoded = call.request;
+      if (!decoded.ok) {
+        callback({ code: statusForDecodeError(decoded.error.code), details: decoded.error.message });
+        return;
+      }
+      const request = decoded.value;
+      const peer = call.getPeer();
+      const cutOff = options.limits?.refusals.check(peer);
+      if (cutOff !== undefined) {
+        callback({ code: status.RESOURCE_EXHAUSTED, details: cutOff.message });
+        return;
+      }
+      // The only RPC served without a client certificate: it needs none, only a token.
+      void options.ready
+        .then(() => handler({ cluster: request.cluster, token: request.token, csrPem: request.csrPem }))
+        .then(
+          (result) => {
+            if (result.ok) {
+              callback(null, result.value);
+              return;
+            }
+            const error: RelayError = result.errors[0];
+            if (error.code === ErrorCode.Unauthenticated) options.limits?.refusals.recordRefusal(peer);
+            callback({ code: BOOTSTRAP_STATUS[error.code] ?? status.INTERNAL, details: error.message });
+          },
+          (error: unknown) => {
+            options.logger.error({ err: error, cluster: request.cluster }, 'bootstrap failed');
+            callback({ code: status.UNAVAILABLE, details: 'bootstrap failed on the server; retry later' });
+          },
+        );
     },
   };
 }
 
 async function serveConnect(
-  call: ServerDuplexStream<ConnectRequest, ConnectResponse>,
+  call: ServerDuplexStream<Decoded<ConnectRequest>, ConnectResponse>,
   context: StreamContext,
 ): Promise<void> {
   const streamId = randomUUID();
@@ -35,7 +99,7 @@ async function serveConnect(
     ...context,
     streamId,
     io,
-    credentials: credentialsOf(call.metadata, call.getPeer()),
+    credentials: credentialsOf(call.metadata, call.getPeer(), peerCertificateOf(call)),
   });
   if (call.destroyed || call.cancelled) return;
   if (error === undefined) {
@@ -50,9 +114,9 @@ async function serveConnect(
 }
 
 /** The call as the state machine's two-method interface. */
-function callIo(call: ServerDuplexStream<ConnectRequest, ConnectResponse>): AgentStreamIo {
+function callIo(call: ServerDuplexStream<Decoded<ConnectRequest>, ConnectResponse>): AgentStreamIo {
   return {
-    messages: call,
+    messages: decodedMessages(call),
     send: (message) =>
       new Promise<void>((resolve, reject) => {
         if (call.destroyed || call.cancelled) {
@@ -78,12 +142,47 @@ function callIo(call: ServerDuplexStream<ConnectRequest, ConnectResponse>): Agen
   };
 }
 
+/**
+ * DER of the client certificate, when the TLS layer accepted one (grpc-js reports a peer
+ * certificate only for a connection whose certificate verified against the trusted CAs).
+ */
+function peerCertificateOf(
+  call: ServerDuplexStream<Decoded<ConnectRequest>, ConnectResponse>,
+): Uint8Array | undefined {
+  const raw = call.getAuthContext().sslPeerCertificate?.raw;
+  return raw !== undefined && raw.length > 0 ? new Uint8Array(raw) : undefined;
+}
+
 /** Text metadata as plain data for the Authenticator (binary `-bin` values are left out). */
-export function credentialsOf(metadata: Metadata, peer: string): AuthRequest {
+export function credentialsOf(metadata: Metadata, peer: string, peerCertificate?: Uint8Array): AuthRequest {
   const out: Record<string, string[]> = {};
   for (const [key, values] of Object.entries(metadata.toJSON())) {
     const text = values.filter((v): v is string => typeof v === 'string');
     if (text.length > 0) out[key.toLowerCase()] = text;
   }
-  return { metadata: out, peer };
+  return peerCertificate === undefined ? { metadata: out, peer } : { metadata: out, peer, peerCertificate };
+}
+
+/** The decoding boundary's status for a refused message: chosen here, at the edge. */
+function statusForDecodeError(code: DecodeErrorCode): status {
+  return code === DecodeErrorCode.Malformed ? status.INVALID_ARGUMENT : status.RESOURCE_EXHAUSTED;
+}
+
+/** The agent's messages, ending the stream with a clear status at the first one the boundary refused. */
+async function* decodedMessages(
+  call: AsyncIterable<Decoded<ConnectRequest>>,
+): AsyncGenerator<ConnectRequest> {
+  for await (const decoded of call) {
+    if (!decoded.ok) {
+      throw new StreamError({
+        code:
+          decoded.error.code === DecodeErrorCode.Malformed
+            ? StreamEndCode.InvalidArgument
+            : StreamEndCode.ResourceExhausted,
+        message: decoded.error.message,
+        cause: decoded.error,
+      });
+    }
+    yield decoded.value;
+  }
 }

@@ -15,6 +15,7 @@ export const GRPC_STATUS_FOR: Readonly<Record<StreamEndCode, status>> = Object.f
   [StreamEndCode.ShuttingDown]: status.UNAVAILABLE,
   // The peer looks dead; if it is not, it reconnects as after any transport failure.
   [StreamEndCode.PeerSilent]: status.UNAVAILABLE,
+  [StreamEndCode.ResourceExhausted]: status.RESOURCE_EXHAUSTED,
   [StreamEndCode.Internal]: status.INTERNAL,
 });
 

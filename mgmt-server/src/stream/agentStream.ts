@@ -16,8 +16,10 @@ import {
   type DesiredCopy,
   ErrorCode,
   type Logger,
+  type Result,
 } from '@kuberelay/shared';
 import type { Authenticator, AuthRequest } from '../auth/authenticator.js';
+import type { RelayLimits, StreamLease } from '../limits/index.js';
 import type { ClusterSnapshot, SnapshotCache } from '../snapshot/snapshotCache.js';
 import { AsyncQueue } from './asyncQueue.js';
 import { StreamEndCode, StreamError } from './streamError.js';
@@ -48,6 +50,20 @@ export interface StreamSettings {
   readonly retryBackoff?: BackoffOptions;
 }
 
+/** Certificate services of an mTLS server: renewal on the stream and trust-bundle pushes. */
+export interface StreamCertificates {
+  /** Signs `csrPem` for `cluster` (registration `uid`); errors are RelayErrors. */
+  renew(request: {
+    readonly cluster: string;
+    readonly uid: string;
+    readonly csrPem: string;
+  }): Promise<Result<{ readonly certificatePem: string; readonly caBundlePem: string }>>;
+  /** The CA bundle agents must trust now. */
+  bundlePem(): string;
+  /** Calls `listener` whenever the bundle changes; returns the unsubscribe function. */
+  onBundleChange(listener: (bundlePem: string) => void): () => void;
+}
+
 export interface AgentStreamOptions {
   readonly streamId: string;
   readonly io: AgentStreamIo;
@@ -61,6 +77,10 @@ export interface AgentStreamOptions {
   /** Aborting ends the stream with ShuttingDown (UNAVAILABLE). */
   readonly signal: AbortSignal;
   readonly observe?: StreamObserver;
+  /** Present on an mTLS server; without it, Renew is refused. */
+  readonly certificates?: StreamCertificates;
+  /** Streams per cluster, message rate, refused attempts per peer (absent: unlimited). */
+  readonly limits?: RelayLimits;
 }
 
 /** Inputs of the state machine, handled one at a time in arrival order. */
@@ -72,6 +92,8 @@ type Input =
   | { readonly type: 'retry' }
   /** A one-off deadline (Hello wait) passed; ignored once it no longer matters. */
   | { readonly type: 'timeout' }
+  /** The relay CA bundle changed: push it (TrustBundle). */
+  | { readonly type: 'trust'; readonly bundlePem: string }
   | { readonly type: 'end'; readonly error: StreamError };
 
 /** How long a refused agent gets to send its Hello, so the rejected-agents record can name it. */
@@ -95,6 +117,7 @@ interface InFlight {
 }
 
 class AgentStream {
+  #lease: StreamLease | undefined;
   readonly #o: AgentStreamOptions;
   readonly #queue = new AsyncQueue<Input>();
   /** Ends timers and watches of this stream (not the server). */
@@ -102,6 +125,7 @@ class AgentStream {
   readonly #retry: Backoff;
   #logger: Logger;
   #cluster = '';
+  #uid: string | undefined;
   #peerClosed = false;
 
   // Protocol state (valid after Welcome).
@@ -138,6 +162,10 @@ class AgentStream {
       // A restarting server says nothing, not even a refusal, until it has a complete view (SPEC
       // §4): before the token Secrets are synced every agent would look unauthenticated.
       await this.#untilReady();
+      // A peer refused too often lately is cut off before any work is done for it.
+      const cutOff = this.#o.limits?.refusals.check(this.#o.credentials.peer);
+      if (cutOff !== undefined)
+        return new StreamError({ code: StreamEndCode.ResourceExhausted, message: cutOff.message });
       const identity = this.#o.authenticator.authenticate(this.#o.credentials);
       if (!identity.ok) {
         const error = identity.errors[0];
@@ -148,6 +176,12 @@ class AgentStream {
         return await this.#refuseUnauthenticated(new StreamError({ code, message: error.message }));
       }
       this.#cluster = identity.value.cluster;
+      this.#uid = identity.value.uid;
+      const admission = this.#o.limits?.streams.admit(this.#cluster);
+      if (admission !== undefined && !admission.ok) {
+        return new StreamError({ code: StreamEndCode.ResourceExhausted, message: admission.refusal.message });
+      }
+      this.#lease = admission?.lease;
       this.#logger = this.#logger.child({ cluster: this.#cluster });
       const hello = await this.#expectHello();
       session = {
@@ -174,6 +208,16 @@ class AgentStream {
         },
       });
       connected = true;
+      const certificates = this.#o.certificates;
+      if (certificates !== undefined) {
+        // Always once after Welcome, then on every change: an agent that was away during a CA
+        // rotation step learns the current bundle when it reconnects.
+        const unsubscribe = certificates.onBundleChange((bundlePem) =>
+          this.#queue.push({ type: 'trust', bundlePem }),
+        );
+        this.#local.signal.addEventListener('abort', unsubscribe, { once: true });
+        await this.#send({ $case: 'trust', value: { caBundlePem: certificates.bundlePem() } });
+      }
       this.#observe({
         type: 'connected',
         streamId: this.#o.streamId,
@@ -213,6 +257,7 @@ class AgentStream {
       }
       return outcome;
     } finally {
+      this.#lease?.release();
       this.#o.signal.removeEventListener('abort', onAbort);
       this.#local.abort();
       const wasCurrent = session !== undefined && this.#o.sessions.release(session);
@@ -239,6 +284,11 @@ class AgentStream {
         this.#queue.push({ type: 'message', message });
       }
     } catch (error) {
+      if (error instanceof StreamError) {
+        // The decoding boundary refused a message (malformed, over a limit): end with its status.
+        this.#queue.push({ type: 'end', error });
+        return;
+      }
       this.#logger.debug({ err: error }, 'agent stream read ended with an error');
     }
     this.#peerClosed = true;
@@ -259,6 +309,7 @@ class AgentStream {
   }
 
   #reject(claimedCluster: string | undefined, error: StreamError): void {
+    this.#o.limits?.refusals.recordRefusal(this.#o.credentials.peer);
     this.#observe({
       type: 'rejected',
       claimedCluster,
@@ -375,6 +426,9 @@ class AgentStream {
           break;
         case 'timeout':
           break;
+        case 'trust':
+          await this.#send({ $case: 'trust', value: { caBundlePem: input.bundlePem } });
+          break;
         case 'retry':
           this.#retryPending = false;
           await this.#maybeSend();
@@ -386,6 +440,9 @@ class AgentStream {
           break;
         }
         case 'message': {
+          const limited = this.#lease?.onMessage();
+          if (limited !== undefined)
+            return new StreamError({ code: StreamEndCode.ResourceExhausted, message: limited.message });
           this.#lastHeard = this.#o.clock.now();
           const problem = await this.#handleMessage(input.message);
           if (problem !== undefined) return problem;
@@ -403,12 +460,13 @@ class AgentStream {
         message: `nothing heard from the agent for ${Math.round(silentMs / 1000)} s (3 heartbeats)`,
       });
     }
-    // Credentials are re-checked so a rotated token or a deleted Secret ends open streams too.
+    // Credentials are re-checked so an expired certificate, a CA dropped from the bundle or a
+    // re-registration (another uid) ends open streams too.
     const identity = this.#o.authenticator.authenticate(this.#o.credentials);
-    if (!identity.ok || identity.value.cluster !== this.#cluster) {
+    if (!identity.ok || identity.value.cluster !== this.#cluster || identity.value.uid !== this.#uid) {
       return new StreamError({
-        code: StreamEndCode.Unauthenticated,
-        message: 'the credentials are no longer valid',
+        code: identity.ok ? StreamEndCode.Unauthenticated : toEndCode(identity.errors[0].code),
+        message: `the credentials are no longer valid${identity.ok ? '' : `: ${identity.errors[0].message}`}`,
       });
     }
     return undefined;
@@ -442,13 +500,37 @@ class AgentStream {
         await this.#onNack(message.value.version, message.value.reason, message.value.message);
         return undefined;
       case 'renew':
-        // Certificate renewal comes with mutual TLS; until then a token-authenticated stream has
-        // no certificate to renew.
-        return new StreamError({
-          code: StreamEndCode.InvalidArgument,
-          message: 'certificate renewal is not available: this server authenticates agents by token',
-        });
+        return this.#onRenew(message.value.csrPem);
     }
+  }
+
+  /**
+   * Signs a new certificate for the cluster and registration this stream authenticated as (never
+   * what the CSR asks for). The stream goes on with its current certificate; the agent reconnects
+   * with the new one when it likes. A CSR that does not verify ends the stream: the agent is buggy
+   * or is not the key holder.
+   */
+  async #onRenew(csrPem: string): Promise<StreamError | undefined> {
+    const certificates = this.#o.certificates;
+    const uid = this.#uid;
+    if (certificates === undefined || uid === undefined) {
+      return new StreamError({
+        code: StreamEndCode.InvalidArgument,
+        message: 'certificate renewal is only available to agents authenticated by a client certificate',
+      });
+    }
+    const issued = await certificates.renew({ cluster: this.#cluster, uid, csrPem });
+    if (!issued.ok) {
+      const error = issued.errors[0];
+      return new StreamError({
+        code:
+          error.code === ErrorCode.InvalidMessage ? StreamEndCode.InvalidArgument : StreamEndCode.Internal,
+        message: `renewal failed: ${error.message}`,
+      });
+    }
+    this.#logger.info('client certificate renewed');
+    await this.#send({ $case: 'renewed', value: issued.value });
+    return undefined;
   }
 
   async #onAck(version: number, digest: string, results: readonly CopyResult[]): Promise<void> {
@@ -578,4 +660,8 @@ class AgentStream {
       this.#logger.error({ err: error, event: event.type }, 'stream observer failed');
     }
   }
+}
+
+function toEndCode(code: ErrorCode): StreamEndCode {
+  return code === ErrorCode.PermissionDenied ? StreamEndCode.PermissionDenied : StreamEndCode.Unauthenticated;
 }

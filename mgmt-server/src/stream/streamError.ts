@@ -17,6 +17,8 @@ export const StreamEndCode = {
   ShuttingDown: 'ShuttingDown',
   /** Nothing heard from the agent for three heartbeats. */
   PeerSilent: 'PeerSilent',
+  /** A limit (streams per cluster, message rate, refused attempts, message size) was exceeded. */
+  ResourceExhausted: 'ResourceExhausted',
   Internal: 'Internal',
 } as const;
 export type StreamEndCode = (typeof StreamEndCode)[keyof typeof StreamEndCode];

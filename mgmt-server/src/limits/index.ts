@@ -1,0 +1,37 @@
+// Hardening limits of the relay's gRPC edge (docs/security.md "Limits"). Pure, clock-injected.
+export { LimitCode, type LimitRefusal } from './limitRefusal.js';
+export { peerAddress } from './peerAddress.js';
+export {
+  createRefusalLimiter,
+  DEFAULT_MAX_REFUSALS_PER_MINUTE,
+  DEFAULT_MAX_TRACKED_PEERS,
+  type RefusalLimiter,
+  type RefusalLimiterOptions,
+} from './refusalLimiter.js';
+export {
+  type Admission,
+  createStreamLimiter,
+  DEFAULT_MAX_STREAMS_PER_IDENTITY,
+  DEFAULT_MESSAGE_BURST,
+  DEFAULT_MESSAGES_PER_SECOND,
+  type StreamLease,
+  type StreamLimiter,
+  type StreamLimiterOptions,
+} from './streamLimiter.js';
+export {
+  type BucketSettings,
+  type BucketState,
+  fullBucket,
+  msUntilToken,
+  refill,
+  takeToken,
+} from './tokenBucket.js';
+
+import type { RefusalLimiter } from './refusalLimiter.js';
+import type { StreamLimiter } from './streamLimiter.js';
+
+/** The limits the gRPC edge enforces, shared by every stream and Bootstrap call of one server. */
+export interface RelayLimits {
+  readonly streams: StreamLimiter;
+  readonly refusals: RefusalLimiter;
+}
