@@ -1,14 +1,8 @@
 import { credentials, status as GrpcStatus, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { type ConnectResponse, RelayServiceClient } from '@kuberelay/proto';
-import {
-  generateAgentToken,
-  hashAgentToken,
-  REJECTED_AGENTS_CONFIGMAP,
-  RegistrationLabel,
-  TOKEN_SECRET_HASH_KEY,
-  TOKEN_SECRET_TYPE,
-  tokenSecretName,
-} from '@kuberelay/shared';
+import { issueAgentBootstrap } from '@kuberelay/mgmt-server';
+import { type BootstrapResponse, type ConnectResponse, RelayServiceClient } from '@kuberelay/proto';
+import { AGENT_CREDENTIALS_SECRET, REJECTED_AGENTS_CONFIGMAP } from '@kuberelay/shared';
+import { createCsr } from '@kuberelay/shared/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOf, referenceExample, upstream } from '../support/examples.js';
 import { createOrReplace, type Obj, RelayFixture } from '../support/relayFixture.js';
@@ -28,15 +22,36 @@ afterAll(async () => {
   await f?.stop();
 });
 
-/** Opens a raw stream with a token and a Hello, and returns how the server ended it. */
+interface ClientTls {
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** What an agent keeps in its credentials Secret once bootstrapped (read here as admin). */
+async function storedTls(cluster: string): Promise<Required<ClientTls>> {
+  const secret = await f.workload(cluster).request<{ data?: Record<string, string> }>({
+    method: 'GET',
+    path: `/api/v1/namespaces/${f.namespace}/secrets/${AGENT_CREDENTIALS_SECRET}`,
+  });
+  const get = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+  return { ca: get('ca.crt'), cert: get('tls.crt'), key: get('tls.key') };
+}
+
+const sslFor = (tls: ClientTls) =>
+  credentials.createSsl(
+    Buffer.from(tls.ca),
+    tls.key === undefined ? null : Buffer.from(tls.key),
+    tls.cert === undefined ? null : Buffer.from(tls.cert),
+  );
+
+/** Opens a raw stream with the given TLS identity and a Hello, and returns how the server ended it. */
 async function connectRaw(options: {
-  token: string;
+  tls: ClientTls;
   cluster: string;
 }): Promise<{ code: number; details: string; welcome: boolean }> {
-  const client = new RelayServiceClient(f.serverAddress, credentials.createInsecure());
-  const metadata = new Metadata();
-  metadata.set('authorization', `Bearer ${options.token}`);
-  const call = client.connect(metadata);
+  const client = new RelayServiceClient(f.serverAddress, sslFor(options.tls));
+  const call = client.connect(new Metadata());
   let welcome = false;
   try {
     return await new Promise((resolve) => {
@@ -84,32 +99,46 @@ async function fingerprint(): Promise<Record<string, string>> {
 }
 
 describe('who may connect', () => {
-  it('refuses a wrong token with UNAUTHENTICATED', async () => {
-    const result = await connectRaw({ token: generateAgentToken(), cluster: 'cluster-1' });
-    expect(result).toMatchObject({ code: GrpcStatus.UNAUTHENTICATED, welcome: false });
+  it('refuses a stream without a client certificate with UNAUTHENTICATED', async () => {
+    const { ca } = await storedTls('cluster-1');
+    expect(await connectRaw({ tls: { ca }, cluster: 'cluster-1' })).toMatchObject({
+      code: GrpcStatus.UNAUTHENTICATED,
+      welcome: false,
+    });
   });
 
-  it("refuses cluster-1's token claiming to be cluster-2 with PERMISSION_DENIED", async () => {
-    const result = await connectRaw({ token: f.tokens.get('cluster-1') ?? '', cluster: 'cluster-2' });
+  it("refuses cluster-1's certificate claiming to be cluster-2 with PERMISSION_DENIED", async () => {
+    const result = await connectRaw({ tls: await storedTls('cluster-1'), cluster: 'cluster-2' });
     expect(result).toMatchObject({ code: GrpcStatus.PERMISSION_DENIED, welcome: false });
   });
 
-  it('refuses an agent whose cluster is not registered, and records the attempt for relayctl check', async () => {
-    const token = generateAgentToken();
+  it('refuses the certificate of a cluster no longer registered, and records the attempt for relayctl check', async () => {
+    // Register "rogue", bootstrap a certificate for it, then deregister it.
     await createOrReplace(f.mgmt, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: tokenSecretName('rogue'),
-        namespace: f.namespace,
-        labels: { [RegistrationLabel.cluster]: 'rogue' },
-      },
-      type: TOKEN_SECRET_TYPE,
-      stringData: { [TOKEN_SECRET_HASH_KEY]: hashAgentToken(token) },
+      apiVersion: 'admin.gloo.solo.io/v2',
+      kind: 'KubernetesCluster',
+      metadata: { name: 'rogue', namespace: f.namespace },
+      spec: {},
     });
-    // The server may see the Secret a moment after it exists.
+    const { token, caBundlePem } = await issueAgentBootstrap({
+      rest: f.mgmt,
+      namespace: f.namespace,
+      cluster: 'rogue',
+    });
+    const { csrPem, keyPem } = await createCsr({ commonName: 'rogue' });
+    const client = new RelayServiceClient(f.serverAddress, sslFor({ ca: caBundlePem }));
+    const issued = await new Promise<BootstrapResponse>((resolve, reject) =>
+      client.bootstrap({ cluster: 'rogue', token, csrPem }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+    client.close();
+    await f.mgmt.request({
+      method: 'DELETE',
+      path: `/apis/admin.gloo.solo.io/v2/namespaces/${f.namespace}/kubernetesclusters/rogue`,
+    });
+
+    const tls = { ca: caBundlePem, cert: issued.certificatePem, key: keyPem };
     await expect
-      .poll(async () => (await connectRaw({ token, cluster: 'rogue' })).code, { timeout: 10_000 })
+      .poll(async () => (await connectRaw({ tls, cluster: 'rogue' })).code, { timeout: 10_000 })
       .toBe(GrpcStatus.PERMISSION_DENIED);
     await expect
       .poll(

@@ -1,24 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Agent, type AgentOptions, startAgent } from '@kuberelay/agent';
+import { type Agent, type AgentOptions, identityFromSecret, startAgent } from '@kuberelay/agent';
 import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
-import {
-  DEFAULT_RELAY_NAMESPACE,
-  generateAgentToken,
-  hashAgentToken,
-  KUBERNETES_CLUSTER,
-  type KubernetesClusterStatus,
-  RegistrationLabel,
-  TOKEN_SECRET_HASH_KEY,
-  TOKEN_SECRET_TYPE,
-  tokenSecretName,
-} from '@kuberelay/shared';
+import { runRelayctl } from '@kuberelay/mgmt-server/cli';
+import { DEFAULT_RELAY_NAMESPACE, KUBERNETES_CLUSTER, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { type Lab, startLab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { createOrReplace, type Obj, pathOf } from './objects.js';
+import { grantAgentIdentity, grantServerIdentity } from './relayIdentities.js';
 
 export const MGMT = 'mgmt';
 /** The silent logger tests use; set RELAY_TEST_LOG=debug to see everything. */
@@ -37,7 +30,9 @@ export interface RelayFixtureOptions {
 /**
  * One fresh lab per test file (management cluster `mgmt` plus workloads), the management server
  * and one agent per workload cluster, in this process, talking over real gRPC sockets to real
- * kube-apiservers.
+ * kube-apiservers. The server and the agents authenticate as minted users whose only rights are
+ * the generated RBAC (shared/src/rbac), never as the lab's admin; the fixture's own reads and
+ * writes (`mgmt`, `workload()`) stay admin.
  */
 export class RelayFixture {
   readonly lab: Lab;
@@ -45,14 +40,31 @@ export class RelayFixture {
   readonly namespace = DEFAULT_RELAY_NAMESPACE;
   server: MgmtServer | undefined;
   readonly agents = new Map<string, Agent>();
-  readonly tokens = new Map<string, string>();
   readonly #stateDir = mkdtempSync(join(tmpdir(), 'kuberelay-e2e-'));
   readonly #serverDefaults: Partial<MgmtServerOptions>;
+  /** Least-privilege identities, minted once per cluster (RBAC applied on first use). */
+  readonly #identities = new Map<string, Promise<KubeConfig>>();
 
   private constructor(lab: Lab, serverDefaults: Partial<MgmtServerOptions>) {
     this.lab = lab;
     this.mgmt = new KubeRest(lab.kubeConfig(MGMT));
     this.#serverDefaults = serverDefaults;
+  }
+
+  /** The KubeConfig the server (`role: server`) or a cluster's agent runs with: generated RBAC only. */
+  identity(role: 'server' | 'agent', cluster: string): Promise<KubeConfig> {
+    const key = `${role}/${cluster}`;
+    let kc = this.#identities.get(key);
+    if (kc === undefined) {
+      const admin = new KubeRest(this.lab.kubeConfig(cluster));
+      const grant =
+        role === 'server'
+          ? grantServerIdentity({ cluster, admin, namespace: this.namespace })
+          : grantAgentIdentity({ cluster, admin, namespace: this.namespace });
+      kc = grant.then((identity) => this.lab.mintIdentity(identity));
+      this.#identities.set(key, kc);
+    }
+    return kc;
   }
 
   static async start(options: RelayFixtureOptions): Promise<RelayFixture> {
@@ -87,7 +99,7 @@ export class RelayFixture {
 
   async startServer(overrides: Partial<MgmtServerOptions> = {}): Promise<MgmtServer> {
     const server = await startMgmtServer({
-      kubeConfig: this.lab.kubeConfig(MGMT),
+      kubeConfig: await this.identity('server', MGMT),
       clusterName: MGMT,
       namespace: this.namespace,
       podName: 'mgmt-server-0',
@@ -109,42 +121,62 @@ export class RelayFixture {
     this.server = undefined;
   }
 
-  /** Registers a cluster as relayctl does: the KubernetesCluster and a hashed token Secret. */
-  async register(cluster: string): Promise<string> {
-    const token = generateAgentToken();
-    await createOrReplace(this.mgmt, {
-      apiVersion: `${KUBERNETES_CLUSTER.group}/${KUBERNETES_CLUSTER.version}`,
-      kind: KUBERNETES_CLUSTER.kind,
-      metadata: { name: cluster, namespace: this.namespace },
-      spec: {},
-    });
-    await createOrReplace(this.mgmt, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: tokenSecretName(cluster),
-        namespace: this.namespace,
-        labels: { [RegistrationLabel.cluster]: cluster },
+  /**
+   * Registers a cluster exactly as a user does: `relayctl register <cluster> --remote-context
+   * <cluster>` creates the KubernetesCluster and a one-time bootstrap token, and writes the agent's
+   * credentials Secret (token, CA bundle, server address) into the workload cluster. The server
+   * must be running (it owns the relay CA).
+   */
+  async register(cluster: string): Promise<void> {
+    let out = '';
+    let err = '';
+    const code = await runRelayctl(
+      [
+        'register',
+        cluster,
+        `--kubecontext=${MGMT}`,
+        `--remote-context=${cluster}`,
+        `--server=${this.serverAddress}`,
+        `--mgmt-cluster=${MGMT}`,
+        `--namespace=${this.namespace}`,
+      ],
+      {
+        stdout: (t) => {
+          out += t;
+        },
+        stderr: (t) => {
+          err += t;
+        },
+        env: { KUBECONFIG: this.lab.kubeconfigPath, HOME: '/nonexistent' },
+        now: () => new Date(),
+        probeHttp: async () => ({ ok: false, error: 'not probed by the fixture' }),
       },
-      type: TOKEN_SECRET_TYPE,
-      stringData: { [TOKEN_SECRET_HASH_KEY]: hashAgentToken(token) },
-    });
-    this.tokens.set(cluster, token);
-    return token;
+    );
+    if (code !== 0)
+      throw new Error(`relayctl register ${cluster} failed (exit ${code}): ${err.trim()} ${out.trim()}`);
   }
 
   stateFile(cluster: string): string {
     return join(this.#stateDir, `${cluster}.json`);
   }
 
+  /**
+   * Starts a cluster's agent as its binary does with no credential files: identity from the
+   * credentials Secret (bootstrapping a certificate on first start, reusing it afterwards).
+   */
   async startAgent(cluster: string, overrides: Partial<AgentOptions> = {}): Promise<Agent> {
-    const token = this.tokens.get(cluster);
-    if (!token) throw new Error(`${cluster} is not registered`);
+    const kubeConfig = await this.identity('agent', cluster);
+    const { identity } = await identityFromSecret({
+      kubeConfig,
+      namespace: this.namespace,
+      logger: testLogger,
+    });
     const agent = await startAgent({
-      kubeConfig: this.lab.kubeConfig(cluster),
+      kubeConfig,
       cluster,
       serverAddress: overrides.serverAddress ?? this.serverAddress,
-      token,
+      identity,
+      mgmtCluster: MGMT,
       stateFile: this.stateFile(cluster),
       httpListen: '127.0.0.1:0',
       podName: `agent-${cluster}`,
