@@ -14,10 +14,12 @@ import {
   CONNECT_PATH,
   captureLog,
   createNamespace,
+  credentialValues,
   type GrpcTarget,
   grpcFrame,
   grpcTarget,
   healthStatus,
+  type Registration,
   rawGrpcCall,
   registerCluster,
   startRegisteredAgent,
@@ -37,6 +39,7 @@ let lab: Lab;
 let server: MgmtServer;
 let target: GrpcTarget;
 let agent: Agent;
+let registration: Registration;
 const log = captureLog();
 
 beforeAll(async () => {
@@ -49,7 +52,7 @@ beforeAll(async () => {
     new KubeRest(lab.kubeConfig('cluster-1')),
     'hard-edge-agent',
   );
-  const registration = await registerCluster({
+  registration = await registerCluster({
     lab,
     server,
     namespace,
@@ -102,6 +105,19 @@ async function sendOne(message: ConnectRequest['message']): Promise<{ code: numb
 }
 
 describe('gRPC edge hardening', () => {
+  it('answers an authenticated agent that sends a malformed message with INVALID_ARGUMENT and the reason', async () => {
+    const stored = await credentialValues(lab, registration);
+    const outcome = await rawGrpcCall({
+      target: { ...target, client: { certPem: stored['tls.crt'] ?? '', keyPem: stored['tls.key'] ?? '' } },
+      path: CONNECT_PATH,
+      body: [grpcFrame(Uint8Array.from([0x0a, 0x05, 0x0a]))],
+    });
+    expect(outcome.transportError).toBeUndefined();
+    expect(outcome.grpcStatus).toBe(grpcStatus.INVALID_ARGUMENT);
+    expect(outcome.grpcMessage.length).toBeGreaterThan(0);
+    await expectStillServing();
+  });
+
   it('ends a message over the receive limit with RESOURCE_EXHAUSTED and keeps serving', async () => {
     const ended = await sendOne({
       $case: 'nack',
@@ -147,10 +163,10 @@ describe('gRPC edge hardening', () => {
       name: 'a frame that is not protobuf (truncated field)',
       body: [grpcFrame(Uint8Array.from([0x0a, 0x05, 0x0a]))],
       headers: {},
-      // grpc-js answers a deserializer that throws with INTERNAL; once the decoding boundary
-      // (proto/src/boundedService.ts) is wired in, this becomes INVALID_ARGUMENT with the reason.
-      codes: [grpcStatus.INTERNAL, grpcStatus.INVALID_ARGUMENT],
-      message: /deserializ|not valid protobuf/i,
+      // The decoding boundary hands the handler a refusal instead of throwing, and the handler
+      // authenticates first: a peer without a certificate learns nothing about parsing.
+      codes: [grpcStatus.UNAUTHENTICATED],
+      message: /certificate/i,
     },
     {
       name: 'a 64-bit number past 2^53 (the generated decoder throws)',
@@ -158,8 +174,8 @@ describe('gRPC edge hardening', () => {
         grpcFrame(Uint8Array.from([0x22, 0x0a, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])),
       ],
       headers: {},
-      codes: [grpcStatus.INTERNAL, grpcStatus.INVALID_ARGUMENT],
-      message: /deserializ|not valid protobuf/i,
+      codes: [grpcStatus.UNAUTHENTICATED],
+      message: /certificate/i,
     },
     {
       name: 'a gzip flag with bytes that are not gzip',

@@ -81,6 +81,8 @@ export interface RawOutcome {
 export interface GrpcTarget {
   readonly port: number;
   readonly caPem: string;
+  /** A client certificate to present (an authenticated peer); absent: none, as any peer can. */
+  readonly client?: { readonly certPem: string; readonly keyPem: string };
 }
 
 export const grpcTarget = (server: MgmtServer): GrpcTarget => ({
@@ -89,13 +91,14 @@ export const grpcTarget = (server: MgmtServer): GrpcTarget => ({
 });
 
 /**
- * An HTTP/2 session over TLS that trusts the relay CA and shows no client certificate: what any
- * peer on the network can open (the Bootstrap RPC must be reachable without one).
+ * An HTTP/2 session over TLS that trusts the relay CA and, unless the target says otherwise, shows
+ * no client certificate: what any peer on the network can open (Bootstrap must be reachable so).
  */
 function openSession(target: GrpcTarget) {
   const session = http2Connect(`https://127.0.0.1:${target.port}`, {
     ca: target.caPem,
     minVersion: 'TLSv1.3',
+    ...(target.client === undefined ? {} : { cert: target.client.certPem, key: target.client.keyPem }),
   });
   session.on('error', () => {});
   return session;

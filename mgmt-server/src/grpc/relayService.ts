@@ -168,11 +168,19 @@ function statusForDecodeError(code: DecodeErrorCode): status {
   return code === DecodeErrorCode.Malformed ? status.INVALID_ARGUMENT : status.RESOURCE_EXHAUSTED;
 }
 
-/** The agent's messages, ending the stream with a clear status at the first one the boundary refused. */
+/**
+ * The agent's messages, ending the stream with a clear status at the first one the boundary
+ * refused. The call's iterator is driven by hand: leaving a `for await` by throwing would call its
+ * `return()`, which destroys the call, and the refusal would never reach the agent as a status.
+ */
 async function* decodedMessages(
   call: AsyncIterable<Decoded<ConnectRequest>>,
 ): AsyncGenerator<ConnectRequest> {
-  for await (const decoded of call) {
+  const messages = call[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await messages.next();
+    if (next.done) return;
+    const decoded = next.value;
     if (!decoded.ok) {
       throw new StreamError({
         code:
