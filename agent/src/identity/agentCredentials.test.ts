@@ -94,11 +94,12 @@ describe('resolveCredentials', () => {
     });
   });
 
-  it('keeps a legacy token registration working', () => {
-    expect(resolve({ token: 'krt_1' })).toMatchObject({
-      ok: true,
-      value: { auth: { kind: 'token', token: 'krt_1' } },
-    });
+  it('refuses a token-only registration from before mutual TLS, saying how to register again', () => {
+    const result = resolve({ token: 'krt_1' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors[0]?.message).toMatch(/registration made before mutual TLS.*relayctl register/);
+    expect(result.errors.map((e) => e.message).join('\n')).not.toContain('krt_1');
   });
 
   it('flags win over the store', () => {

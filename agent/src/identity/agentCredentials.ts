@@ -143,7 +143,14 @@ function resolveAuth(
   const { caPem, certPem, keyPem, bootstrapToken, token } = merged;
   const hasCert = certPem !== undefined || keyPem !== undefined;
   if (!hasCert && bootstrapToken === undefined) {
-    if (token !== undefined) return { kind: 'token', token };
+    if (token !== undefined) {
+      // A registration from before mutual TLS: the server accepts certificates only now, so a
+      // bearer token could never connect; say what to do instead of failing at every dial.
+      fail(
+        `${source} holds only a ${CredentialsKey.token} from a registration made before mutual TLS; the management server now requires a client certificate: ${REGISTER_HINT}`,
+      );
+      return undefined;
+    }
     fail(
       `${source} has neither a client certificate (${CredentialsKey.certificate}, ${CredentialsKey.privateKey}) nor a ${CredentialsKey.bootstrapToken}: ${REGISTER_HINT}`,
     );
