@@ -6,6 +6,7 @@ import { attachLab, type Lab } from '../lab/lab.js';
 import {
   createKubernetesCluster,
   createNamespace,
+  createRelayCa,
   decode,
   getJson,
   relayctl,
@@ -80,7 +81,10 @@ describe('relayctl check', () => {
       httpAddress: readyzAddress,
       mgmtCluster: 'mgmt',
     });
-    // cluster-1 registered through relayctl (so a real token exists somewhere to leak), cluster-2 by hand.
+    // The relay CA the server creates at its first start: register needs it.
+    await createRelayCa(mgmt, ns);
+    // cluster-1 registered through relayctl (so a real bootstrap token exists somewhere to leak),
+    // cluster-2 by hand.
     const agentNs = unique('rctl-agent');
     const reg = await relayctl(lab, [
       'register',
@@ -100,8 +104,9 @@ describe('relayctl check', () => {
         rest(lab, 'cluster-1'),
         `/api/v1/namespaces/${agentNs}/secrets/kuberelay-agent-credentials`,
       ),
-      'token',
+      'bootstrapToken',
     );
+    expect(token).toMatch(/^krb_/);
     await createKubernetesCluster(mgmt, ns, 'cluster-2');
     await writeClusterStatus(mgmt, ns, 'cluster-1', {
       connected: true,

@@ -3,17 +3,18 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { tokenMatchesHash } from '@kuberelay/shared';
+import { hashBootstrapToken, isWellFormedBootstrapToken } from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
-import { createNamespace, decode, getJson, rest, type Secret, unique } from './harness.js';
+import { createNamespace, createRelayCa, decode, getJson, rest, type Secret, unique } from './harness.js';
 
 // The built relayctl as a user runs it: a separate process, real stdout/stderr/exit code. The CLI
-// is compiled from the current sources into a temporary folder (whose node_modules links to
-// mgmt-server's), so the test never runs a stale build.
+// (and the parts of mgmt-server/src it imports) is compiled from the current sources into a
+// temporary folder (whose node_modules links to mgmt-server's), so the test never runs a stale
+// build.
 
 const run = promisify(execFile);
 let lab: Lab;
@@ -40,7 +41,7 @@ beforeAll(async () => {
       '--sourceMap',
       'false',
       '--outDir',
-      join(dir, 'cli'),
+      dir,
     ],
     { cwd: repoRoot },
   );
@@ -86,6 +87,7 @@ describe('relayctl as a process', () => {
   it('register pipes the credentials to stdout and nothing secret to stderr', async () => {
     const ns = unique('rctl-proc');
     await createNamespace(mgmt, ns);
+    await createRelayCa(mgmt, ns);
     const r = await relayctlProcess([
       'register',
       'cluster-1',
@@ -99,12 +101,13 @@ describe('relayctl as a process', () => {
       'mgmt',
     ]);
     expect(r.code).toBe(0);
-    const token = (parse(r.out) as { stringData: { token: string } }).stringData.token;
+    const token = (parse(r.out) as { stringData: { bootstrapToken: string } }).stringData.bootstrapToken;
+    expect(isWellFormedBootstrapToken(token)).toBe(true);
     const hash = decode(
-      await getJson<Secret>(mgmt, `/api/v1/namespaces/${ns}/secrets/kuberelay-token-cluster-1`),
+      await getJson<Secret>(mgmt, `/api/v1/namespaces/${ns}/secrets/kuberelay-bootstrap-cluster-1`),
       'sha256',
     );
-    expect(tokenMatchesHash(token, hash)).toBe(true);
+    expect(hash).toBe(hashBootstrapToken(token));
     expect(r.err).not.toContain(token);
     expect(r.err).toContain(`✔ created KubernetesCluster ${ns}/cluster-1`);
   });

@@ -1,5 +1,7 @@
 import { runRelayctl } from '@kuberelay/mgmt-server/cli';
+import { RELAY_CA_SECRET, RelayCaKey } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
+import { createCa } from '@kuberelay/shared/pki';
 import type { Lab } from '../lab/lab.js';
 
 // Drives relayctl in-process against the lab, with captured output.
@@ -143,8 +145,10 @@ export interface Secret {
   metadata: {
     name: string;
     uid: string;
+    resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
   };
   type?: string;
   data?: Record<string, string>;
@@ -152,3 +156,41 @@ export interface Secret {
 
 export const decode = (secret: Secret | undefined, key: string): string =>
   Buffer.from(secret?.data?.[key] ?? '', 'base64').toString('utf8');
+
+/**
+ * Creates the relay CA Secret the way the management server does at its first start (a new
+ * ECDSA CA that signs and is the whole bundle): `relayctl register` needs it. Answers the bundle.
+ */
+export async function createRelayCa(kube: KubeRest, namespace: string): Promise<string> {
+  const now = Date.now();
+  const ca = await createCa({ commonName: 'kuberelay relay CA', validityMs: 365 * 86_400_000, now });
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  await kube.request({
+    method: 'POST',
+    path: `/api/v1/namespaces/${namespace}/secrets`,
+    body: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/tls',
+      metadata: {
+        name: RELAY_CA_SECRET,
+        namespace,
+        labels: { 'app.kubernetes.io/part-of': 'kuberelay' },
+        annotations: {
+          'kuberelay.dev/created-by': 'kuberelay-mgmt-server',
+          'kuberelay.dev/created-at': new Date(now).toISOString(),
+        },
+      },
+      data: {
+        [RelayCaKey.cert]: b64(ca.certPem),
+        [RelayCaKey.key]: b64(ca.keyPem),
+        [RelayCaKey.bundle]: b64(ca.certPem),
+      },
+    },
+  });
+  return ca.certPem;
+}
+
+/** The relay CA Secret of a server namespace. */
+export const getRelayCa = (kube: KubeRest, namespace: string): Promise<Secret> =>
+  getJson<Secret>(kube, `/api/v1/namespaces/${namespace}/secrets/${RELAY_CA_SECRET}`);

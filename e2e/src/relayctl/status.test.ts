@@ -4,6 +4,7 @@ import { attachLab, type Lab } from '../lab/lab.js';
 import {
   createKubernetesCluster,
   createNamespace,
+  createRelayCa,
   decode,
   getJson,
   relayctl,
@@ -42,8 +43,11 @@ beforeAll(async () => {
   src = unique('rctl-src');
   await createNamespace(mgmt, ns);
   await createNamespace(mgmt, src);
+  // The relay CA the management server creates at its first start: register needs it.
+  await createRelayCa(mgmt, ns);
 
-  // cluster-1 is registered with relayctl, so a real token exists (and must never be printed).
+  // cluster-1 is registered with relayctl, so a real bootstrap token exists (and must never be
+  // printed).
   const agentNs = unique('rctl-agent');
   const reg = await relayctl(lab, [
     ...['register', 'cluster-1', '--kubecontext', 'mgmt', '-n', ns, '--remote-context', 'cluster-1'],
@@ -55,8 +59,9 @@ beforeAll(async () => {
       rest(lab, 'cluster-1'),
       `/api/v1/namespaces/${agentNs}/secrets/kuberelay-agent-credentials`,
     ),
-    'token',
+    'bootstrapToken',
   );
+  expect(token).toMatch(/^krb_/);
   await createKubernetesCluster(mgmt, ns, 'cluster-2');
   await createKubernetesCluster(mgmt, ns, 'cluster-3');
 

@@ -101,14 +101,16 @@ export class KubeClient {
         throw this.#wrap(error, what);
       }
     }
+    return { created: false, object: await this.replace<T>(ref, body, what) };
+  }
+
+  /**
+   * Replaces the object (PUT). With `metadata.resourceVersion` in `body` it is a compare-and-swap:
+   * a change made meanwhile makes the API server answer 409, which is reported, never overwritten.
+   */
+  async replace<T>(ref: ResourceRef, body: unknown, what: string): Promise<T> {
     try {
-      const object = await this.#request<T>({
-        method: 'PUT',
-        path: resourcePath(ref),
-        body,
-        query: fieldManager,
-      });
-      return { created: false, object };
+      return await this.#request<T>({ method: 'PUT', path: resourcePath(ref), body, query: fieldManager });
     } catch (error) {
       throw this.#wrap(error, what);
     }

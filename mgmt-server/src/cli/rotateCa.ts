@@ -78,7 +78,7 @@ async function runRotateCa(ctx: CommandContext, parsed: ParsedCommandLine): Prom
   if (!data.ok) throw new CliError({ code: CliErrorCode.Conflict, message: data.errors[0].message });
   // A replace that carries the resourceVersion we read: if a server or another relayctl changed
   // the Secret meanwhile, the API server refuses (409) instead of losing their change.
-  await mgmt.createOrReplace(
+  await mgmt.replace(
     ref,
     {
       apiVersion: 'v1',
