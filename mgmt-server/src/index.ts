@@ -3,8 +3,6 @@
 
 export type { Authenticator, AuthRequest, Identity } from './auth/authenticator.js';
 export { CertificateAuthenticator } from './auth/certificateAuthenticator.js';
-export { TokenAuthenticator } from './auth/tokenAuthenticator.js';
-export { type TokenRecord, tokenRecordOf } from './auth/tokenSecrets.js';
 export { HELP_TEXT, type MgmtServerConfig, parseFlags } from './config/parseFlags.js';
 export { RELAY_SERVICE_NAME } from './grpc/grpcServer.js';
 export { RotationStep, rotateCa } from './pki/caRotation.js';

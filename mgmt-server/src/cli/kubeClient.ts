@@ -65,21 +65,12 @@ export class KubeClient {
     body: unknown,
     what: string,
   ): Promise<{ created: boolean; object: T }> {
-    try {
-      const object = await this.#request<T>({
-        method: 'POST',
-        path: resourcePath({ ...ref, name: undefined }),
-        body,
-        query: fieldManager,
-      });
-      return { created: true, object };
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status === 409 && error.reason === 'AlreadyExists') {
-        const object = await this.get<T>(ref, what);
-        if (object !== undefined) return { created: false, object };
-      }
-      throw this.#wrap(error, what);
-    }
+    const created = await this.#create<T>(ref, body, what);
+    if (created !== undefined) return { created: true, object: created };
+    const object = await this.get<T>(ref, what);
+    if (object === undefined)
+      throw this.#wrap(new Error('it exists and vanished again; run the command again'), what);
+    return { created: false, object };
   }
 
   /** Creates `body`, or replaces the object that exists (an unconditional update). */
@@ -88,19 +79,8 @@ export class KubeClient {
     body: unknown,
     what: string,
   ): Promise<{ created: boolean; object: T }> {
-    try {
-      const object = await this.#request<T>({
-        method: 'POST',
-        path: resourcePath({ ...ref, name: undefined }),
-        body,
-        query: fieldManager,
-      });
-      return { created: true, object };
-    } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 409 && error.reason === 'AlreadyExists')) {
-        throw this.#wrap(error, what);
-      }
-    }
+    const created = await this.#create<T>(ref, body, what);
+    if (created !== undefined) return { created: true, object: created };
     return { created: false, object: await this.replace<T>(ref, body, what) };
   }
 
@@ -112,6 +92,22 @@ export class KubeClient {
     try {
       return await this.#request<T>({ method: 'PUT', path: resourcePath(ref), body, query: fieldManager });
     } catch (error) {
+      throw this.#wrap(error, what);
+    }
+  }
+
+  /** POSTs `body`; undefined when an object of that name already exists. */
+  async #create<T>(ref: ResourceRef, body: unknown, what: string): Promise<T | undefined> {
+    try {
+      return await this.#request<T>({
+        method: 'POST',
+        path: resourcePath({ ...ref, name: undefined }),
+        body,
+        query: fieldManager,
+      });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409 && error.reason === 'AlreadyExists')
+        return undefined;
       throw this.#wrap(error, what);
     }
   }

@@ -6,15 +6,13 @@ import {
   type KubeObject,
   type Logger,
   type ObjectRef,
-  TOKEN_SECRET_TYPE,
 } from '@kuberelay/shared';
 import { Informer, type KubeRest, type ObjectWithMeta } from '@kuberelay/shared/kube';
-import { type SecretLike, type TokenRecord, tokenRecordOf } from '../auth/tokenSecrets.js';
 import { type CrdLike, crdNameOf, crdServes } from './crdServes.js';
 
 export interface ManagementViewOptions {
   readonly rest: KubeRest;
-  /** The server's namespace: KubernetesClusters and token Secrets. */
+  /** The server's namespace: where the KubernetesClusters live. */
   readonly namespace: string;
   readonly kinds: readonly KindInfo[];
   readonly clock: Clock;
@@ -28,7 +26,6 @@ type Source = KubeObject & ObjectWithMeta;
 type ClusterObject = {
   readonly metadata?: { readonly name?: string; readonly uid?: string; readonly deletionTimestamp?: string };
 };
-type Secret = SecretLike & ObjectWithMeta;
 
 interface KindWatch {
   readonly informer: Informer<Source>;
@@ -41,13 +38,13 @@ interface KindWatch {
 
 /**
  * The management server's complete view of the management cluster: the sources of every served
- * distributable kind, the registered clusters, and the token Secrets (design.md "Flow", step 1).
+ * distributable kind and the registered clusters (design.md "Flow", step 1).
  *
  * Kinds come and go with their CRDs: an informer runs for a kind exactly while its CRD is
  * Established and serves the configured version (kinds not installed are skipped until they
  * appear, SPEC §6).
  *
- * `isComplete()` is false until the CRD, cluster and Secret informers and every kind informer
+ * `isComplete()` is false until the CRD and cluster informers and every kind informer
  * started from the first CRD list have synced: nothing may be computed before (SPEC §4). A kind
  * whose CRD appears later does not make the view incomplete again: it had no sources before, so
  * treating it as empty until its first list completes deletes nothing.
@@ -56,15 +53,12 @@ export class ManagementView {
   readonly #o: ManagementViewOptions;
   readonly #crds: Informer<CrdLike & ObjectWithMeta>;
   readonly #clusters: Informer<ClusterObject & ObjectWithMeta>;
-  readonly #secrets: Informer<Secret>;
   readonly #kinds = new Map<string, KindWatch>();
   #complete = false;
   /** First complete list seen, per fixed informer (see KindWatch.synced for why not hasSynced). */
-  readonly #synced = { crds: false, clusters: false, secrets: false };
+  readonly #synced = { crds: false, clusters: false };
   #resolveReady: () => void = () => {};
   readonly ready: Promise<void>;
-  #tokenRecords: readonly TokenRecord[] = [];
-  #tokensDirty = true;
 
   constructor(options: ManagementViewOptions) {
     this.#o = options;
@@ -98,28 +92,12 @@ export class ManagementView {
         this.#changed();
       },
     });
-    this.#secrets = new Informer({
-      ...common,
-      logger: options.logger.child({ informer: 'token-secrets' }),
-      resource: { group: '', version: 'v1', plural: 'secrets', namespace: options.namespace },
-      fieldSelector: `type=${TOKEN_SECRET_TYPE}`,
-      onEvent: () => {
-        this.#tokensDirty = true;
-        this.#changed();
-      },
-      onSynced: () => {
-        this.#synced.secrets = true;
-        this.#tokensDirty = true;
-        this.#changed();
-      },
-    });
   }
 
   /** Starts every informer; they stop when the signal aborts. */
   start(): void {
     void this.#crds.start();
     void this.#clusters.start();
-    void this.#secrets.start();
   }
 
   isComplete(): boolean {
@@ -148,20 +126,6 @@ export class ManagementView {
   clusterUid(name: string): string | undefined {
     const object = this.#clusters.get(this.#o.namespace, name);
     return object?.metadata?.deletionTimestamp ? undefined : object?.metadata?.uid;
-  }
-
-  /** Token records; the same array until a token Secret changes (TokenAuthenticator relies on it). */
-  tokenRecords(): readonly TokenRecord[] {
-    if (this.#tokensDirty) {
-      this.#tokensDirty = false;
-      this.#tokenRecords = Object.freeze(
-        this.#secrets.list().flatMap((secret) => {
-          const record = tokenRecordOf(secret);
-          return record === undefined ? [] : [record];
-        }),
-      );
-    }
-    return this.#tokenRecords;
   }
 
   /** The live source object `ref` names, if its kind is watched and it exists. */
@@ -224,7 +188,7 @@ export class ManagementView {
   }
 
   #computeComplete(): boolean {
-    if (!this.#synced.crds || !this.#synced.clusters || !this.#synced.secrets) return false;
+    if (!this.#synced.crds || !this.#synced.clusters) return false;
     for (const watch of this.#kinds.values()) {
       if (watch.required && !watch.synced) return false;
     }
