@@ -41,19 +41,25 @@ describe('renewalDue', () => {
       name: 'issuer dropped from the bundle',
       now: 10 * HOUR,
       bundle: [ca2],
-      expected: { due: true, reason: RenewalReason.IssuerNotTrusted },
+      expected: { due: true, reason: RenewalReason.IssuerNotSigning },
     },
     {
-      name: 'issuer still in a rotation bundle',
+      name: 'rotation begun: the issuer still signs (first), the next CA is trusted too',
+      now: 10 * HOUR,
+      bundle: [ca1, ca2],
+      expected: { due: false, atMs: 66 * HOUR },
+    },
+    {
+      name: 'rotation switched: another CA signs now, the issuer is still trusted',
       now: 10 * HOUR,
       bundle: [ca2, ca1],
-      expected: { due: false, atMs: 66 * HOUR },
+      expected: { due: true, reason: RenewalReason.IssuerNotSigning },
     },
     {
       name: 'same subject, other key: not the issuer',
       now: 10 * HOUR,
       bundle: [ca1Rekeyed],
-      expected: { due: true, reason: RenewalReason.IssuerNotTrusted },
+      expected: { due: true, reason: RenewalReason.IssuerNotSigning },
     },
     {
       name: 'unknown bundle is no reason',
@@ -71,7 +77,7 @@ describe('renewalDue', () => {
     expect(renewalDue({ ...facts, bundleIssuers: [{ subject: 'CN=relay-ca-1' }] }).due).toBe(false);
     expect(renewalDue({ ...facts, bundleIssuers: [{ subject: 'CN=other' }] })).toEqual({
       due: true,
-      reason: RenewalReason.IssuerNotTrusted,
+      reason: RenewalReason.IssuerNotSigning,
     });
   });
 

@@ -227,23 +227,23 @@ describe('agent credentials (mutual TLS)', () => {
     expect(server.bootstraps).toBe(1);
   });
 
-  it('stores a TrustBundle in the Secret and renews only when it drops its issuer', async () => {
+  it('stores a TrustBundle in the Secret and renews once another CA signs (the first of the bundle)', async () => {
     const server = await startServer({ bootstrapTokens: ['krb_trust'] });
     const namespace = await registeredNamespace({ server: server.address, bootstrapToken: 'krb_trust' });
     server.publish([]);
     await startFromSecret({ namespace, server });
     await server.ackOf(0);
     const next = await createTestPki();
-    const rotating = `${next.ca.certPem.trim()}\n${pki.ca.certPem.trim()}\n`;
-    server.sendTrustBundle(rotating);
-    await expect
-      .poll(async () => (await readSecret(namespace)).caPem, { timeout: 5_000 })
-      .toBe(rotating.trim());
+    // A rotation's begin: the issuer still signs (listed first), the next CA is trusted too.
+    const begun = `${pki.ca.certPem.trim()}\n${next.ca.certPem.trim()}\n`;
+    server.sendTrustBundle(begun);
+    await expect.poll(async () => (await readSecret(namespace)).caPem, { timeout: 5_000 }).toBe(begun.trim());
     await sleep(1_000);
     expect(server.renewals).toHaveLength(0);
 
-    // The bundle without the issuer of the agent's certificate (a rotation's switch): renew now.
-    server.sendTrustBundle(next.ca.certPem);
+    // Its switch: the next CA signs now (first) while the old one is still trusted: renew now,
+    // before finish drops the old CA and the certificate would be refused.
+    server.sendTrustBundle(`${next.ca.certPem.trim()}\n${pki.ca.certPem.trim()}\n`);
     await expect.poll(() => server.renewals.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
   });
 

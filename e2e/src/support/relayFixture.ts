@@ -128,32 +128,35 @@ export class RelayFixture {
    * must be running (it owns the relay CA).
    */
   async register(cluster: string): Promise<void> {
+    const run = await this.relayctl([
+      'register',
+      cluster,
+      `--remote-context=${cluster}`,
+      `--server=${this.serverAddress}`,
+      `--mgmt-cluster=${MGMT}`,
+    ]);
+    if (run.code !== 0)
+      throw new Error(
+        `relayctl register ${cluster} failed (exit ${run.code}): ${run.err.trim()} ${run.out.trim()}`,
+      );
+  }
+
+  /** Runs relayctl against the management cluster (admin, as an operator would), capturing output. */
+  async relayctl(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const code = await runRelayctl(
-      [
-        'register',
-        cluster,
-        `--kubecontext=${MGMT}`,
-        `--remote-context=${cluster}`,
-        `--server=${this.serverAddress}`,
-        `--mgmt-cluster=${MGMT}`,
-        `--namespace=${this.namespace}`,
-      ],
-      {
-        stdout: (t) => {
-          out += t;
-        },
-        stderr: (t) => {
-          err += t;
-        },
-        env: { KUBECONFIG: this.lab.kubeconfigPath, HOME: '/nonexistent' },
-        now: () => new Date(),
-        probeHttp: async () => ({ ok: false, error: 'not probed by the fixture' }),
+    const code = await runRelayctl([...args, `--kubecontext=${MGMT}`, `--namespace=${this.namespace}`], {
+      stdout: (t) => {
+        out += t;
       },
-    );
-    if (code !== 0)
-      throw new Error(`relayctl register ${cluster} failed (exit ${code}): ${err.trim()} ${out.trim()}`);
+      stderr: (t) => {
+        err += t;
+      },
+      env: { KUBECONFIG: this.lab.kubeconfigPath, HOME: '/nonexistent' },
+      now: () => new Date(),
+      probeHttp: async () => ({ ok: false, error: 'not probed by the fixture' }),
+    });
+    return { code, out, err };
   }
 
   stateFile(cluster: string): string {
