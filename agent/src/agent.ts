@@ -55,11 +55,6 @@ export interface AgentOptions {
    */
   readonly identity?: AgentIdentity;
   /**
-   * Legacy: a bearer token on an insecure channel, for servers from before mutual TLS. Used only
-   * without `identity`.
-   */
-  readonly token?: string;
-  /**
    * The management cluster's name. Learned from Welcome when absent; the state file's is used
    * before the first connection, so saved copies can be enforced while the server is away.
    */
@@ -172,11 +167,8 @@ class AgentRuntime implements SessionHandler {
     }
 
     const identity = this.#options.identity;
-    const token = this.#options.token;
-    let credentials: (() => DialCredentials) | undefined;
-    if (identity !== undefined) credentials = () => identity.dialCredentials();
-    else if (token !== undefined)
-      credentials = () => ({ generation: 0, auth: { kind: 'insecure' }, bearerToken: token });
+    const credentials: (() => DialCredentials) | undefined =
+      identity === undefined ? undefined : () => identity.dialCredentials();
     const dialer =
       this.#options.dial === undefined && credentials !== undefined
         ? createRelayDialer({ serverAddress: this.#options.serverAddress, credentials })
@@ -186,7 +178,7 @@ class AgentRuntime implements SessionHandler {
       await http.stop();
       throw new RelayError({
         code: ErrorCode.InvalidConfig,
-        message: 'the agent needs an identity or a token',
+        message: 'the agent needs an identity (its credentials: a client certificate or a bootstrap token)',
       });
     }
     const loop = runConnectLoop({

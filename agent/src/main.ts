@@ -56,11 +56,6 @@ async function main(): Promise<number> {
     return 1;
   }
   const { credentials, store } = resolved;
-  if (credentials.auth.kind === 'token') {
-    logger.warn(
-      'using a legacy bearer token on an insecure channel; register the cluster again for mutual TLS',
-    );
-  }
   const identity = new AgentIdentity({
     cluster: credentials.cluster,
     serverAddress: credentials.server,
@@ -118,12 +113,10 @@ async function resolveAgentCredentials(
           bootstrapTokenFile: flags.bootstrapTokenFile,
         })
       : undefined;
-  const token = await readFlagFile(flags.tokenFile);
   const caPem = fileStore === undefined ? await readFlagFile(flags.caFile) : undefined;
   const bootstrapToken = fileStore === undefined ? await readFlagFile(flags.bootstrapTokenFile) : undefined;
   const given: CredentialInputs = {
     ...(fileStore === undefined ? {} : await fileStore.load()),
-    ...(token === undefined ? {} : { token }),
     ...(caPem === undefined ? {} : { caPem }),
     ...(bootstrapToken === undefined ? {} : { bootstrapToken }),
     ...(flags.cluster === undefined ? {} : { cluster: flags.cluster }),
@@ -133,7 +126,7 @@ async function resolveAgentCredentials(
   // The Secret is read unless the files and flags give everything: with files, it may not exist.
   const needSecret = fileStore === undefined || given.cluster === undefined || given.server === undefined;
   const stored = needSecret ? await secretStore.load() : {};
-  if (stored === undefined && fileStore === undefined && given.token === undefined) {
+  if (stored === undefined && fileStore === undefined) {
     throw new RelayError({
       code: ErrorCode.InvalidConfig,
       message: `credentials ${secretStore.description} does not exist (relayctl register --remote-context writes it), and the flags do not give credentials files`,

@@ -13,7 +13,6 @@ describe('parseFlags', () => {
           context: undefined,
           cluster: 'c1',
           server: undefined,
-          tokenFile: undefined,
           caFile: undefined,
           certFile: undefined,
           keyFile: undefined,

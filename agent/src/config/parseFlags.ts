@@ -22,7 +22,6 @@ export interface AgentFlags {
   readonly context: string | undefined;
   readonly cluster: string | undefined;
   readonly server: string | undefined;
-  readonly tokenFile: string | undefined;
   readonly caFile: string | undefined;
   readonly certFile: string | undefined;
   readonly keyFile: string | undefined;
@@ -62,7 +61,6 @@ Flags:
   --bootstrap-token-file PATH  one-time bootstrap token instead of the Secret's bootstrapToken
   --renew-fraction F         renew the client certificate after this share of its lifetime
                              (0 < F < 1, default ${DEFAULT_RENEW_FRACTION})
-  --token-file PATH          legacy bearer token (servers from before mutual TLS)
   --state-file PATH          where the last acknowledged state is kept (default /var/lib/kuberelay/state.json)
   --http-listen ADDR         /healthz, /readyz and /metrics (default :9092)
   --pod-name NAME            shown in the cluster's status (default $POD_NAME or the host name)
@@ -86,7 +84,6 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
         context: { type: 'string' },
         cluster: { type: 'string' },
         server: { type: 'string' },
-        'token-file': { type: 'string' },
         'ca-file': { type: 'string' },
         'cert-file': { type: 'string' },
         'key-file': { type: 'string' },
@@ -115,7 +112,6 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
   for (const name of [
     'cluster',
     'server',
-    'token-file',
     'ca-file',
     'cert-file',
     'key-file',
@@ -164,7 +160,6 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
       context: str('context'),
       cluster: str('cluster'),
       server,
-      tokenFile: str('token-file'),
       caFile: str('ca-file'),
       certFile: str('cert-file'),
       keyFile: str('key-file'),

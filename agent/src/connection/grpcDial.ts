@@ -10,13 +10,10 @@ import type { DialStream, RelayStream } from './relayStream.js';
  * - `mtls`: the relay stream. The agent proves its cluster with its client certificate.
  * - `serverOnly`: the Bootstrap RPC, the only call made without a client certificate; the server
  *   is still authenticated with the relay CA bundle.
- * - `insecure`: registrations made before mutual TLS (bearer token); kept only while servers
- *   that accept tokens are in the field.
  */
 export type ChannelAuth =
   | { readonly kind: 'mtls'; readonly material: TlsMaterial }
-  | { readonly kind: 'serverOnly'; readonly caPem: string }
-  | { readonly kind: 'insecure' };
+  | { readonly kind: 'serverOnly'; readonly caPem: string };
 
 /**
  * The one function that turns credentials into gRPC channel credentials. TLS 1.3 minimum on
@@ -39,8 +36,6 @@ export function channelCredentials(auth: ChannelAuth): ChannelCredentials {
       return credentials.createFromSecureContext(
         createSecureContext({ minVersion: 'TLSv1.3', ca: auth.caPem }),
       );
-    case 'insecure':
-      return credentials.createInsecure();
   }
 }
 
@@ -48,8 +43,6 @@ export function channelCredentials(auth: ChannelAuth): ChannelCredentials {
 export interface DialCredentials {
   readonly generation: number;
   readonly auth: ChannelAuth;
-  /** Legacy: sent as `authorization: Bearer` metadata. Never with mTLS. */
-  readonly bearerToken?: string;
 }
 
 export interface RelayDialer {
@@ -90,9 +83,7 @@ export function createRelayDialer(options: {
         );
         generation = current.generation;
       }
-      const metadata = new Metadata();
-      if (current.bearerToken !== undefined) metadata.set('authorization', `Bearer ${current.bearerToken}`);
-      const call = client.connect(metadata);
+      const call = client.connect(new Metadata());
       // An error while writing surfaces on the read side too; this keeps Node from treating an
       // unhandled 'error' event as fatal.
       call.on('error', () => {});

@@ -69,9 +69,7 @@ export interface TlsMaterial {
 /** How the agent authenticates. */
 export type AgentAuth =
   | { readonly kind: 'certificate'; readonly material: TlsMaterial; readonly cert: CertificateFacts }
-  | { readonly kind: 'bootstrap'; readonly caPem: string; readonly bootstrapToken: string }
-  /** Registrations made before mutual TLS: a bearer token on an insecure channel. */
-  | { readonly kind: 'token'; readonly token: string };
+  | { readonly kind: 'bootstrap'; readonly caPem: string; readonly bootstrapToken: string };
 
 export interface ResolvedCredentials {
   readonly cluster: string;

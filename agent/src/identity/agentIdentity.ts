@@ -74,8 +74,7 @@ type IdentityState =
       readonly cert: CertificateFacts;
       readonly bundle: readonly CaFacts[];
     }
-  | { readonly kind: 'bootstrap'; readonly caPem: string; readonly bootstrapToken: string }
-  | { readonly kind: 'token'; readonly token: string };
+  | { readonly kind: 'bootstrap'; readonly caPem: string; readonly bootstrapToken: string };
 
 /**
  * The agent's credentials lifecycle (docs/design.md, "Mutual TLS"): bootstrap with a one-time
@@ -111,7 +110,7 @@ export class AgentIdentity {
     this.#state = stateOf(options.auth);
   }
 
-  /** 'certificate' once the agent holds one; 'bootstrap' before; 'token' for legacy registrations. */
+  /** 'certificate' once the agent holds one; 'bootstrap' before. */
   get kind(): IdentityState['kind'] {
     return this.#state.kind;
   }
@@ -193,8 +192,6 @@ export class AgentIdentity {
     switch (state.kind) {
       case 'certificate':
         return { generation: this.#generation, auth: { kind: 'mtls', material: state.material } };
-      case 'token':
-        return { generation: this.#generation, auth: { kind: 'insecure' }, bearerToken: state.token };
       case 'bootstrap':
         // Only reached if a caller dials without `ready`: the server refuses it without a
         // client certificate, and the connect loop logs that.
@@ -425,8 +422,6 @@ function stateOf(auth: AgentAuth): IdentityState {
     }
     case 'bootstrap':
       return { kind: 'bootstrap', caPem: auth.caPem, bootstrapToken: auth.bootstrapToken };
-    case 'token':
-      return { kind: 'token', token: auth.token };
   }
 }
 
