@@ -16,6 +16,7 @@ import { createCsr } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
+import { unique } from '../support/testing.js';
 import {
   buildTestCopy,
   createTestPki,
@@ -47,7 +48,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Live = KubeObject & {

@@ -1,19 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { connect as http2Connect } from 'node:http2';
 import { join } from 'node:path';
 import { type Agent, identityFromSecret, startAgent } from '@kuberelay/agent';
-import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
+import type { MgmtServer, MgmtServerOptions } from '@kuberelay/mgmt-server';
 import { AGENT_CREDENTIALS_SECRET } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import type { Lab } from '../lab/lab.js';
 import { relayctl } from '../relayctl/harness.js';
+import { startTestServer, unique } from '../support/testing.js';
 
 // Shared by the hardening tests: a management server on the lab's `mgmt` cluster with a logger
 // that keeps every line in memory, a raw HTTP/2 client for frames no gRPC library would send,
 // and the scan for secret material in any text.
 
-export const unique = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
+export { unique };
 
 export async function createNamespace(rest: KubeRest, prefix: string): Promise<string> {
   const name = unique(prefix);
@@ -43,22 +43,13 @@ export function captureLog(): CapturedLog {
   return { logger, lines, text: () => lines.join('') };
 }
 
+/** A ready management server (support/testing.ts), for the hardening tests. */
 export async function startServer(
   lab: Lab,
   namespace: string,
   overrides: Partial<MgmtServerOptions> = {},
 ): Promise<MgmtServer> {
-  const server = await startMgmtServer({
-    kubeConfig: lab.kubeConfig('mgmt'),
-    clusterName: 'mgmt',
-    namespace,
-    podName: 'mgmt-server-0',
-    grpcListen: '127.0.0.1:0',
-    httpListen: '127.0.0.1:0',
-    heartbeatSeconds: 1,
-    logger: pino({ level: 'silent' }),
-    ...overrides,
-  });
+  const server = await startTestServer(lab, namespace, overrides);
   await server.ready;
   return server;
 }

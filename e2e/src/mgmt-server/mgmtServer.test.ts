@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
+import type { MgmtServer, MgmtServerOptions } from '@kuberelay/mgmt-server';
 import { CopyOutcome } from '@kuberelay/proto';
 import {
   KUBERNETES_CLUSTER,
@@ -24,9 +21,9 @@ import {
 } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { attachLab, type Lab } from '../lab/lab.js';
-import { repoRoot } from '../lab/paths.js';
+import { example } from '../support/examples.js';
+import { startTestServer, unique } from '../support/testing.js';
 import { type AgentTls, ScriptedAgent } from './fakeAgent.js';
 
 // The management server against the lab's real management API server, with a scripted agent on a
@@ -49,8 +46,6 @@ beforeAll(() => {
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
 });
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
 
 async function createNamespace(prefix: string): Promise<string> {
   const name = unique(prefix);
@@ -137,9 +132,7 @@ async function clientTls(namespace: string, cluster: string, rogueCa?: Certifica
 
 /** deploy/examples/config-distro.yaml, with its sources in `namespace` instead of gloo-mesh. */
 function referenceExample(namespace: string): KubeObject[] {
-  const text = readFileSync(join(repoRoot, 'deploy', 'examples', 'config-distro.yaml'), 'utf8');
-  return parseAllDocuments(text).map((doc) => {
-    const object = doc.toJSON() as KubeObject;
+  return example('config-distro.yaml').map((object) => {
     const json = JSON.stringify(object).replaceAll('"namespace":"gloo-mesh"', `"namespace":"${namespace}"`);
     return JSON.parse(json) as KubeObject;
   });
@@ -149,17 +142,7 @@ async function startServer(
   namespace: string,
   overrides: Partial<MgmtServerOptions> = {},
 ): Promise<MgmtServer> {
-  const server = await startMgmtServer({
-    kubeConfig: lab.kubeConfig('mgmt'),
-    clusterName: 'mgmt',
-    namespace,
-    podName: 'mgmt-server-0',
-    grpcListen: '127.0.0.1:0',
-    httpListen: '127.0.0.1:0',
-    heartbeatSeconds: 1,
-    logger,
-    ...overrides,
-  });
+  const server = await startTestServer(lab, namespace, { logger, ...overrides });
   cleanups.push(() => server.stop());
   return server;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { connect } from 'node:tls';
 import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import {
@@ -24,6 +23,7 @@ import {
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
+import { unique } from '../support/testing.js';
 import { type AgentTls, ScriptedAgent } from './fakeAgent.js';
 
 // Mutual TLS end to end (docs/design.md "Mutual TLS"): a real grpc-js client against the server on
@@ -80,8 +80,6 @@ function agent(tls: AgentTls): ScriptedAgent {
   agents.push(a);
   return a;
 }
-
-const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   lab = attachLab(inject('labDir'));

@@ -41,9 +41,7 @@ export async function relayctl(lab: Lab, argv: readonly string[]): Promise<Relay
   return { code, out, err };
 }
 
-/** A name unique to this run, so reruns on a kept lab and other test files never collide. */
-export const unique = (prefix: string): string =>
-  `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+export { unique } from '../support/testing.js';
 
 export const rest = (lab: Lab, cluster: string): KubeRest => new KubeRest(lab.kubeConfig(cluster));
 
