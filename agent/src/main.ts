@@ -74,6 +74,7 @@ async function main(): Promise<number> {
     httpListen: flags.httpListen,
     podName: flags.podName ?? hostname(),
     kinds: flags.kinds,
+    resyncIntervalMs: flags.resyncIntervalMs,
     logger,
   });
   await new Promise<void>((resolve) => {

@@ -1,8 +1,18 @@
 import type { KubeObject, Logger } from '@kuberelay/shared';
 import { isConflict, isNotFound, KubeApiError, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { CopyCode, type CopyResult, Outcome } from './copyResult.js';
-import { type CopyTarget, type DesiredCopy, sourceUriOf } from './desiredCopy.js';
-import { type Drift, findDrift } from './findDrift.js';
+import type { CopyTarget, DesiredCopy } from './desiredCopy.js';
+import type { Drift } from './findDrift.js';
+import {
+  type Judgment,
+  planWrite,
+  resourceVersionOf,
+  type StoredDifference,
+  storedDifference,
+  UpdateReason,
+  wouldChange,
+} from './planWrite.js';
+import { creationBody, replacementBody } from './writeBodies.js';
 
 export const WriteVerb = { Create: 'create', Update: 'update', Delete: 'delete' } as const;
 export type WriteVerb = (typeof WriteVerb)[keyof typeof WriteVerb];
@@ -22,10 +32,16 @@ export interface ApplyOutcome {
   readonly result: CopyResult;
   /** The write made, if any. */
   readonly wrote: WriteVerb | undefined;
+  /** Why an update was made (or refused). */
+  readonly reason?: UpdateReason;
   /** The drift found in the live object (what an update reverted, or was refused to revert). */
   readonly drift: readonly Drift[];
-  /** After an update: the API server stored something other than the copy (admission mutation). */
+  /** After a write: the API server stored something other than what we sent (mutation, pruning). */
   readonly rewrittenByServer?: boolean;
+  /** After an update: whether it changed the stored object (a new resourceVersion). */
+  readonly changed?: boolean;
+  /** What to remember about the live object, so an unchanged one costs no further request. */
+  readonly judgment?: Judgment;
   readonly retry: RetryHint;
 }
 
@@ -45,6 +61,10 @@ export interface ApplyCopyOptions {
    * breaker). Creates are always allowed: a deleted copy must come back.
    */
   readonly allowUpdate: (drift: readonly Drift[]) => boolean;
+  /** The kind's schema generation in the workload cluster, when known (see Judgment). */
+  readonly schema?: string | undefined;
+  /** The last judgment returned for this copy. */
+  readonly judged?: Judgment | undefined;
 }
 
 /** How many times a lost race (409) is retried inside one apply before giving the copy back. */
@@ -53,10 +73,11 @@ const MAX_RACES = 3;
 type LiveObject = KubeObject & { readonly metadata: { readonly resourceVersion?: string } };
 
 /**
- * The per-copy write strategy of docs/design.md: create if missing; leave an object that is not
- * ours alone (conflict) unless the copy may overwrite it; otherwise compare with the pure
- * findDrift and, only if something drifted, replace the object with the copy (PUT with the live
- * resourceVersion). No drift, no write: that is what keeps the steady state write-free.
+ * The per-copy write strategy of docs/design.md: the pure planWrite decides (create; conflict;
+ * nothing to do; verify with a dry-run; replace), this class does the I/O. A replace is a PUT of
+ * the whole copy with the live resourceVersion, so the copy becomes exactly the desired object,
+ * including fields the source removed; status is never touched. No difference, no write: that is
+ * what keeps the steady state write-free.
  *
  * Never throws for API errors: every failure is a CopyResult, so one bad copy never stops the
  * others. It throws only when `signal` is aborted.
@@ -106,44 +127,50 @@ export class CopyApplier {
   ): Promise<ApplyOutcome | 'raced'> {
     const { target } = copy;
     const ref = { group: target.group, version: target.version, plural, namespace: target.namespace };
+    const objectPath = resourcePath({ ...ref, name: target.name });
     const live = await this.#get({ ...ref, name: target.name }, options.signal);
-    if (live === undefined) {
+    const plan = planWrite({
+      copy,
+      live,
+      fieldManager: this.#fieldManager,
+      schema: options.schema,
+      judged: options.judged,
+    });
+    switch (plan.action) {
+      case 'create':
+        return this.#create(copy, plural, resourcePath(ref), options);
+      case 'conflict':
+        return failed(
+          copy,
+          CopyCode.Conflict,
+          `${describeTarget(target)} already exists and is ${plan.owner}; left untouched (set kuberelay.dev/conflict-resolution: overwrite on the source to take it over)`,
+          RetryHint.Backoff,
+          Outcome.Conflict,
+        );
+      case 'none':
+        return settled(copy, plan.difference, live, options.schema);
+    }
+    if (live === undefined) return 'raced'; // unreachable: only 'create' has no live object
+    const body = replacementBody(copy, live, this.#fieldManager);
+    let reason: UpdateReason;
+    if (plan.action === 'verify') {
+      // We wrote this desired copy before: write again only if that would change the object.
+      let dryRun: LiveObject;
       try {
-        await this.#rest.request({
-          method: 'POST',
-          path: resourcePath(ref),
-          query: { fieldManager: this.#fieldManager },
-          body: writable(copy.object),
-          signal: options.signal,
-        });
+        dryRun = await this.#put(objectPath, body, options.signal, true);
       } catch (error) {
-        if (isConflict(error)) return 'raced'; // AlreadyExists: someone created it meanwhile; re-read
-        if (isNotFound(error)) return this.#notFound(copy, plural, error, options.signal);
+        if (isConflict(error) || isNotFound(error)) return 'raced';
         return apiFailure(copy, error);
       }
-      this.#onWrite(WriteVerb.Create);
-      return { result: applied(copy), wrote: WriteVerb.Create, drift: [], retry: RetryHint.None };
+      if (!wouldChange(live, dryRun)) {
+        return settled(copy, storedDifference(copy.object, dryRun, this.#fieldManager), live, options.schema);
+      }
+      reason = UpdateReason.Drift;
+    } else {
+      reason = plan.reason;
     }
-
-    const liveSource = sourceUriOf(live);
-    const ours = liveSource !== undefined && liveSource === sourceUriOf(copy.object);
-    if (!ours && !copy.overwrite) {
-      const owner =
-        liveSource === undefined ? 'not distributed by the relay' : `distributed from ${liveSource}`;
-      return failed(
-        copy,
-        CopyCode.Conflict,
-        `${describeTarget(target)} already exists and is ${owner}; left untouched (set kuberelay.dev/conflict-resolution: overwrite on the source to take it over)`,
-        RetryHint.Backoff,
-        Outcome.Conflict,
-      );
-    }
-
-    const drift = findDrift(copy.object, live, { fieldManager: this.#fieldManager });
-    if (drift.length === 0) {
-      return { result: applied(copy), wrote: undefined, drift, retry: RetryHint.None };
-    }
-    if (!options.allowUpdate(drift)) {
+    const drift = plan.drift;
+    if (reason === UpdateReason.Drift && !options.allowUpdate(drift)) {
       return {
         result: {
           key: copy.key,
@@ -153,63 +180,75 @@ export class CopyApplier {
           message: `the API server changes the copy again after every write (${drift.map((d) => d.path).join(', ')}); stopped writing it`,
         },
         wrote: undefined,
+        reason,
         drift,
         retry: RetryHint.None,
       };
     }
     let stored: LiveObject;
     try {
-      stored = await this.#rest.request<LiveObject>({
-        method: 'PUT',
-        path: resourcePath({ ...ref, name: target.name }),
-        query: { fieldManager: this.#fieldManager },
-        body: this.#replacement(copy, live),
-        signal: options.signal,
-      });
+      stored = await this.#put(objectPath, body, options.signal, false);
     } catch (error) {
       if (isConflict(error)) return 'raced'; // resourceVersion moved on: re-read and compare again
       if (isNotFound(error)) return 'raced'; // deleted meanwhile: re-read creates it
       return apiFailure(copy, error);
     }
     this.#onWrite(WriteVerb.Update);
-    options.logger.info({ drift }, ours ? 'reverted drift' : 'took over an existing object (overwrite)');
-    // What the API server stored already differs from the copy: admission or defaulting rewrote
-    // our write. That (not a person editing the copy again later) is the loop to break.
-    const rewritten = findDrift(copy.object, stored, { fieldManager: this.#fieldManager }).length > 0;
+    const changed = resourceVersionOf(stored) !== resourceVersionOf(live);
+    if (changed) options.logger.info({ drift, reason }, updateMessage(reason));
+    // What the API server stored already differs from the copy: admission, defaulting or an older
+    // schema rewrote our write. That (not a person editing the copy again later) is the loop to break.
+    const difference = storedDifference(copy.object, stored, this.#fieldManager);
     return {
-      result: applied(copy),
+      ...settled(copy, difference, stored, options.schema),
       wrote: WriteVerb.Update,
+      reason,
       drift,
-      retry: RetryHint.None,
-      rewrittenByServer: rewritten,
+      changed,
+      rewrittenByServer: difference !== undefined,
     };
   }
 
-  /**
-   * The body of a drift repair: the copy, pinned to the live resourceVersion. If other managers
-   * own fields of the main resource, their entries are dropped from managedFields: once we
-   * replaced the whole object, what they set no longer exists, and defaults the server re-applies
-   * must not stay attributed to them (findDrift would take those for added fields, forever).
-   */
-  #replacement(copy: DesiredCopy, live: LiveObject): KubeObject {
-    const managed = Array.isArray(live.metadata.managedFields)
-      ? (live.metadata.managedFields as readonly Record<string, unknown>[])
-      : [];
-    const isForeign = (e: Record<string, unknown>) =>
-      e.manager !== this.#fieldManager && (typeof e.subresource !== 'string' || e.subresource === '');
-    const body = writable(copy.object);
-    const metadata: Record<string, unknown> = {
-      ...body.metadata,
-      resourceVersion: live.metadata.resourceVersion,
-    };
-    if (managed.some(isForeign)) {
-      const kept = managed.filter((e) => !isForeign(e));
-      // An empty list would mean "keep what is live"; claim the ownership marker instead.
-      metadata.managedFields = kept.some((e) => e.manager === this.#fieldManager)
-        ? kept
-        : [...kept, ownershipMarker(this.#fieldManager, copy.object.apiVersion)];
+  async #create(
+    copy: DesiredCopy,
+    plural: string,
+    collectionPath: string,
+    options: ApplyCopyOptions,
+  ): Promise<ApplyOutcome | 'raced'> {
+    let stored: LiveObject;
+    try {
+      stored = await this.#rest.request<LiveObject>({
+        method: 'POST',
+        path: collectionPath,
+        query: { fieldManager: this.#fieldManager },
+        body: creationBody(copy),
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (isConflict(error)) return 'raced'; // AlreadyExists: someone created it meanwhile; re-read
+      if (isNotFound(error)) return this.#notFound(copy, plural, error, options.signal);
+      return apiFailure(copy, error);
     }
-    return { ...body, metadata: metadata as KubeObject['metadata'] };
+    this.#onWrite(WriteVerb.Create);
+    const difference = storedDifference(copy.object, stored, this.#fieldManager);
+    return {
+      ...settled(copy, difference, stored, options.schema),
+      wrote: WriteVerb.Create,
+      changed: true,
+      rewrittenByServer: difference !== undefined,
+    };
+  }
+
+  #put(path: string, body: KubeObject, signal: AbortSignal, dryRun: boolean): Promise<LiveObject> {
+    return this.#rest.request<LiveObject>({
+      method: 'PUT',
+      path,
+      query: dryRun
+        ? { fieldManager: this.#fieldManager, dryRun: 'All' }
+        : { fieldManager: this.#fieldManager },
+      body,
+      signal,
+    });
   }
 
   async #get(ref: Parameters<typeof resourcePath>[0], signal: AbortSignal): Promise<LiveObject | undefined> {
@@ -270,24 +309,68 @@ export class CopyApplier {
   }
 }
 
-/** What we send: never status (SPEC §4), never server-owned metadata. */
-function writable(object: KubeObject): KubeObject {
-  const { status: _status, ...rest } = object;
-  return rest as KubeObject;
-}
-
-function ownershipMarker(manager: string, apiVersion: string): Record<string, unknown> {
+/**
+ * Applied, possibly with a warning: the API server stores the copy with differences it makes
+ * itself (fields an older schema prunes, values it rewrites). The judgment lets the next look at
+ * an unchanged object skip every request but the GET.
+ */
+function settled(
+  copy: DesiredCopy,
+  difference: StoredDifference | undefined,
+  object: KubeObject | undefined,
+  schema: string | undefined,
+): ApplyOutcome {
+  const judgment: Judgment | undefined =
+    object === undefined
+      ? undefined
+      : { hash: copy.hash, resourceVersion: resourceVersionOf(object), schema, difference };
   return {
-    manager,
-    operation: 'Update',
-    apiVersion,
-    fieldsType: 'FieldsV1',
-    fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:gloo.solo.io/distributed-source': {} } } },
+    result: { key: copy.key, hash: copy.hash, ...warningOf(difference) },
+    wrote: undefined,
+    drift: [],
+    retry: RetryHint.None,
+    ...(judgment === undefined ? {} : { judgment }),
   };
 }
 
-function applied(copy: DesiredCopy): CopyResult {
-  return { key: copy.key, hash: copy.hash, outcome: Outcome.Applied, code: CopyCode.Ok, message: '' };
+/** Most field paths named in one warning; the rest are counted. */
+const WARNING_PATHS = 10;
+
+function warningOf(
+  difference: StoredDifference | undefined,
+): Pick<CopyResult, 'outcome' | 'code' | 'message'> {
+  if (difference === undefined) return { outcome: Outcome.Applied, code: CopyCode.Ok, message: '' };
+  const parts: string[] = [];
+  if (difference.pruned.length > 0) {
+    parts.push(`the workload cluster's schema dropped ${listPaths(difference.pruned)}`);
+  }
+  if (difference.changed.length > 0) {
+    parts.push(`the workload API server stored other values for ${listPaths(difference.changed)}`);
+  }
+  return {
+    outcome: Outcome.Applied,
+    code:
+      difference.pruned.length > 0
+        ? CopyCode.FieldsPrunedByWorkloadSchema
+        : CopyCode.FieldsChangedByWorkloadServer,
+    message: `${parts.join('; ')} (the copy is otherwise applied; not written again until the source or the workload schema changes)`,
+  };
+}
+
+function listPaths(paths: readonly string[]): string {
+  const shown = paths.slice(0, WARNING_PATHS).join(', ');
+  return paths.length > WARNING_PATHS ? `${shown} and ${paths.length - WARNING_PATHS} more` : shown;
+}
+
+function updateMessage(reason: UpdateReason): string {
+  switch (reason) {
+    case UpdateReason.DesiredChanged:
+      return 'updated copy';
+    case UpdateReason.Drift:
+      return 'reverted drift';
+    case UpdateReason.TakeOver:
+      return 'took over an existing object (overwrite)';
+  }
 }
 
 function failed(

@@ -22,10 +22,20 @@ export const CopyCode = {
   ApplyFailed: ErrorCode.ApplyFailed,
   /** The API server (an admission webhook) keeps changing what we write: we stopped writing. */
   MutationLoop: 'MutationLoop',
+  /**
+   * Applied, with a warning: the workload cluster's schema (a CRD older than the management
+   * cluster's) dropped fields of the copy. The message names them.
+   */
+  FieldsPrunedByWorkloadSchema: 'FieldsPrunedByWorkloadSchema',
+  /** Applied, with a warning: the workload API server stored other values than the copy's. */
+  FieldsChangedByWorkloadServer: 'FieldsChangedByWorkloadServer',
 } as const;
 export type CopyCode = (typeof CopyCode)[keyof typeof CopyCode];
 
-/** The result of one copy as a value: one bad copy never hides the others. */
+/**
+ * The result of one copy as a value: one bad copy never hides the others. An `Applied` result
+ * with a code is applied with a warning (the code says which).
+ */
 export interface CopyResult {
   readonly key: string;
   readonly hash: string;

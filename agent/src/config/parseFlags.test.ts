@@ -26,6 +26,7 @@ describe('parseFlags', () => {
           podName: 'agent-0',
           logLevel: 'info',
           kinds: DEFAULT_KINDS,
+          resyncIntervalMs: 300_000,
         },
       },
     });
@@ -46,6 +47,8 @@ describe('parseFlags', () => {
     { argv: ['--renew-fraction', 'half'], message: '--renew-fraction "half" must be a number' },
     { argv: ['--cert-file', 'c.pem'], message: '--cert-file and --key-file go together' },
     { argv: ['--cert-file', 'c.pem', '--key-file', 'k.pem'], message: 'need --ca-file' },
+    { argv: ['--resync-interval', '500ms'], message: '--resync-interval "500ms" must be a duration' },
+    { argv: ['--resync-interval', '0s'], message: 'of at least 1s' },
   ])('rejects $argv', ({ argv, message }) => {
     const result = parseFlags(argv);
     expect(result.ok).toBe(false);
@@ -75,6 +78,15 @@ describe('parseFlags', () => {
       bootstrapTokenFile: 'token',
       renewFraction: 0.5,
     });
+  });
+
+  it.each([
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+  ])('reads --resync-interval %s', (value, ms) => {
+    const result = parseFlags(['--resync-interval', value]);
+    expect(result.ok && !result.value.help ? result.value.flags.resyncIntervalMs : undefined).toBe(ms);
   });
 
   it('reports every bad flag at once', () => {

@@ -36,7 +36,12 @@ export interface AgentFlags {
   readonly podName: string | undefined;
   readonly logLevel: LogLevel;
   readonly kinds: readonly KindInfo[];
+  /** Every copy is looked at again this often, events or not (milliseconds). */
+  readonly resyncIntervalMs: number;
 }
+
+export const DEFAULT_RESYNC_INTERVAL_MS = 5 * 60_000;
+const RESYNC_UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000 };
 
 export const USAGE = `Usage: kuberelay-agent [flags]
 
@@ -65,6 +70,8 @@ Flags:
   --http-listen ADDR         /healthz, /readyz and /metrics (default :9092)
   --pod-name NAME            shown in the cluster's status (default $POD_NAME or the host name)
   --kinds LIST               distributable kinds, as the management server's --kinds (default SPEC §6 set)
+  --resync-interval DURATION look at every copy again this often, events or not: 30s, 5m, 1h
+                             (default 5m; at least 1s). A look is one GET; it writes only on a difference
   --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)
   -h, --help                 show this help
 `;
@@ -96,6 +103,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
         'http-listen': { type: 'string' },
         'pod-name': { type: 'string' },
         kinds: { type: 'string' },
+        'resync-interval': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -151,6 +159,18 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
     if (parsed.ok) kinds = parsed.value;
     else errors.push(...parsed.errors);
   }
+  let resyncIntervalMs = DEFAULT_RESYNC_INTERVAL_MS;
+  const resync = str('resync-interval');
+  if (resync !== undefined) {
+    const match = /^(\d+)(s|m|h)$/.exec(resync.trim());
+    resyncIntervalMs =
+      match === null ? Number.NaN : Number(match[1]) * (RESYNC_UNIT_MS[match[2] ?? ''] ?? Number.NaN);
+    if (!(resyncIntervalMs >= 1_000)) {
+      errors.push(
+        configError(`--resync-interval "${resync}" must be a duration of at least 1s, such as 30s, 5m or 1h`),
+      );
+    }
+  }
   const [first, ...rest] = errors;
   if (first !== undefined) return err(first, ...rest);
   return ok({
@@ -173,6 +193,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
       podName: str('pod-name') ?? env.POD_NAME,
       logLevel: logLevel as LogLevel,
       kinds,
+      resyncIntervalMs,
     },
   });
 }

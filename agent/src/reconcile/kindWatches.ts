@@ -13,10 +13,16 @@ export interface KindWatchesOptions {
   readonly onKindInstalled: (kind: KindInfo) => void;
   /** A namespace appeared: copies waiting for it can be retried. */
   readonly onNamespaceAdded: (namespace: string) => void;
+  /** The CRD of a served kind changed its spec (a new schema): copies of it are worth a new look. */
+  readonly onSchemaChanged?: (kind: KindInfo) => void;
 }
 
 interface CrdObject {
-  readonly metadata?: { readonly name?: string; readonly resourceVersion?: string };
+  readonly metadata?: {
+    readonly name?: string;
+    readonly resourceVersion?: string;
+    readonly generation?: number;
+  };
   readonly spec?: {
     readonly group?: string;
     readonly names?: { readonly plural?: string };
@@ -43,6 +49,8 @@ interface LabeledObject {
 export class KindWatches {
   readonly #options: KindWatchesOptions;
   readonly #running = new Map<string, AbortController>();
+  /** `<plural>.<group>` → the CRD's metadata.generation: moves with every change of its spec. */
+  readonly #schemas = new Map<string, string>();
   readonly #logger: Logger;
 
   constructor(options: KindWatchesOptions) {
@@ -75,6 +83,15 @@ export class KindWatches {
     }).start();
   }
 
+  /**
+   * A token for the schema the workload cluster serves a kind with (its CRD's generation), or
+   * undefined when unknown (core kinds, CRD not seen yet).
+   */
+  schemaOf(kind: { readonly group: string; readonly kind: string }): string | undefined {
+    const info = this.#options.kinds.byGroupKind(kind.group, kind.kind);
+    return info === undefined ? undefined : this.#schemas.get(`${info.plural}.${info.group}`);
+  }
+
   #onCrd(event: InformerEvent<CrdObject>): void {
     const spec = event.object.spec;
     for (const kind of this.#options.kinds.kinds) {
@@ -83,10 +100,16 @@ export class KindWatches {
         event.type !== 'DELETED' &&
         (spec.versions ?? []).some((v) => v.name === kind.version && v.served === true) &&
         (event.object.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+      const id = `${kind.plural}.${kind.group}`;
       if (served) {
+        const generation = String(event.object.metadata?.generation ?? '');
+        const before = this.#schemas.get(id);
+        this.#schemas.set(id, generation);
         const started = this.#startKind(kind);
         if (started) this.#options.onKindInstalled(kind);
+        else if (before !== undefined && before !== generation) this.#options.onSchemaChanged?.(kind);
       } else {
+        this.#schemas.delete(id);
         this.#stopKind(kind);
       }
     }

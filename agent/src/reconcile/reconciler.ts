@@ -4,6 +4,7 @@ import { CopyApplier, RetryHint, WriteVerb } from '../apply/copyApplier.js';
 import { CopyCode, type CopyResult, Outcome, sameResult } from '../apply/copyResult.js';
 import { type DesiredCopy, sourceUriOf } from '../apply/desiredCopy.js';
 import { driftSignature } from '../apply/findDrift.js';
+import { type Judgment, UpdateReason } from '../apply/planWrite.js';
 import { KindWatches } from './kindWatches.js';
 import { LoopBreaker } from './loopBreaker.js';
 import { WorkQueue } from './workQueue.js';
@@ -45,6 +46,9 @@ export class Reconciler {
   readonly #controller = new AbortController();
   readonly #signal: AbortSignal;
   readonly #retries = new Map<string, Backoff>();
+  /** The last judgment per copy (planWrite): an unchanged live object costs one GET, no write. */
+  readonly #judgments = new Map<string, Judgment>();
+  #watches: KindWatches | undefined;
   #desired: ReadonlyMap<string, DesiredCopy> = new Map();
   readonly #results = new Map<string, CopyResult>();
 
@@ -69,7 +73,7 @@ export class Reconciler {
   /** Starts the watches and the periodic resync. */
   start(): void {
     if (this.#options.watch !== false) {
-      new KindWatches({
+      this.#watches = new KindWatches({
         rest: this.#options.rest,
         kinds: this.#options.kinds,
         mgmtCluster: this.mgmtCluster,
@@ -81,7 +85,16 @@ export class Reconciler {
         onKindInstalled: (kind) =>
           this.#retryWhere((c) => c.target.group === kind.group && c.target.kind === kind.kind),
         onNamespaceAdded: (namespace) => this.#retryWhere((c) => c.target.namespace === namespace),
-      }).start();
+        // A new schema may keep fields the old one pruned: look at every copy of the kind again
+        // (their judgments name the old schema, so each is verified once more).
+        onSchemaChanged: (kind) => {
+          for (const copy of this.#desired.values()) {
+            if (copy.target.group === kind.group && copy.target.kind === kind.kind)
+              void this.#queue.add(copy.key);
+          }
+        },
+      });
+      this.#watches.start();
     }
     void this.#resyncLoop();
   }
@@ -110,6 +123,7 @@ export class Reconciler {
       if (!next.has(key)) {
         this.#results.delete(key);
         this.#retries.delete(key);
+        this.#judgments.delete(key);
         this.#breaker.forget(key);
       }
     }
@@ -192,6 +206,8 @@ export class Reconciler {
         signal: this.#signal,
         logger,
         allowUpdate: (drift) => this.#breaker.allow(key, driftSignature(drift)),
+        schema: this.#watches?.schemaOf(copy.target),
+        judged: this.#judgments.get(key),
       });
     } catch (error) {
       if (this.#signal.aborted) return;
@@ -203,11 +219,20 @@ export class Reconciler {
     if (this.#desired.get(key) !== copy) return;
 
     const { result, wrote, drift } = outcome;
+    if (outcome.judgment === undefined) this.#judgments.delete(key);
+    else this.#judgments.set(key, outcome.judgment);
     if (wrote === WriteVerb.Update) {
       // Only writes the API server itself rewrote count towards a loop: someone editing the copy
       // again and again is reverted every time.
       if (outcome.rewrittenByServer) this.#breaker.recordWrite(key, driftSignature(drift));
-      if (before?.hash === copy.hash) this.#options.onDriftRepaired();
+      // A repair is a write that changed something someone else had changed (our copy-hash
+      // annotation included); a new desired copy is an update, not a repair.
+      const repaired =
+        outcome.reason === UpdateReason.Drift ||
+        (outcome.reason === UpdateReason.DesiredChanged &&
+          before?.hash === copy.hash &&
+          before.outcome === Outcome.Applied);
+      if (repaired && outcome.changed === true) this.#options.onDriftRepaired();
     } else if (
       wrote === WriteVerb.Create &&
       before?.outcome === Outcome.Applied &&
@@ -220,7 +245,9 @@ export class Reconciler {
     }
     this.#results.set(key, result);
     if (!sameResult(before, result)) {
-      if (result.outcome !== Outcome.Applied) {
+      if (result.outcome === Outcome.Applied && result.code !== CopyCode.Ok) {
+        logger.warn({ code: result.code, reason: result.message }, 'copy applied with a warning');
+      } else if (result.outcome !== Outcome.Applied) {
         logger.warn(
           { outcome: result.outcome, code: result.code, reason: result.message },
           'copy not applied',

@@ -1,216 +1,32 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  type Agent,
-  AgentIdentity,
-  type CredentialsStore,
-  type CredentialsUpdate,
-  parseCertificate,
-  startAgent,
-} from '@kuberelay/agent';
+import { AgentIdentity } from '@kuberelay/agent';
 import { type Copy, CopyOutcome } from '@kuberelay/proto';
-import { DEFAULT_KINDS, type KindInfo, type KubeObject } from '@kuberelay/shared';
-import { ContentType, isNotFound, KubeRest } from '@kuberelay/shared/kube';
-import { createCsr } from '@kuberelay/shared/pki';
-import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { attachLab, type Lab } from '../lab/lab.js';
+import { DEFAULT_KINDS, type KindInfo } from '@kuberelay/shared';
+import { describe, expect, it } from 'vitest';
 import { unique } from '../support/testing.js';
 import {
-  buildTestCopy,
-  createTestPki,
-  MGMT,
-  RelayTestServer,
-  signClientCsr,
-  type TestPki,
-} from './relayTestServer.js';
+  applied,
+  CLUSTER,
+  logger,
+  MemoryCredentialsStore,
+  manifestOf,
+  metric,
+  route,
+  routePath,
+  sleep,
+  stateFile,
+  upstream,
+  upstreamPath,
+  useAgentHarness,
+  writes,
+} from './agentHarness.js';
+import { buildTestCopy, createTestPki, MGMT, RelayTestServer } from './relayTestServer.js';
 
 // The agent against a real kube-apiserver (lab cluster-1), driven by a small RelayService that
 // plays the management server. Each test uses its own namespaces; the agent's metrics count its
 // writes, so "no writes in steady state" is checked as the operator would see it.
 
-const CLUSTER = 'cluster-1';
-const logger = pino({ level: process.env.AGENT_DEBUG ? 'debug' : 'silent' });
-
-let lab: Lab;
-let rest: KubeRest;
-let pki: TestPki;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  lab = attachLab(inject('labDir'));
-  rest = new KubeRest(lab.kubeConfig(CLUSTER));
-  pki = await createTestPki();
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Live = KubeObject & {
-  metadata: {
-    uid: string;
-    resourceVersion: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  spec: Record<string, unknown>;
-};
-
-const upstream = (name: string, namespace: string, port = 80): KubeObject => ({
-  apiVersion: 'gloo.solo.io/v1',
-  kind: 'Upstream',
-  metadata: { name, namespace },
-  spec: { static: { hosts: [{ addr: `${name}.example.com`, port }] } },
-});
-const upstreamPath = (namespace: string, name: string) =>
-  `/apis/gloo.solo.io/v1/namespaces/${namespace}/upstreams/${name}`;
-
-const route = (name: string, namespace: string): KubeObject => ({
-  apiVersion: 'gateway.networking.k8s.io/v1',
-  kind: 'HTTPRoute',
-  metadata: { name, namespace },
-  spec: {
-    parentRefs: [{ name: 'gw', namespace: 'gloo-system' }],
-    hostnames: ['www.example.com'],
-    rules: [{ backendRefs: [{ group: 'gloo.solo.io', kind: 'Upstream', name: 'u1' }] }],
-  },
-});
-const routePath = (namespace: string, name: string) =>
-  `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace}/httproutes/${name}`;
-
-async function createNamespace(name: string): Promise<void> {
-  await rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
-}
-
-async function get(path: string): Promise<Live | undefined> {
-  try {
-    return await rest.request<Live>({ method: 'GET', path });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-async function mustGet(path: string): Promise<Live> {
-  const live = await get(path);
-  if (live === undefined) throw new Error(`${path} does not exist`);
-  return live;
-}
-
-/** A change made by a person, with a field manager of their own. */
-async function edit(path: string, patch: unknown): Promise<void> {
-  await rest.request({
-    method: 'PATCH',
-    path,
-    query: { fieldManager: 'e2e-editor' },
-    contentType: ContentType.mergePatch,
-    body: patch,
-  });
-}
-
-async function startServer(): Promise<RelayTestServer> {
-  const server = await RelayTestServer.start({ pki });
-  cleanups.push(() => server.stop());
-  return server;
-}
-
-/** Credentials in memory, for tests that are not about where they are stored. */
-class MemoryCredentialsStore implements CredentialsStore {
-  readonly description = 'memory';
-  readonly saved: CredentialsUpdate[] = [];
-  async load() {
-    return {};
-  }
-  async save(update: CredentialsUpdate) {
-    this.saved.push(update);
-  }
-}
-
-/** A client certificate for CLUSTER from `ca` (the test's relay CA unless given). */
-async function clientMaterial(ca = pki.ca) {
-  const { csrPem, keyPem } = await createCsr({ commonName: CLUSTER });
-  const certPem = await signClientCsr({ ca, csrPem, cluster: CLUSTER, lifetimeMs: 86_400_000 });
-  const cert = parseCertificate(certPem, 'test certificate');
-  if (!cert.ok) throw cert.errors[0];
-  return { material: { caPem: pki.ca.certPem, certPem, keyPem }, cert: cert.value };
-}
-
-async function startTestAgent(options: {
-  readonly serverAddress: string;
-  readonly stateFile: string;
-  /** Default: a valid certificate from the test's relay CA. */
-  readonly identity?: AgentIdentity;
-  readonly kinds?: readonly KindInfo[];
-}): Promise<Agent> {
-  const identity =
-    options.identity ??
-    new AgentIdentity({
-      cluster: CLUSTER,
-      serverAddress: options.serverAddress,
-      auth: { kind: 'certificate', ...(await clientMaterial()) },
-      store: new MemoryCredentialsStore(),
-      logger,
-    });
-  const agent = await startAgent({
-    kubeConfig: lab.kubeConfig(CLUSTER),
-    cluster: CLUSTER,
-    serverAddress: options.serverAddress,
-    identity,
-    stateFile: options.stateFile,
-    podName: 'e2e-agent',
-    logger,
-    ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
-  });
-  cleanups.push(() => agent.stop());
-  return agent;
-}
-
-async function stateFile(): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), 'agent-e2e-')), 'state.json');
-}
-
-async function metric(agent: Agent, line: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? Number.NaN : Number(found.slice(line.length + 1));
-}
-
-async function writes(agent: Agent): Promise<{ create: number; update: number; delete: number }> {
-  return {
-    create: await metric(agent, 'kuberelay_agent_writes_total{verb="create"}'),
-    update: await metric(agent, 'kuberelay_agent_writes_total{verb="update"}'),
-    delete: await metric(agent, 'kuberelay_agent_writes_total{verb="delete"}'),
-  };
-}
-
-/** Makes a change and measures how long until `repaired` holds for the live object. */
-async function timeRepair(
-  path: string,
-  change: () => Promise<void>,
-  repaired: (live: Live | undefined) => boolean,
-): Promise<number> {
-  const started = Date.now();
-  await change();
-  for (;;) {
-    const live = await get(path);
-    if (repaired(live)) return Date.now() - started;
-    if (Date.now() - started > 10_000) throw new Error(`${path} was not repaired within 10 s`);
-    await sleep(20);
-  }
-}
-
-const manifestOf = (copy: Copy) => JSON.parse(copy.manifest.toString('utf8')) as Live;
-const applied = (copy: Copy) => ({
-  key: copy.key,
-  hash: copy.hash,
-  outcome: CopyOutcome.COPY_OUTCOME_APPLIED,
-  code: '',
-  message: '',
-});
+const h = useAgentHarness();
+const { createNamespace, get, mustGet, edit, startServer, startTestAgent, timeRepair, clientMaterial } = h;
 
 describe('agent on a real API server', () => {
   it('applies copies exactly, reverts every kind of drift within a second, then writes nothing', async () => {
@@ -233,7 +49,11 @@ describe('agent on a real API server', () => {
     const wanted = manifestOf(copy);
     const live = await mustGet(path);
     expect(live.metadata.labels).toEqual(wanted.metadata.labels);
-    expect(live.metadata.annotations).toEqual(wanted.metadata.annotations);
+    // Exactly the copy's annotations, plus the hash of the copy it was written from.
+    expect(live.metadata.annotations).toEqual({
+      ...wanted.metadata.annotations,
+      'kuberelay.dev/copy-hash': copy.hash,
+    });
     expect(live.spec).toEqual(wanted.spec);
     expect(await writes(agent)).toEqual({ create: 1, update: 0, delete: 0 });
 
@@ -258,7 +78,7 @@ describe('agent on a real API server', () => {
       ),
       deletion: await timeRepair(
         path,
-        () => rest.request({ method: 'DELETE', path }),
+        () => h.rest.request({ method: 'DELETE', path }),
         (o) =>
           o !== undefined &&
           o.metadata.uid !== live.metadata.uid &&
@@ -319,7 +139,7 @@ describe('agent on a real API server', () => {
       [`/apis/gloo.solo.io/v1/namespaces/${ns}/upstreams`, upstream('taken', ns, 1)],
       [`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`, route('taken-route', ns)],
     ] as const) {
-      await rest.request({ method: 'POST', path, query: { fieldManager: 'someone' }, body });
+      await h.rest.request({ method: 'POST', path, query: { fieldManager: 'someone' }, body });
     }
     const upstreamBefore = await mustGet(upstreamPath(ns, 'taken'));
     const routeBefore = await mustGet(routePath(ns, 'taken-route'));
@@ -365,7 +185,7 @@ describe('agent on a real API server', () => {
   it('a removal deletes only copies it owns', async () => {
     const ns = unique('prune');
     await createNamespace(ns);
-    await rest.request({
+    await h.rest.request({
       method: 'POST',
       path: `/apis/gloo.solo.io/v1/namespaces/${ns}/upstreams`,
       body: upstream('foreign', ns),
@@ -509,7 +329,7 @@ describe('agent on a real API server', () => {
     await server.stop();
 
     // While no agent runs, someone deletes one copy and edits another.
-    await rest.request({ method: 'DELETE', path: upstreamPath(ns, 'u1') });
+    await h.rest.request({ method: 'DELETE', path: upstreamPath(ns, 'u1') });
     await edit(upstreamPath(ns, 'u2'), {
       spec: { static: { hosts: [{ addr: 'evil.example.com', port: 1 }] } },
     });
@@ -528,8 +348,8 @@ describe('agent on a real API server', () => {
     // The server comes back (same address) without u1: only now, connected and with a verified
     // version, is u1 pruned.
     const port = Number(server.address.split(':')[1]);
-    const back = await RelayTestServer.start({ pki, port });
-    cleanups.push(() => back.stop());
+    const back = await RelayTestServer.start({ pki: h.pki, port });
+    h.cleanups.push(() => back.stop());
     back.publish([copies[1] as Copy]);
     const ack = await back.ackOf(0, 30_000);
     expect(back.hellos[0]?.have.map((h) => h.key).sort()).toEqual(copies.map((c) => c.key).sort());

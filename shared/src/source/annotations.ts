@@ -11,6 +11,13 @@ export const Annotation = {
   ConflictResolution: `${KUBERELAY_PREFIX}conflict-resolution`,
   /** Written by `kubectl apply`; large, and meaningless on a copy. Never copied. */
   LastAppliedConfiguration: 'kubectl.kubernetes.io/last-applied-configuration',
+  /**
+   * On a copy, written by the agent (never part of the copy the server builds): the hash of the
+   * desired copy the object was last written from. A different hash means the source changed since,
+   * so the copy is replaced even when nothing in live looks drifted (a field the source removed).
+   * Sources never pass it on: every `kuberelay.dev/` annotation is dropped from copies.
+   */
+  CopyHash: `${KUBERELAY_PREFIX}copy-hash`,
 } as const;
 
 /** Values of `kuberelay.dev/conflict-resolution`. */

@@ -1,0 +1,131 @@
+import { Annotation, canonicalJson, type KubeObject } from '@kuberelay/shared';
+import { type DesiredCopy, sourceUriOf } from './desiredCopy.js';
+import { type Drift, DriftReason, findDrift } from './findDrift.js';
+
+/**
+ * What the workload API server stores differently from the copy it was sent: fields it dropped
+ * (a CRD older than the management cluster's prunes what its schema does not know) and fields it
+ * stored with another value (admission mutation, normalisation). Paths as `formatPath` writes them.
+ */
+export interface StoredDifference {
+  readonly pruned: readonly string[];
+  readonly changed: readonly string[];
+}
+
+/**
+ * A judgment made about one live object: "with this desired copy and this workload schema, the
+ * object at this resourceVersion is as close to the copy as the API server will store it".
+ * While all three are unchanged, nothing is read again beyond the GET, and nothing is written:
+ * that is what keeps a copy whose fields the workload schema prunes from being rewritten forever.
+ */
+export interface Judgment {
+  readonly hash: string;
+  readonly resourceVersion: string;
+  /** The kind's schema generation in the workload cluster (its CRD's metadata.generation). */
+  readonly schema: string | undefined;
+  readonly difference: StoredDifference | undefined;
+}
+
+/** Why a copy is written over a live object. */
+export const UpdateReason = {
+  /** The desired copy changed since the object was last written (or was never written by us). */
+  DesiredChanged: 'DesiredChanged',
+  /** Someone changed the object after we wrote the current desired copy. */
+  Drift: 'Drift',
+  /** The object is not ours and the source says `overwrite`. */
+  TakeOver: 'TakeOver',
+} as const;
+export type UpdateReason = (typeof UpdateReason)[keyof typeof UpdateReason];
+
+export type WritePlan =
+  | { readonly action: 'create' }
+  /** Not ours and no overwrite: leave it alone. `owner` says whose it is. */
+  | { readonly action: 'conflict'; readonly owner: string }
+  /** Nothing to write: in sync, or judged before at this resourceVersion. */
+  | { readonly action: 'none'; readonly difference: StoredDifference | undefined }
+  /**
+   * We wrote this desired copy before and live still differs: ask the API server (a dry-run
+   * update) whether writing it again would change anything. It would not when the differences are
+   * what the server itself makes of the copy (schema pruning, mutation).
+   */
+  | { readonly action: 'verify'; readonly drift: readonly Drift[] }
+  | { readonly action: 'update'; readonly reason: UpdateReason; readonly drift: readonly Drift[] };
+
+export interface PlanWriteInput {
+  readonly copy: DesiredCopy;
+  readonly live: KubeObject | undefined;
+  readonly fieldManager: string;
+  /** The kind's current schema generation in the workload cluster, when known. */
+  readonly schema: string | undefined;
+  /** The last judgment made about this copy, if any. */
+  readonly judged: Judgment | undefined;
+}
+
+/**
+ * The write decision for one copy (docs/design.md, "Agent write strategy"). Pure.
+ *
+ * A copy converges to exactly its desired object: the object carries the hash of the desired copy
+ * it was last written from (`kuberelay.dev/copy-hash`), and another hash means a full replace,
+ * which also removes what the source no longer has. With the hash current, only drift (findDrift)
+ * is a reason to write, and only after the API server confirmed that a write would change the
+ * object: differences the server itself creates are never written again.
+ */
+export function planWrite(input: PlanWriteInput): WritePlan {
+  const { copy, live, fieldManager } = input;
+  if (live === undefined) return { action: 'create' };
+  const liveSource = sourceUriOf(live);
+  const ours = liveSource !== undefined && liveSource === sourceUriOf(copy.object);
+  const drift = findDrift(copy.object, live, { fieldManager });
+  if (!ours) {
+    if (!copy.overwrite) {
+      const owner =
+        liveSource === undefined ? 'not distributed by the relay' : `distributed from ${liveSource}`;
+      return { action: 'conflict', owner };
+    }
+    return { action: 'update', reason: UpdateReason.TakeOver, drift };
+  }
+  if (live.metadata.annotations?.[Annotation.CopyHash] !== copy.hash) {
+    return { action: 'update', reason: UpdateReason.DesiredChanged, drift };
+  }
+  if (drift.length === 0) return { action: 'none', difference: undefined };
+  const judged = input.judged;
+  if (
+    judged !== undefined &&
+    judged.hash === copy.hash &&
+    judged.resourceVersion === resourceVersionOf(live) &&
+    judged.schema === input.schema
+  ) {
+    return { action: 'none', difference: judged.difference };
+  }
+  return { action: 'verify', drift };
+}
+
+/**
+ * After a dry-run update: whether the real one would change the live object. Compares what a
+ * copy's write can change (every top-level field but metadata and status; labels, annotations).
+ */
+export function wouldChange(live: KubeObject, dryRun: KubeObject): boolean {
+  return canonicalJson(writableView(live)) !== canonicalJson(writableView(dryRun));
+}
+
+/** How the object the API server stored (or would store) differs from the copy. */
+export function storedDifference(
+  copy: KubeObject,
+  stored: KubeObject,
+  fieldManager: string,
+): StoredDifference | undefined {
+  const drift = findDrift(copy, stored, { fieldManager });
+  const pruned = drift.filter((d) => d.reason === DriftReason.Missing).map((d) => d.path);
+  const changed = drift.filter((d) => d.reason === DriftReason.Changed).map((d) => d.path);
+  return pruned.length === 0 && changed.length === 0 ? undefined : { pruned, changed };
+}
+
+export function resourceVersionOf(object: KubeObject): string {
+  const rv = object.metadata.resourceVersion;
+  return typeof rv === 'string' ? rv : '';
+}
+
+function writableView(object: KubeObject): Record<string, unknown> {
+  const { metadata, status: _status, ...rest } = object;
+  return { ...rest, labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} };
+}
