@@ -26,9 +26,9 @@ export const CopyCode = {
    * Applied, with a warning: the workload cluster's schema (a CRD older than the management
    * cluster's) dropped fields of the copy. The message names them.
    */
-  FieldsPrunedByWorkloadSchema: 'FieldsPrunedByWorkloadSchema',
+  FieldsPrunedByWorkloadSchema: ErrorCode.FieldsPrunedByWorkloadSchema,
   /** Applied, with a warning: the workload API server stored other values than the copy's. */
-  FieldsChangedByWorkloadServer: 'FieldsChangedByWorkloadServer',
+  FieldsChangedByWorkloadServer: ErrorCode.FieldsChangedByWorkloadServer,
 } as const;
 export type CopyCode = (typeof CopyCode)[keyof typeof CopyCode];
 

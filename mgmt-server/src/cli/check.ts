@@ -50,7 +50,7 @@ Exit code: 0 when a server replica is running and every registered cluster is co
         "readyz": null | { "url", "state": "ready"|"not-ready"|"unreachable", "detail" } } ] },
     "clusters": [ { "name", "registered", "connected", "reportedConnected", "connectedPod",
         "agentVersion", "agentPod", "lastHeartbeat", "sentVersion", "ackedVersion",
-        "upToDate": bool|null, "counts": null | { "applied", "failed", "conflict", "pending" } } ],
+        "upToDate": bool|null, "counts": null | { "applied", "failed", "conflict", "pending", "warnings" } } ],
     "connectedPods": [ { "pod", "clusters": [names] } ],
     "rejectedAgents": [ { "cluster", "registered", "lastAttempt", "reason", "code", "peer", "count" } ],
     "sections": [ { "id": "server"|"connectivity"|"rejected", "title", "health",

@@ -217,6 +217,21 @@ describe('buildCheckReport', () => {
       ],
       pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
     },
+    {
+      name: 'applied with warnings (an older workload schema)',
+      clusters: [
+        {
+          name: 'cluster-1',
+          status: connected({ counts: { applied: 3, failed: 0, conflict: 0, pending: 0, warnings: 2 } }),
+        },
+      ],
+      ok: true,
+      health: 'warning',
+      findings: [
+        'warning: cluster-1: 2 applied copies differ from the source where the workload cluster dropped or changed fields (an older CRD?); relayctl status names them',
+      ],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
+    },
   ])('$name', ({ clusters, leases, ok, health, findings, pods }) => {
     const report = buildCheckReport(input({ clusters, ...(leases ? { leases } : {}) }));
     expect(report.ok).toBe(ok);

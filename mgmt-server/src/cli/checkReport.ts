@@ -82,7 +82,14 @@ export interface ClusterReport {
   readonly ackedVersion: string | null;
   /** The UpToDate condition: null when absent or Unknown. */
   readonly upToDate: boolean | null;
-  readonly counts: { applied: number; failed: number; conflict: number; pending: number } | null;
+  readonly counts: {
+    applied: number;
+    failed: number;
+    conflict: number;
+    pending: number;
+    /** 0 when the status comes from a server that did not count warnings yet. */
+    warnings: number;
+  } | null;
 }
 
 export interface ConnectedPodReport {
@@ -235,7 +242,7 @@ function clusterReport(c: ClusterObservation, replicas: readonly ServerReplica[]
     sentVersion: s.sentVersion || null,
     ackedVersion: s.ackedVersion || null,
     upToDate: upToDate?.status === 'True' ? true : upToDate?.status === 'False' ? false : null,
-    counts: s.counts ? { ...s.counts } : null,
+    counts: s.counts ? { ...s.counts, warnings: s.counts.warnings ?? 0 } : null,
   };
 }
 
@@ -268,6 +275,13 @@ function connectivitySection(input: CheckInput, clusters: readonly ClusterReport
       findings.push({
         health: Health.warning,
         message: `${c.name}: ${c.counts.failed} ${c.counts.failed === 1 ? 'copy' : 'copies'} failed, ${c.counts.conflict} in conflict (relayctl status shows which)`,
+      });
+    }
+    const warned = c.counts?.warnings ?? 0; // (null counts: nothing reported yet)
+    if (warned > 0) {
+      findings.push({
+        health: Health.warning,
+        message: `${c.name}: ${warned} applied ${warned === 1 ? 'copy differs' : 'copies differ'} from the source where the workload cluster dropped or changed fields (an older CRD?); relayctl status names them`,
       });
     }
   }

@@ -217,6 +217,27 @@ describe('buildSourceStatuses', () => {
     ]);
   });
 
+  it('shows an applied copy with a warning as applied, with its reason, and the source as a warning', () => {
+    const warned = [
+      cluster('old', {
+        connected: true,
+        counts: { applied: 1, failed: 0, conflict: 0, pending: 0, warnings: 1 },
+        copies: [
+          copy(up('a', 'x'), 'Applied', {
+            source: upstreamUri('a'),
+            code: 'FieldsPrunedByWorkloadSchema',
+            message: "the workload cluster's schema dropped spec.sslConfig",
+          }),
+        ],
+      }),
+    ];
+    const [s] = statusOf([source(UPSTREAM, 'a', 'old/x')], { clusters: warned });
+    expect(s?.health).toBe('warning');
+    expect(s?.targets.map((t) => [t.result, t.code, t.message])).toEqual([
+      ['applied', 'FieldsPrunedByWorkloadSchema', "the workload cluster's schema dropped spec.sslConfig"],
+    ]);
+  });
+
   it('keeps the last report of a disconnected cluster, saying so', () => {
     const stale = [
       cluster('c', {

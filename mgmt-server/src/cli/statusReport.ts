@@ -166,7 +166,9 @@ function sourceStatus(
     ...(warnings.length > 0 ||
     results.some(
       (r) => r === TargetResult.pending || r === TargetResult.notConnected || r === TargetResult.unknown,
-    )
+    ) ||
+    // Applied with a warning (fields the workload cluster dropped or stored otherwise).
+    targets.some((t) => t.result === TargetResult.applied && t.code !== null)
       ? [Health.warning]
       : []),
   ]);

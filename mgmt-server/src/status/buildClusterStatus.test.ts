@@ -66,7 +66,7 @@ describe('buildClusterStatus', () => {
       now: Date.UTC(2025, 0, 1),
       previousConditions: undefined,
     });
-    expect(status.counts).toEqual({ applied: 1, failed: 1, conflict: 0, pending: 1 });
+    expect(status.counts).toEqual({ applied: 1, failed: 1, conflict: 0, pending: 1, warnings: 0 });
     expect(status.copies.map((c) => [c.key, c.outcome])).toEqual([
       ['k0002', 'Failed'],
       ['k0001', 'Pending'],
@@ -86,6 +86,44 @@ describe('buildClusterStatus', () => {
     expect(status.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
       ['Connected', 'True', 'AgentConnected'],
       ['UpToDate', 'True', 'Acknowledged'],
+    ]);
+  });
+
+  it('counts an applied copy with a warning as applied and as a warning, listed before plain ones with its reason', () => {
+    const desired = copies(2);
+    const results = new Map([
+      [
+        'k0000',
+        { key: 'k0000', hash: 'h-k0000', outcome: CopyOutcome.COPY_OUTCOME_APPLIED, code: '', message: '' },
+      ],
+      [
+        'k0001',
+        {
+          key: 'k0001',
+          hash: 'h-k0001',
+          outcome: CopyOutcome.COPY_OUTCOME_APPLIED,
+          code: 'FieldsPrunedByWorkloadSchema',
+          message: "the workload cluster's schema dropped spec.rules[0].timeouts",
+        },
+      ],
+    ]);
+    const status = buildClusterStatus({
+      agent: agent({ results }),
+      desired: { copies: desired, digest: 'd' },
+      serverPod: 'p',
+      distributionEnabled: true,
+      now: 0,
+      previousConditions: undefined,
+    });
+    expect(status.counts).toEqual({ applied: 2, failed: 0, conflict: 0, pending: 0, warnings: 1 });
+    expect(status.copies).toEqual([
+      expect.objectContaining({
+        key: 'k0001',
+        outcome: 'Applied',
+        code: 'FieldsPrunedByWorkloadSchema',
+        message: "the workload cluster's schema dropped spec.rules[0].timeouts",
+      }),
+      expect.not.objectContaining({ code: expect.anything() }),
     ]);
   });
 

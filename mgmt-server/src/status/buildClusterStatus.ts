@@ -73,25 +73,30 @@ export function buildClusterStatus(
 ): Required<Omit<KubernetesClusterStatus, 'lastRejectedAttempt'>> &
   Pick<KubernetesClusterStatus, 'lastRejectedAttempt'> {
   const { agent, desired } = input;
-  const counts = { applied: 0, failed: 0, conflict: 0, pending: 0 };
+  const counts = { applied: 0, failed: 0, conflict: 0, pending: 0, warnings: 0 };
   const copies: CopyStatus[] = [];
   for (const copy of desired?.copies.values() ?? []) {
     const result = agent.results.get(copy.key);
     const outcome = copyOutcome(result, copy.hash);
     counts[outcomeCountKey(outcome)] += 1;
     const source = copy.object.metadata.annotations?.[Annotation.DistributedSource];
-    const failed = outcome === CopyOutcomeName.failed || outcome === CopyOutcomeName.conflict;
+    // Applied with a code is applied with a warning: its reason is kept like a failure's.
+    const explained = outcome !== CopyOutcomeName.pending && result?.code !== undefined && result.code !== '';
+    if (explained && outcome === CopyOutcomeName.applied) counts.warnings += 1;
     copies.push({
       key: copy.key,
       ...(source === undefined ? {} : { source }),
       outcome,
-      ...(failed && result?.code ? { code: result.code } : {}),
-      ...(failed && result?.message ? { message: result.message.slice(0, MESSAGE_MAX) } : {}),
+      ...(explained && result?.code ? { code: result.code } : {}),
+      ...(explained && result?.message ? { message: result.message.slice(0, MESSAGE_MAX) } : {}),
     });
   }
+  // Failures first, then warnings, so the entries a person needs are never the ones cut.
   copies.sort(
     (a, b) =>
-      OUTCOME_ORDER.indexOf(a.outcome) - OUTCOME_ORDER.indexOf(b.outcome) || compareStrings(a.key, b.key),
+      OUTCOME_ORDER.indexOf(a.outcome) - OUTCOME_ORDER.indexOf(b.outcome) ||
+      Number(b.code !== undefined) - Number(a.code !== undefined) ||
+      compareStrings(a.key, b.key),
   );
   const upToDate = agent.connected && desired !== undefined && agent.ackedDigest === desired.digest;
   const conditions = [

@@ -151,20 +151,34 @@ export class ClusterStatusReporter {
     const outcomes: Outcome[] = [];
     for (const copy of snapshot?.copies.values() ?? []) {
       const result = agent.results.get(copy.key);
-      const outcome = copyOutcome(result, copy.hash);
-      if (
-        result === undefined ||
-        (outcome !== CopyOutcomeName.failed && outcome !== CopyOutcomeName.conflict)
-      )
-        continue;
+      const reason =
+        result === undefined ? undefined : eventReasonOf(copyOutcome(result, copy.hash), result.code);
+      if (result === undefined || reason === undefined) continue;
       outcomes.push({
         source: copy.source,
-        reason: outcome === CopyOutcomeName.failed ? EventReason.CopyFailed : EventReason.CopyConflict,
+        reason,
         code: result.code,
         message: `copy ${copy.key} in cluster ${cluster}: ${result.code}${result.message ? `: ${result.message}` : ''}`,
         cluster,
       });
     }
     this.#o.onCopyOutcomes(cluster, outcomes);
+  }
+}
+
+/** The Event a copy's result deserves: failures, conflicts and warnings; plain success none. */
+function eventReasonOf(outcome: CopyOutcomeName, code: string): EventReason | undefined {
+  switch (outcome) {
+    case CopyOutcomeName.failed:
+      return EventReason.CopyFailed;
+    case CopyOutcomeName.conflict:
+      return EventReason.CopyConflict;
+    case CopyOutcomeName.applied:
+      return code === EventReason.FieldsPrunedByWorkloadSchema ||
+        code === EventReason.FieldsChangedByWorkloadServer
+        ? code
+        : undefined;
+    case CopyOutcomeName.pending:
+      return undefined;
   }
 }

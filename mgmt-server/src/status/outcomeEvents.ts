@@ -8,6 +8,10 @@ export const EventReason = {
   CopyCollision: 'CopyCollision',
   CopyFailed: 'CopyFailed',
   CopyConflict: 'CopyConflict',
+  /** Applied, but the workload cluster's schema dropped fields (named in the message). */
+  FieldsPrunedByWorkloadSchema: ErrorCode.FieldsPrunedByWorkloadSchema,
+  /** Applied, but the workload API server stored other values (named in the message). */
+  FieldsChangedByWorkloadServer: ErrorCode.FieldsChangedByWorkloadServer,
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

@@ -31,6 +31,10 @@ export const ErrorCode = {
   KindNotDistributable: 'KindNotDistributable',
   /** The workload API server refused or failed to apply a copy. */
   ApplyFailed: 'ApplyFailed',
+  /** A warning on an applied copy: the workload cluster's schema dropped some of its fields. */
+  FieldsPrunedByWorkloadSchema: 'FieldsPrunedByWorkloadSchema',
+  /** A warning on an applied copy: the workload API server stored other values for some fields. */
+  FieldsChangedByWorkloadServer: 'FieldsChangedByWorkloadServer',
   /** A source object is malformed (e.g. a namespaced kind without a namespace). */
   InvalidObject: 'InvalidObject',
   /** A `gloo://` distributed-source URI could not be parsed. */

@@ -11,6 +11,10 @@ export const CopyOutcomeName = {
 } as const;
 export type CopyOutcomeName = (typeof CopyOutcomeName)[keyof typeof CopyOutcomeName];
 
+/**
+ * One copy in `status.copies`. `code` and `message` are set for failures and conflicts, and for
+ * an applied copy with a warning (code FieldsPrunedByWorkloadSchema, FieldsChangedByWorkloadServer).
+ */
 export interface CopyStatus {
   readonly key: string;
   readonly source?: string;
@@ -38,7 +42,8 @@ export interface KubernetesClusterStatus {
   /** Decimal strings (the schema says string: versions exceed 2^53 in other encodings). */
   readonly sentVersion?: string;
   readonly ackedVersion?: string;
-  readonly counts?: { applied: number; failed: number; conflict: number; pending: number };
+  /** `warnings`: applied copies with a warning (also in `applied`); absent from older servers. */
+  readonly counts?: { applied: number; failed: number; conflict: number; pending: number; warnings?: number };
   readonly lastRejectedAttempt?: { version: string; message: string; time: string };
   readonly conditions?: readonly ClusterCondition[];
   readonly copies?: readonly CopyStatus[];
