@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { attachLab, DEFAULT_CLUSTERS, type ProcessStatus, startLab, stopLabDir } from './lab.js';
+import {
+  attachLab,
+  DEFAULT_CLUSTERS,
+  DEFAULT_GATEWAY_API_VERSION,
+  type ProcessStatus,
+  startLab,
+  stopLabDir,
+} from './lab.js';
 import { defaultLabDir } from './paths.js';
 
 const usage = `Usage: pnpm lab <command> [options]
@@ -11,10 +18,14 @@ A local lab of real Kubernetes API servers (an etcd and a kube-apiserver per clu
 Commands:
   up       start the lab (stops and replaces a lab left in .lab/); prints the kubeconfig path
   down     stop every lab process; logs and data stay in .lab/ until the next "up"
-  status   show each cluster's processes and API server address
+  status   show each cluster's processes, API server address and Gateway API release
 
 Options:
   --clusters a,b,c   cluster names for "up" (default: ${DEFAULT_CLUSTERS.join(',')})
+  --gateway-api V    Gateway API release of the CRDs for "up": V for every cluster, or per
+                     cluster as c1=V1,c2=V2 (others get ${DEFAULT_GATEWAY_API_VERSION}); a release not
+                     cached yet is fetched through the Go module proxy. Example:
+                     --gateway-api cluster-2=v1.1.0
   --dir DIR          lab folder (default: .lab at the repo root)
   -h, --help         this help
 
@@ -25,6 +36,7 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       clusters: { type: 'string' },
+      'gateway-api': { type: 'string' },
       dir: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -41,10 +53,13 @@ async function main(): Promise<number> {
         ?.split(',')
         .map((c) => c.trim())
         .filter(Boolean);
+      const names = clusters ?? DEFAULT_CLUSTERS;
+      const gatewayApi = values['gateway-api'];
       const lab = await startLab({
         dir,
         lifetime: 'detached',
         ...(clusters ? { clusters } : {}),
+        ...(gatewayApi ? { gatewayApiVersions: parseGatewayApiFlag(gatewayApi, names) } : {}),
         onProgress: (m) => console.log(`lab: ${m}`),
       });
       const example = lab.clusterNames[1] ?? lab.clusterNames[0];
@@ -68,8 +83,14 @@ async function main(): Promise<number> {
       const rows = attachLab(dir).status();
       const show = (p: ProcessStatus) => (p.running ? `running, ${p.rssMiB ?? '?'} MiB` : 'stopped');
       printTable([
-        ['CLUSTER', 'SERVER', 'ETCD', 'KUBE-APISERVER'],
-        ...rows.map((r) => [r.cluster, r.server, show(r.etcd), show(r.apiserver)]),
+        ['CLUSTER', 'SERVER', 'GATEWAY-API', 'ETCD', 'KUBE-APISERVER'],
+        ...rows.map((r) => [
+          r.cluster,
+          r.server,
+          r.gatewayApiVersion ?? 'none',
+          show(r.etcd),
+          show(r.apiserver),
+        ]),
       ]);
       console.log(`\nkubeconfig: ${join(dir, 'kubeconfig')}`);
       return rows.every((r) => r.etcd.running && r.apiserver.running) ? 0 : 1;
@@ -78,6 +99,27 @@ async function main(): Promise<number> {
       console.error(`lab: unknown command "${command}"\n\n${usage}`);
       return 2;
   }
+}
+
+/** `--gateway-api v1.1.0` (every cluster) or `--gateway-api cluster-2=v1.1.0,cluster-1=v1.2.1`. */
+function parseGatewayApiFlag(value: string, clusters: readonly string[]): Record<string, string> {
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 1 && entries[0] && !entries[0].includes('=')) {
+    const version = entries[0];
+    return Object.fromEntries(clusters.map((c) => [c, version]));
+  }
+  const versions: Record<string, string> = {};
+  for (const entry of entries) {
+    const [cluster, version, ...rest] = entry.split('=');
+    if (!cluster || !version || rest.length > 0) {
+      throw new Error(`--gateway-api: "${entry}" is not CLUSTER=VERSION (e.g. cluster-2=v1.1.0)`);
+    }
+    versions[cluster] = version;
+  }
+  return versions;
 }
 
 function printTable(rows: readonly (readonly string[])[]): void {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KubeRest } from '@kuberelay/shared/kube';
 import {
   CustomObjectsApi,
   type KubernetesObject,
@@ -11,7 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { watchEvents } from '../support/watchEvents.js';
-import { attachLab, type Lab, startLab } from './lab.js';
+import { attachLab, DEFAULT_GATEWAY_API_VERSION, type Lab, startLab } from './lab.js';
 import { k8sVersion, repoRoot } from './paths.js';
 
 // These tests prove the lab's clusters are real Kubernetes API servers: the behaviours a relay
@@ -87,7 +88,7 @@ describe('the lab', () => {
     events.stop();
   });
 
-  it('applies CRD schema defaults and rejects values outside an enum', async () => {
+  it('applies the real Gateway API schema: its defaults, and its CEL rules refuse what they forbid', async () => {
     const api = lab.kubeConfig('cluster-1').makeApiClient(CustomObjectsApi);
     const created = (await api.createNamespacedCustomObject({
       group: 'gateway.networking.k8s.io',
@@ -111,17 +112,49 @@ describe('the lab', () => {
       name: 'http',
     });
 
-    const bad = gateway('bad-protocol');
-    bad.spec.listeners = [{ name: 'ftp', port: 21, protocol: 'FTP' }];
+    // A rule of the upstream schema (x-kubernetes-validations on spec.listeners), not one of ours.
+    const bad = gateway('tcp-with-hostname');
+    bad.spec.listeners = [{ name: 'tcp', port: 9000, protocol: 'TCP', hostname: 'a.example.com' }];
     const error = await api
       .createNamespacedCustomObject({ ...GW, namespace: 'gloo-system', plural: 'gateways', body: bad })
       .catch((e: unknown) => e);
     expect(statusCode(error)).toBe(422);
-    expect(statusMessage(error)).toContain('Unsupported value: "FTP"');
+    expect(statusMessage(error)).toContain("hostname must not be specified for protocols ['TCP', 'UDP']");
+  });
+
+  it('installs the Gateway API release asked for, per cluster, and records it', async () => {
+    for (const cluster of lab.clusterNames) expect(lab.gatewayApiVersion(cluster)).toBe('v1.2.1');
+    const dir = join(repoRoot, '.lab', 'e2e-gateway-api');
+    const small = await startLab({ dir, clusters: ['old', 'new'], gatewayApiVersions: { old: 'v1.1.0' } });
+    try {
+      // What the API servers serve: the bundle version upstream stamps on each of its CRDs.
+      const bundle = async (cluster: string) => {
+        const crd = await new KubeRest(small.kubeConfig(cluster)).request<KubernetesObject>({
+          method: 'GET',
+          path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io',
+        });
+        return crd.metadata?.annotations?.['gateway.networking.k8s.io/bundle-version'];
+      };
+      expect(await bundle('old')).toBe('v1.1.0');
+      expect(await bundle('new')).toBe(DEFAULT_GATEWAY_API_VERSION);
+      // Recorded in lab.json: another process attaching to the lab sees the same.
+      expect(
+        attachLab(dir)
+          .status()
+          .map((s) => [s.cluster, s.gatewayApiVersion]),
+      ).toEqual([
+        ['old', 'v1.1.0'],
+        ['new', 'v1.2.1'],
+      ]);
+    } finally {
+      await small.stop();
+    }
   });
 
   it('installs the CRDs exactly as written, x-kubernetes-* schema markers included', async () => {
-    // An Upstream's spec keeps fields its schema does not list (x-kubernetes-preserve-unknown-fields).
+    // The Gloo fixtures behave as Gloo 1.18's CRDs: an Upstream's spec drops fields its schema does
+    // not list, keeps anything under an open subtree (x-kubernetes-preserve-unknown-fields), and
+    // its status, part of the object (no status subresource), is defaulted to {statuses: {}}.
     const api = lab.kubeConfig('cluster-1').makeApiClient(CustomObjectsApi);
     const created = (await api.createNamespacedCustomObject({
       group: 'gloo.solo.io',
@@ -132,10 +165,18 @@ describe('the lab', () => {
         apiVersion: 'gloo.solo.io/v1',
         kind: 'Upstream',
         metadata: { name: 'unknown-fields', namespace: 'httpbin' },
-        spec: { static: { hosts: [{ addr: 'a.example.com', port: 80 }] }, notInTheSchema: { kept: true } },
+        spec: {
+          static: { hosts: [{ addr: 'a.example.com', port: 80 }] },
+          sslConfig: { sni: 'a.example.com', notTypedHere: { kept: true } },
+          notInTheSchema: { kept: false },
+        },
       },
-    })) as { spec: Record<string, unknown> };
-    expect(created.spec.notInTheSchema).toEqual({ kept: true });
+    })) as { spec: Record<string, unknown>; status?: unknown };
+    expect(created.spec).toEqual({
+      static: { hosts: [{ addr: 'a.example.com', port: 80 }] },
+      sslConfig: { sni: 'a.example.com', notTypedHere: { kept: true } },
+    });
+    expect(created.status).toEqual({ statuses: {} });
   });
 
   it('server-side apply: a field manager owns its fields, another gets 409, then forces', async () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { createNamespaces, installCrds } from './crds.js';
-import { crdDir, defaultLabDir, k8sVersion, labBinDir } from './paths.js';
+import { checkVersion, DEFAULT_GATEWAY_API_VERSION, ensureGatewayApiCrds } from './gatewayApi.js';
+import { crdDir, defaultLabDir, glooCrdFixtureDir, k8sVersion, labBinDir } from './paths.js';
 import { createCa, createSigningKey, issueCert, type Pem } from './pki.js';
 import { freePort } from './ports.js';
 import {
@@ -16,6 +17,8 @@ import {
   stopByPidFile,
 } from './processes.js';
 
+export { DEFAULT_GATEWAY_API_VERSION } from './gatewayApi.js';
+
 export const DEFAULT_CLUSTERS = ['mgmt', 'cluster-1', 'cluster-2'] as const;
 export const DEFAULT_NAMESPACES = ['gloo-mesh', 'gloo-system', 'httpbin'] as const;
 
@@ -26,8 +29,19 @@ export interface LabOptions {
   readonly dir?: string;
   /** `attached` (tests): processes die with us. `detached` (`lab up`): they outlive us. */
   readonly lifetime?: Lifetime;
-  /** Install the CRDs of deploy/crds into every cluster (default true). */
+  /**
+   * Install CRDs into every cluster (default true): the real Gateway API CRDs (standard channel,
+   * fetched and cached, see e2e/tools/fetch-gateway-api-crds.sh), the Gloo kinds' test fixtures
+   * (e2e/fixtures/crds) and the product's own (deploy/crds).
+   */
   readonly installCrds?: boolean;
+  /**
+   * The Gateway API release per cluster name, e.g. `{ 'cluster-2': 'v1.1.0' }`; clusters not named
+   * get {@link DEFAULT_GATEWAY_API_VERSION}. A version not cached yet is fetched first.
+   */
+  readonly gatewayApiVersions?: Readonly<Record<string, string>>;
+  /** Give up on the CRDs when none has made progress for this long (default 120 s). */
+  readonly crdStallTimeoutMs?: number;
   readonly namespaces?: readonly string[];
   readonly onProgress?: (message: string) => void;
   /** How long one API server may take to become ready before we give up (default 90 s). */
@@ -47,6 +61,8 @@ interface ClusterState {
   readonly apiPort: number;
   readonly etcdPort: number;
   readonly etcdPeerPort: number;
+  /** The Gateway API release whose CRDs the cluster got (absent: none installed). */
+  readonly gatewayApiVersion?: string;
 }
 
 /** One lab cluster: an etcd and a kube-apiserver, no nodes. */
@@ -99,6 +115,11 @@ export class Lab {
       etcdUrl: `http://127.0.0.1:${c.etcdPort}`,
       dir: clusterDir(this.dir, name),
     };
+  }
+
+  /** The Gateway API release whose standard CRDs the cluster has; undefined when none were installed. */
+  gatewayApiVersion(cluster: string): string | undefined {
+    return this.#clusterState(cluster).gatewayApiVersion;
   }
 
   /** An admin (system:masters) KubeConfig for one cluster, with its context current. */
@@ -186,6 +207,7 @@ export class Lab {
     return this.#state.clusters.map((c) => ({
       cluster: c.name,
       server: `https://127.0.0.1:${c.apiPort}`,
+      ...(c.gatewayApiVersion ? { gatewayApiVersion: c.gatewayApiVersion } : {}),
       etcd: processStatus(join(clusterDir(this.dir, c.name), 'etcd.pid')),
       apiserver: processStatus(join(clusterDir(this.dir, c.name), 'kube-apiserver.pid')),
     }));
@@ -232,6 +254,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const lifetime = options.lifetime ?? 'attached';
   const progress = options.onProgress ?? (() => {});
   validateClusterNames(names);
+  const withCrds = options.installCrds ?? true;
+  const gatewayApi = gatewayApiVersionsFor(names, options.gatewayApiVersions ?? {});
   checkBinaries();
 
   const reaped = await stopLabDir(dir);
@@ -241,7 +265,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 
   const started = Date.now();
   progress(`starting ${names.length} cluster(s): ${names.join(', ')} (kube-apiserver ${k8sVersion()})`);
-  const clusters = await Promise.all(
+  // Fetching a Gateway API release that is not cached yet overlaps with the clusters' start.
+  const crdDirs = new Map(
+    (withCrds ? [...new Set(gatewayApi.values())] : []).map((version) => {
+      const fetched = ensureGatewayApiCrds({ version, onProgress: progress });
+      fetched.catch(() => {}); // awaited below, once the clusters are up
+      return [version, fetched] as const;
+    }),
+  );
+  const startedClusters = await Promise.all(
     names.map((name) =>
       startCluster({
         dir,
@@ -251,6 +283,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         onProgress: progress,
       }),
     ),
+  );
+  const clusters = startedClusters.map((c) =>
+    withCrds ? { ...c, gatewayApiVersion: gatewayApi.get(c.name) ?? DEFAULT_GATEWAY_API_VERSION } : c,
   );
   const state: LabState = {
     k8sVersion: k8sVersion(),
@@ -266,9 +301,16 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     await Promise.all(
       names.map(async (name) => {
         const kc = lab.kubeConfig(name);
-        if (options.installCrds ?? true) {
-          const count = await installCrds(kc, crdDir);
-          progress(`${name}: ${count} CRDs established`);
+        if (withCrds) {
+          const version = gatewayApi.get(name) ?? DEFAULT_GATEWAY_API_VERSION;
+          const gatewayApiDir = await crdDirs.get(version);
+          if (!gatewayApiDir) throw new Error(`no Gateway API ${version} CRDs for ${name}`);
+          const count = await installCrds(kc, [gatewayApiDir, glooCrdFixtureDir, crdDir], {
+            label: name,
+            onProgress: progress,
+            ...(options.crdStallTimeoutMs ? { stallTimeoutMs: options.crdStallTimeoutMs } : {}),
+          });
+          progress(`${name}: ${count} CRDs Established (Gateway API ${version})`);
         }
         await createNamespaces(kc, options.namespaces ?? DEFAULT_NAMESPACES);
       }),
@@ -291,6 +333,26 @@ function validateClusterNames(names: readonly string[]): void {
     }
   }
   if (new Set(names).size !== names.length) throw new Error(`cluster names repeat: ${names.join(', ')}`);
+}
+
+/** Each cluster's Gateway API release; names in `requested` that are not lab clusters are an error. */
+function gatewayApiVersionsFor(
+  names: readonly string[],
+  requested: Readonly<Record<string, string>>,
+): Map<string, string> {
+  const unknown = Object.keys(requested).filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `gatewayApiVersions names cluster(s) the lab does not have: ${unknown.join(', ')} (it has: ${names.join(', ')})`,
+    );
+  }
+  const versions = new Map<string, string>();
+  for (const name of names) {
+    const version = requested[name] ?? DEFAULT_GATEWAY_API_VERSION;
+    checkVersion(version);
+    versions.set(name, version);
+  }
+  return versions;
 }
 
 function checkBinaries(): void {
@@ -552,6 +614,8 @@ export interface ProcessStatus {
 export interface ClusterStatus {
   readonly cluster: string;
   readonly server: string;
+  /** The Gateway API release of the cluster's CRDs, when the lab installed them. */
+  readonly gatewayApiVersion?: string;
   readonly etcd: ProcessStatus;
   readonly apiserver: ProcessStatus;
 }

@@ -9,8 +9,22 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 /** Where `pnpm lab up` and the demo keep their lab; the kubeconfig is always `<this>/kubeconfig`. */
 export const defaultLabDir = join(repoRoot, '.lab');
 
-/** The CRDs users install too; the lab installs every file in this folder into every cluster. */
+/** The product's own CRDs (KubernetesCluster), which users install too; the lab installs them all. */
 export const crdDir = join(repoRoot, 'deploy', 'crds');
+
+/**
+ * CRDs of the Gloo kinds the relay distributes, written for the tests in the shape of Gloo 1.18's
+ * (Gloo's modules are not on the Go module proxy, so the lab cannot fetch the real ones).
+ */
+export const glooCrdFixtureDir = join(repoRoot, 'e2e', 'fixtures', 'crds');
+
+/** Where downloads and builds are cached: the same rule as ./dev and the scripts in e2e/tools. */
+export function cacheDir(): string {
+  return (
+    process.env.KUBERELAY_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kuberelay')
+  );
+}
 
 /** The Kubernetes release the lab runs, as pinned in e2e/tools/versions.env. */
 export function k8sVersion(): string {
@@ -22,8 +36,5 @@ export function k8sVersion(): string {
 
 /** Same rule as e2e/tools/build-lab-binaries.sh: binaries are cached outside the repo, by version. */
 export function labBinDir(): string {
-  const cache =
-    process.env.KUBERELAY_CACHE_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kuberelay');
-  return join(cache, 'k8s', k8sVersion());
+  return join(cacheDir(), 'k8s', k8sVersion());
 }

@@ -25,6 +25,11 @@ export interface RelayFixtureOptions {
   /** Register and start an agent for each workload (default true). */
   readonly connect?: boolean;
   readonly server?: Partial<MgmtServerOptions>;
+  /**
+   * Gateway API release per cluster (e.g. `{ 'cluster-2': 'v1.1.0' }`); others get the lab's
+   * default (DEFAULT_GATEWAY_API_VERSION). See LabOptions.gatewayApiVersions.
+   */
+  readonly gatewayApiVersions?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -72,6 +77,7 @@ export class RelayFixture {
     const lab = await startLab({
       dir: join(repoRoot, '.lab', `e2e-${options.name}`),
       clusters: [MGMT, ...workloads],
+      ...(options.gatewayApiVersions ? { gatewayApiVersions: options.gatewayApiVersions } : {}),
     });
     const fixture = new RelayFixture(lab, options.server ?? {});
     await fixture.startServer();
