@@ -41,7 +41,7 @@ export {
   Severity,
   type SourceReport,
 } from './desired/desiredState.js';
-export { type CopiesDiff, diffCopies } from './desired/diffCopies.js';
+export { type Baseline, baselineFromHave, type CopiesDiff, diffCopies } from './desired/diffCopies.js';
 export { type DigestEntry, stateDigest } from './desired/stateDigest.js';
 export { type ClusterMatcher, compileClusterPattern } from './distributeTo/clusterMatcher.js';
 export { globProblem, splitEntries } from './distributeTo/globSyntax.js';

@@ -11,9 +11,12 @@ import {
 import {
   type Backoff,
   type BackoffOptions,
+  type Baseline,
+  baselineFromHave,
   type Clock,
   createBackoff,
   type DesiredCopy,
+  diffCopies,
   ErrorCode,
   type Logger,
   type Result,
@@ -25,7 +28,6 @@ import { AsyncQueue } from './asyncQueue.js';
 import { StreamEndCode, StreamError } from './streamError.js';
 import type { StreamEvent, StreamObserver } from './streamEvents.js';
 import type { StreamSession, StreamSessions } from './streamSessions.js';
-import { type Baseline, baselineFromHave, changesAgainst } from './versionContent.js';
 
 /**
  * The gRPC stream as the state machine sees it: two methods, so tests drive it in memory.
@@ -598,7 +600,7 @@ class AgentStream {
     const replace = this.#replaceNext;
     const changes = replace
       ? { upserts: [...snapshot.copies.values()], removes: [] }
-      : changesAgainst(this.#baseline, snapshot.copies);
+      : diffCopies(this.#baseline, snapshot.copies);
     const version = Math.max(this.#lastVersion + 1, this.#o.clock.now());
     this.#lastVersion = version;
     this.#sentFirst = true;

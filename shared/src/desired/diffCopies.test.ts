@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredCopy } from './desiredState.js';
-import { diffCopies } from './diffCopies.js';
+import { baselineFromHave, diffCopies } from './diffCopies.js';
 import { stateDigest } from './stateDigest.js';
 
 function copy(key: string, hash: string, overwrite = false): DesiredCopy {
@@ -55,6 +55,32 @@ describe('diffCopies', () => {
     { name: 'from nothing, sorted', prev: copies(), next: copies(b1, a1), upserts: ['a', 'b'], removes: [] },
   ])('$name', ({ prev, next, upserts, removes }) => {
     const diff = diffCopies(prev, next);
+    expect(diff.upserts.map((c) => c.key)).toEqual(upserts);
+    expect(diff.removes).toEqual(removes);
+  });
+
+  it.each([
+    { name: 'a hash the agent has', have: [{ key: 'a', hash: 'h1' }], upserts: [], removes: [] },
+    // The flag is unknown from a Hello: equal until the agent's digest says otherwise.
+    {
+      name: 'unknown overwrite flag',
+      have: [{ key: 'a', hash: 'h1' }],
+      next: [copy('a', 'h1', true)],
+      upserts: [],
+      removes: [],
+    },
+    { name: 'another hash', have: [{ key: 'a', hash: 'h0' }], upserts: ['a'], removes: [] },
+    {
+      name: 'held but not wanted',
+      have: [
+        { key: 'a', hash: 'h1' },
+        { key: 'z', hash: 'h' },
+      ],
+      upserts: [],
+      removes: ['z'],
+    },
+  ])("against a Hello's baseline: $name", ({ have, next = [a1], upserts, removes }) => {
+    const diff = diffCopies(baselineFromHave(have), copies(...next));
     expect(diff.upserts.map((c) => c.key)).toEqual(upserts);
     expect(diff.removes).toEqual(removes);
   });

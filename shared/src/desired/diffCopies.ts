@@ -1,6 +1,13 @@
 import { compareStrings } from '../util/compare.js';
 import type { ClusterCopies, DesiredCopy } from './desiredState.js';
 
+/**
+ * What an agent is believed to hold: per copy key, the content hash and, when known, the overwrite
+ * flag. A cluster's previous desired set is one (every DesiredCopy has both); what a Hello lists is
+ * another (key and hash only: `overwrite` undefined).
+ */
+export type Baseline = ReadonlyMap<string, { readonly hash: string; readonly overwrite?: boolean }>;
+
 export interface CopiesDiff {
   /** Copies that are new or changed (content hash or overwrite flag), in key order. */
   readonly upserts: readonly DesiredCopy[];
@@ -9,25 +16,33 @@ export interface CopiesDiff {
 }
 
 /**
- * What changes between two desired sets of one cluster: the delta a server sends to an agent.
- * Identical DesiredCopy objects are skipped without comparing, so diffing two states that share
- * most copies is cheap. `overwrite` is compared too: an agent must learn that a source now takes
- * over a conflicting object even though the copy itself did not change.
+ * The delta that brings `baseline` to `next`: what the server sends an agent as one version.
+ * Pure. Identical DesiredCopy objects are skipped without comparing, so diffing two states that
+ * share most copies is cheap. `overwrite` is compared too: an agent must learn that a source now
+ * takes over a conflicting object even though the copy itself did not change. An unknown overwrite
+ * flag (a Hello's baseline) counts as equal: if the agent's flag differs after all, its digest
+ * will not match Delta.digest, it rejects with DIGEST_MISMATCH, and a replacing version repairs it.
  */
-export function diffCopies(previous: ClusterCopies, next: ClusterCopies): CopiesDiff {
+export function diffCopies(baseline: Baseline, next: ClusterCopies): CopiesDiff {
   const upserts: DesiredCopy[] = [];
   for (const [key, copy] of next) {
-    const before = previous.get(key);
+    const have = baseline.get(key);
     if (
-      before !== copy &&
-      (before === undefined || before.hash !== copy.hash || before.overwrite !== copy.overwrite)
+      have === undefined ||
+      (have !== copy &&
+        (have.hash !== copy.hash || (have.overwrite !== undefined && have.overwrite !== copy.overwrite)))
     ) {
       upserts.push(copy);
     }
   }
-  const removes = [...previous.keys()].filter((key) => !next.has(key));
+  const removes = [...baseline.keys()].filter((key) => !next.has(key));
   return {
     upserts: upserts.sort((a, b) => compareStrings(a.key, b.key)),
     removes: removes.sort(compareStrings),
   };
+}
+
+/** The baseline a Hello describes. Later entries for a repeated key win. */
+export function baselineFromHave(have: readonly { readonly key: string; readonly hash: string }[]): Baseline {
+  return new Map(have.map(({ key, hash }) => [key, { hash }]));
 }
