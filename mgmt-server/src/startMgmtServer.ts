@@ -116,6 +116,13 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const background = new AbortController();
   const streams = new AbortController();
   const rest = new KubeRest(options.kubeConfig);
+  // A start that fails (a port taken, no CA) must not leave timers and watches running: the
+  // process would hang instead of exiting with the error.
+  const abandon = (error: unknown): never => {
+    streams.abort();
+    background.abort();
+    throw error;
+  };
 
   const cache = new SnapshotCache();
   const sessions = new StreamSessions();
@@ -139,7 +146,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'relay-ca' }),
     signal: background.signal,
   });
-  await caStore.start();
+  await caStore.start().catch(abandon);
   const serverCertificate = await ServerCertificate.start({
     caStore,
     sans: options.serverSans ?? defaultServerSans(options.namespace, process.env.POD_IP),
@@ -147,7 +154,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     clock,
     logger: logger.child({ component: 'server-certificate' }),
     signal: background.signal,
-  });
+  }).catch(abandon);
   const agentCertificates = new AgentCertificates({
     rest,
     namespace: options.namespace,
@@ -305,7 +312,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       observe,
       limits,
     },
-  });
+  }).catch(abandon);
   const http = await startProbeServer({
     host: httpListen.host,
     port: httpListen.port,
@@ -315,7 +322,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'http' }),
   }).catch(async (error: unknown) => {
     await grpc.stop(0);
-    throw error;
+    return abandon(error);
   });
   view.start();
   const lease = new ServerLease({

@@ -67,6 +67,9 @@ Flags:
   --kinds LIST               distributable kinds, as the management server's --kinds (default SPEC §6 set)
   --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)
   -h, --help                 show this help
+
+Exit status: 0 after a graceful stop, 1 when it cannot start (e.g. --http-listen already in use:
+one line names the address and the flag), 2 on bad flags.
 `;
 
 export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly flags: AgentFlags };
