@@ -332,6 +332,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     mgmtCluster: options.clusterName,
     grpcAddress: advertised(grpcListen, grpc.port),
     httpAddress: advertised(httpListen, http.port),
+    kinds,
     clock,
     logger: logger.child({ component: 'lease' }),
     signal: background.signal,

@@ -91,6 +91,7 @@ export {
   type KindRegistry,
   splitApiVersion,
 } from './kinds/kindInfo.js';
+export { formatKindsAnnotation, parseKindsAnnotation } from './kinds/kindsAnnotation.js';
 export { KindScope, parseKindsFlag } from './kinds/parseKindsFlag.js';
 export {
   type CreateLoggerOptions,
