@@ -33,6 +33,7 @@ import { CaStore } from './pki/caStore.js';
 import { ServerCertificate } from './pki/serverCertificate.js';
 import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
+import { KIND_NOT_DISTRIBUTABLE, UndistributableSources } from './sources/undistributableSources.js';
 import { ClusterStatusReporter } from './status/clusterStatusReporter.js';
 import { EventRecorder } from './status/eventRecorder.js';
 import { desiredOutcomes, OutcomeEvents } from './status/outcomeEvents.js';
@@ -127,6 +128,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const cache = new SnapshotCache();
   const sessions = new StreamSessions();
   let loop: DesiredStateLoop | undefined;
+  let undistributable: UndistributableSources | undefined;
   const view = new ManagementView({
     rest,
     namespace: options.namespace,
@@ -135,6 +137,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'sources' }),
     signal: background.signal,
     onChange: () => loop?.notify(),
+    onCrds: (crds) => undistributable?.onCrds(crds),
   });
   // The CA must exist before the gRPC endpoint can present a certificate: a failure here (no RBAC
   // for Secrets, an invalid bring-your-own CA) stops the start with a clear error.
@@ -184,6 +187,14 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'events' }),
     instance: options.podName,
     signal: background.signal,
+  });
+  undistributable = new UndistributableSources({
+    rest,
+    kinds,
+    clock,
+    logger: logger.child({ component: 'undistributable' }),
+    signal: background.signal,
+    report: (object, message) => recorder.record({ object, reason: KIND_NOT_DISTRIBUTABLE, message }),
   });
   let eventsScheduled = false;
   const scheduleEvents = () => {

@@ -4,6 +4,7 @@ import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { relayctl } from '../relayctl/harness.js';
+import { ensureReferenceGrantCrd, REFERENCE_GRANT, referenceGrant } from '../support/extraCrds.js';
 import { startTestServer, unique } from '../support/testing.js';
 
 // Warnings a person sees on a source without reading logs (SPEC §8): Warning Events recorded by a
@@ -150,4 +151,44 @@ describe('local references', () => {
     const [source] = (JSON.parse(status.out) as { sources: { events: { reason: string }[] }[] }).sources;
     expect(source?.events.map((e) => e.reason)).toEqual(['UnresolvedReference']);
   }, 40_000);
+});
+
+describe('annotated objects of a kind that is not distributed', () => {
+  it('get one KindNotDistributable Warning Event per annotation value', async () => {
+    await ensureReferenceGrantCrd(rest);
+    const namespace = await namespaceNamed('warn-kind');
+    await registerCluster(namespace, 'alpha');
+    await startServer(namespace);
+    await create(referenceGrant({ name: 'grant', namespace, distributeTo: 'alpha' }), REFERENCE_GRANT.plural);
+    await create(
+      {
+        ...referenceGrant({ name: 'quiet', namespace, distributeTo: '' }),
+        metadata: { name: 'quiet', namespace },
+      },
+      REFERENCE_GRANT.plural,
+    );
+
+    const onGrant = async () => (await events(namespace)).filter((e) => e.on !== 'alpha');
+    await expect.poll(onGrant, { timeout: 15_000 }).toEqual([
+      {
+        on: 'grant',
+        kind: 'ReferenceGrant',
+        reason: 'KindNotDistributable',
+        type: 'Warning',
+        message:
+          "ReferenceGrant.gateway.networking.k8s.io is not one of the kinds this management server distributes (GatewayClass, Gateway, HTTPRoute, GatewayParameters, HttpListenerOption, ListenerOption, RouteOption, VirtualHostOption, Upstream); its gloo.solo.io/distribute-to annotation is ignored. Add the kind to the server's --kinds to distribute it.",
+        count: 1,
+      },
+    ]);
+
+    // Another edit records nothing new; a new annotation value is reported again (count 2).
+    const path = `${resourcePath({ ...REFERENCE_GRANT, namespace })}/grant`;
+    const patch = (body: object) =>
+      rest.request({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' });
+    await patch({ metadata: { labels: { edited: 'yes' } } });
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await onGrant()).map((e) => e.count)).toEqual([1]);
+    await patch({ metadata: { annotations: { 'gloo.solo.io/distribute-to': 'alpha, beta' } } });
+    await expect.poll(async () => (await onGrant()).map((e) => e.count), { timeout: 10_000 }).toEqual([2]);
+  }, 60_000);
 });

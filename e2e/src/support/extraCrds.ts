@@ -1,4 +1,4 @@
-import type { KindInfo } from '@kuberelay/shared';
+import type { KindInfo, KubeObject } from '@kuberelay/shared';
 import { isConflict, type KubeRest } from '@kuberelay/shared/kube';
 import { waitEstablished } from '../lab/crds.js';
 
@@ -69,7 +69,7 @@ export function referenceGrant(options: {
   readonly name: string;
   readonly namespace: string;
   readonly distributeTo: string;
-}): { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: Record<string, unknown> } {
+}): KubeObject {
   return {
     apiVersion: `${REFERENCE_GRANT.group}/${REFERENCE_GRANT.version}`,
     kind: REFERENCE_GRANT.kind,
