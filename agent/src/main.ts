@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { createLogger, ErrorCode, forCluster, RelayError } from '@kuberelay/shared';
+import { createLogger, ErrorCode, forCluster, isRelayError, RelayError } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startAgent } from './agent.js';
@@ -76,7 +76,13 @@ async function main(): Promise<number> {
     kinds: flags.kinds,
     resyncIntervalMs: flags.resyncIntervalMs,
     logger,
+  }).catch((error: unknown) => {
+    // A reason the operator can fix (a port taken) is one line, not a stack trace.
+    if (!isRelayError(error)) throw error;
+    process.stderr.write(`kuberelay-agent: ${error.message}\n`);
+    return undefined;
   });
+  if (agent === undefined) return 1;
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'stopping (copies are left in place)');

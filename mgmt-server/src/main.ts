@@ -1,6 +1,6 @@
 // kuberelay-mgmt-server: flags → startMgmtServer, and signals → stop. Nothing else lives here.
 import { hostname } from 'node:os';
-import { createLogger, formatListenAddress } from '@kuberelay/shared';
+import { createLogger, formatListenAddress, isRelayError } from '@kuberelay/shared';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HELP_TEXT, parseFlags } from './config/parseFlags.js';
 import { startMgmtServer } from './startMgmtServer.js';
@@ -35,6 +35,7 @@ async function main(): Promise<number> {
     );
     return EXIT_USAGE;
   }
+  // A start that fails for a reason the operator can fix (a port taken) is one line, not a trace.
   const server = await startMgmtServer({
     kubeConfig,
     clusterName: config.clusterName,
@@ -52,7 +53,12 @@ async function main(): Promise<number> {
     agentCertValidityMs: config.agentCertValidityMs,
     limits: config.limits,
     logger,
+  }).catch((error: unknown) => {
+    if (!isRelayError(error)) throw error;
+    process.stderr.write(`kuberelay-mgmt-server: ${error.message}\n`);
+    return undefined;
   });
+  if (server === undefined) return EXIT_RUNTIME;
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'signal received; stopping');

@@ -33,6 +33,7 @@ import { CaStore } from './pki/caStore.js';
 import { ServerCertificate } from './pki/serverCertificate.js';
 import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
+import { KIND_NOT_DISTRIBUTABLE, UndistributableSources } from './sources/undistributableSources.js';
 import { ClusterStatusReporter } from './status/clusterStatusReporter.js';
 import { EventRecorder } from './status/eventRecorder.js';
 import { desiredOutcomes, OutcomeEvents } from './status/outcomeEvents.js';
@@ -116,10 +117,18 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const background = new AbortController();
   const streams = new AbortController();
   const rest = new KubeRest(options.kubeConfig);
+  // A start that fails (a port taken, no CA) must not leave timers and watches running: the
+  // process would hang instead of exiting with the error.
+  const abandon = (error: unknown): never => {
+    streams.abort();
+    background.abort();
+    throw error;
+  };
 
   const cache = new SnapshotCache();
   const sessions = new StreamSessions();
   let loop: DesiredStateLoop | undefined;
+  let undistributable: UndistributableSources | undefined;
   const view = new ManagementView({
     rest,
     namespace: options.namespace,
@@ -128,6 +137,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'sources' }),
     signal: background.signal,
     onChange: () => loop?.notify(),
+    onCrds: (crds) => undistributable?.onCrds(crds),
   });
   // The CA must exist before the gRPC endpoint can present a certificate: a failure here (no RBAC
   // for Secrets, an invalid bring-your-own CA) stops the start with a clear error.
@@ -139,7 +149,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'relay-ca' }),
     signal: background.signal,
   });
-  await caStore.start();
+  await caStore.start().catch(abandon);
   const serverCertificate = await ServerCertificate.start({
     caStore,
     sans: options.serverSans ?? defaultServerSans(options.namespace, process.env.POD_IP),
@@ -147,7 +157,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     clock,
     logger: logger.child({ component: 'server-certificate' }),
     signal: background.signal,
-  });
+  }).catch(abandon);
   const agentCertificates = new AgentCertificates({
     rest,
     namespace: options.namespace,
@@ -177,6 +187,14 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'events' }),
     instance: options.podName,
     signal: background.signal,
+  });
+  undistributable = new UndistributableSources({
+    rest,
+    kinds,
+    clock,
+    logger: logger.child({ component: 'undistributable' }),
+    signal: background.signal,
+    report: (object, message) => recorder.record({ object, reason: KIND_NOT_DISTRIBUTABLE, message }),
   });
   let eventsScheduled = false;
   const scheduleEvents = () => {
@@ -305,7 +323,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       observe,
       limits,
     },
-  });
+  }).catch(abandon);
   const http = await startProbeServer({
     host: httpListen.host,
     port: httpListen.port,
@@ -315,7 +333,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'http' }),
   }).catch(async (error: unknown) => {
     await grpc.stop(0);
-    throw error;
+    return abandon(error);
   });
   view.start();
   const lease = new ServerLease({
@@ -325,6 +343,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     mgmtCluster: options.clusterName,
     grpcAddress: advertised(grpcListen, grpc.port),
     httpAddress: advertised(httpListen, http.port),
+    kinds,
     clock,
     logger: logger.child({ component: 'lease' }),
     signal: background.signal,

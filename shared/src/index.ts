@@ -91,6 +91,8 @@ export {
   type KindRegistry,
   splitApiVersion,
 } from './kinds/kindInfo.js';
+export { formatKindsAnnotation, parseKindsAnnotation } from './kinds/kindsAnnotation.js';
+export { type NeighbourKind, undistributableKinds } from './kinds/neighbourKinds.js';
 export { KindScope, parseKindsFlag } from './kinds/parseKindsFlag.js';
 export {
   type CreateLoggerOptions,

@@ -74,6 +74,9 @@ Flags:
                              (default 5m; at least 1s). A look is one GET; it writes only on a difference
   --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)
   -h, --help                 show this help
+
+Exit status: 0 after a graceful stop, 1 when it cannot start (e.g. --http-listen already in use:
+one line names the address and the flag), 2 on bad flags.
 `;
 
 export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly flags: AgentFlags };

@@ -1,5 +1,5 @@
 import { runRelayctl } from '@kuberelay/mgmt-server/cli';
-import { RELAY_CA_SECRET, RelayCaKey } from '@kuberelay/shared';
+import { formatKindsAnnotation, type KindInfo, RELAY_CA_SECRET, RelayCaKey } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { createCa } from '@kuberelay/shared/pki';
 import type { Lab } from '../lab/lab.js';
@@ -62,12 +62,15 @@ export async function writeServerLease(
     grpcAddress?: string;
     httpAddress?: string;
     mgmtCluster?: string;
+    /** The server's --kinds (annotation kuberelay.dev/kinds). */
+    kinds?: readonly KindInfo[];
   },
 ): Promise<void> {
   const annotations: Record<string, string> = {};
   if (options.grpcAddress) annotations['kuberelay.dev/grpc-address'] = options.grpcAddress;
   if (options.httpAddress) annotations['kuberelay.dev/http-address'] = options.httpAddress;
   if (options.mgmtCluster) annotations['kuberelay.dev/mgmt-cluster'] = options.mgmtCluster;
+  if (options.kinds) annotations['kuberelay.dev/kinds'] = formatKindsAnnotation(options.kinds);
   await kube.request({
     method: 'POST',
     path: `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`,

@@ -1,3 +1,4 @@
+import { DEFAULT_KINDS } from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
@@ -12,6 +13,7 @@ import {
   type Secret,
   unique,
   writeClusterStatus,
+  writeServerLease,
 } from './harness.js';
 
 // relayctl status against the lab: sources in the management cluster, and the per-copy results
@@ -62,6 +64,13 @@ beforeAll(async () => {
     'bootstrapToken',
   );
   expect(token).toMatch(/^krb_/);
+  // A running server announces its kinds; without it relayctl would say it falls back to defaults.
+  await writeServerLease(mgmt, {
+    namespace: ns,
+    pod: 'server-0',
+    renewTime: new Date(),
+    kinds: DEFAULT_KINDS,
+  });
   await createKubernetesCluster(mgmt, ns, 'cluster-2');
   await createKubernetesCluster(mgmt, ns, 'cluster-3');
 

@@ -70,10 +70,6 @@ describe('relayctl command-line errors', () => {
       err: 'relayctl: error: --server must be HOST:PORT, not "nope" (see relayctl register --help)\n',
     },
     {
-      argv: ['status', 'widget/x'],
-      err: 'relayctl: error: "widget" is not a distributable kind (one of: GatewayClass, Gateway, HTTPRoute, GatewayParameters, HttpListenerOption, ListenerOption, RouteOption, VirtualHostOption, Upstream) (see relayctl status --help)\n',
-    },
-    {
       argv: ['status', 'httproute'],
       err: 'relayctl: error: expected KIND/NAME, e.g. httproute/my-route, not "httproute" (see relayctl status --help)\n',
     },

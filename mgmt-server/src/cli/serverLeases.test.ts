@@ -1,6 +1,7 @@
+import { DEFAULT_KINDS, formatKindsAnnotation, type KindInfo } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import type { LeaseObject } from './kubeResources.js';
-import { discoverFromLeases, isHostPort, readyzUrl, serverReplicas } from './serverLeases.js';
+import { discoverFromLeases, discoverKinds, isHostPort, readyzUrl, serverReplicas } from './serverLeases.js';
 
 const now = new Date('2026-01-01T00:10:00Z');
 const lease = (
@@ -113,5 +114,71 @@ describe('readyzUrl', () => {
     { a: 'https://relay:8443/', url: 'https://relay:8443/readyz' },
   ])('$a', ({ a, url }) => {
     expect(readyzUrl(a)).toBe(url);
+  });
+});
+
+describe('discoverKinds', () => {
+  const GRANT: KindInfo = {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1beta1',
+    kind: 'ReferenceGrant',
+    plural: 'referencegrants',
+    namespaced: true,
+  };
+  const [GATEWAY_CLASS] = DEFAULT_KINDS;
+  const kindsOf = (kinds: readonly KindInfo[]) => ({ 'kuberelay.dev/kinds': formatKindsAnnotation(kinds) });
+  const fresh = '2026-01-01T00:09:55Z';
+  const stale = '2026-01-01T00:00:00Z';
+  const defaultNote =
+    'no management server Lease announces its kinds (annotation kuberelay.dev/kinds); showing the default kinds';
+  it.each([
+    { name: 'no Lease', leases: [], kinds: DEFAULT_KINDS, from: 'default', note: defaultNote },
+    {
+      name: 'a Lease without the annotation (older server)',
+      leases: [lease('a', fresh)],
+      kinds: DEFAULT_KINDS,
+      from: 'default',
+      note: defaultNote,
+    },
+    {
+      name: 'an unreadable annotation',
+      leases: [lease('a', fresh, { 'kuberelay.dev/kinds': 'Gateway' })],
+      kinds: DEFAULT_KINDS,
+      from: 'default',
+      note: defaultNote,
+    },
+    {
+      name: 'a server with an added kind',
+      leases: [lease('a', fresh, kindsOf([...DEFAULT_KINDS, GRANT]))],
+      kinds: [...DEFAULT_KINDS, GRANT],
+      from: 'Lease kuberelay-mgmt-server-a',
+      note: undefined,
+    },
+    {
+      name: 'a fresh Lease wins over a stale one',
+      leases: [lease('a', stale, kindsOf([GRANT])), lease('b', fresh, kindsOf(DEFAULT_KINDS))],
+      kinds: DEFAULT_KINDS,
+      from: 'Lease kuberelay-mgmt-server-b',
+      note: undefined,
+    },
+    {
+      name: 'only stale Leases still say what the server distributes',
+      leases: [lease('a', stale, kindsOf([GRANT]))],
+      kinds: [GRANT],
+      from: 'Lease kuberelay-mgmt-server-a',
+      note: undefined,
+    },
+    {
+      name: 'replicas that disagree give the union',
+      leases: [
+        lease('a', fresh, kindsOf([GRANT])),
+        lease('b', fresh, kindsOf(GATEWAY_CLASS ? [GATEWAY_CLASS, GRANT] : [])),
+      ],
+      kinds: [GRANT, GATEWAY_CLASS],
+      from: 'Lease kuberelay-mgmt-server-a, kuberelay-mgmt-server-b',
+      note: 'the server replicas announce different kinds; showing the sources of all of them',
+    },
+  ])('$name', ({ leases, kinds, from, note }) => {
+    expect(discoverKinds(serverReplicas(leases, now))).toEqual({ kinds, from, note });
   });
 });

@@ -1,4 +1,12 @@
-import { RegistrationAnnotation, SERVER_LEASE_PREFIX, SERVER_LEASE_RENEW_SECONDS } from '@kuberelay/shared';
+import {
+  DEFAULT_KINDS,
+  groupKindOf,
+  type KindInfo,
+  parseKindsAnnotation,
+  RegistrationAnnotation,
+  SERVER_LEASE_PREFIX,
+  SERVER_LEASE_RENEW_SECONDS,
+} from '@kuberelay/shared';
 import type { LeaseObject } from './kubeResources.js';
 import { ageMs } from './render.js';
 
@@ -24,6 +32,8 @@ export interface ServerReplica {
   readonly grpcAddress: string | undefined;
   readonly httpAddress: string | undefined;
   readonly mgmtCluster: string | undefined;
+  /** The distributable kinds the replica announces (undefined: none, or an unreadable value). */
+  readonly kinds: readonly KindInfo[] | undefined;
 }
 
 /** The server Leases among `leases` (others in the namespace are ignored), sorted by pod. */
@@ -44,9 +54,57 @@ export function serverReplicas(leases: readonly LeaseObject[], now: Date): Serve
         grpcAddress: nonEmpty(annotations[RegistrationAnnotation.grpcAddress]),
         httpAddress: nonEmpty(annotations[RegistrationAnnotation.httpAddress]),
         mgmtCluster: nonEmpty(annotations[MGMT_CLUSTER_ANNOTATION]),
+        kinds: kindsOf(annotations[RegistrationAnnotation.kinds]),
       };
     })
     .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
+}
+
+function kindsOf(value: string | undefined): readonly KindInfo[] | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseKindsAnnotation(value);
+  return parsed.ok ? parsed.value : undefined;
+}
+
+/** The kinds relayctl lists sources of, where they come from, and what the user should know. */
+export interface DiscoveredKinds {
+  readonly kinds: readonly KindInfo[];
+  /** `Lease <names>`, or `default` when no Lease announces kinds. */
+  readonly from: string;
+  /** Said on stderr: why the default set is used, or that replicas disagree. */
+  readonly note: string | undefined;
+}
+
+/**
+ * The distributable kinds the server replicas announce on their Leases (fresh Leases preferred,
+ * as in discoverFromLeases). Replicas that disagree (a rollout changing --kinds) give the union,
+ * so no source is hidden. With no announcement (an older server, no Lease), the SPEC §6 defaults.
+ */
+export function discoverKinds(replicas: readonly ServerReplica[]): DiscoveredKinds {
+  const announcing = replicas.filter((r) => r.kinds !== undefined);
+  const fresh = announcing.filter((r) => r.fresh);
+  const pool = fresh.length > 0 ? fresh : announcing;
+  if (pool.length === 0) {
+    return {
+      kinds: DEFAULT_KINDS,
+      from: 'default',
+      note: `no management server Lease announces its kinds (annotation ${RegistrationAnnotation.kinds}); showing the default kinds`,
+    };
+  }
+  const union = new Map<string, KindInfo>();
+  for (const replica of pool) {
+    for (const kind of replica.kinds ?? [])
+      if (!union.has(groupKindOf(kind))) union.set(groupKindOf(kind), kind);
+  }
+  const lists = new Set(pool.map((r) => (r.kinds ?? []).map(groupKindOf).sort().join(',')));
+  return {
+    kinds: [...union.values()],
+    from: `Lease ${pool.map((r) => r.lease).join(', ')}`,
+    note:
+      lists.size > 1
+        ? 'the server replicas announce different kinds; showing the sources of all of them'
+        : undefined,
+  };
 }
 
 const nonEmpty = (value: string | undefined): string | undefined =>

@@ -10,8 +10,11 @@ import {
   eventsRef,
   type KubernetesClusterObject,
   kubernetesClusterRef,
+  type LeaseObject,
+  leaseRef,
 } from './kubeResources.js';
 import { renderJson } from './render.js';
+import { type DiscoveredKinds, discoverKinds, serverReplicas } from './serverLeases.js';
 import { buildSourceStatuses, renderSourceStatuses, type StatusSourceInput } from './statusReport.js';
 
 export const statusCommand: Command = {
@@ -36,6 +39,9 @@ Results:
 Targets are computed from the annotation and the registered clusters, and joined with what each
 agent reported (KubernetesCluster status.copies); an invalid annotation shows its errors, and the
 copies that exist are kept. The source's recent Warning Events are shown too.
+The kinds listed are those the running server replicas announce on their Leases (their --kinds,
+annotation kuberelay.dev/kinds); when no Lease says (or Leases cannot be read), the default kinds,
+and a note on stderr says so.
 Exit code: 0 when the status could be read (whatever the results), 1 on error, 2 on a wrong command line.
 
 Flags:
@@ -43,6 +49,7 @@ Flags:
 
 -o json: { "kind": "RelayctlStatus", "schemaVersion": 1, "context", "namespace",
   "sourceNamespace": string|null, "skippedKinds": [ "Kind.group" ... (not installed) ],
+  "kinds": [ "Kind.group" ... (listed) ], "kindsFrom": "Lease <names>"|"default",
   "sources": [ { "kind", "group", "namespace": string|null, "name", "distributeTo",
       "health": "ok"|"warning"|"error", "valid": bool, "errors": [ { "code", "message" } ],
       "warnings": [ { "code", "message" } ],
@@ -64,7 +71,8 @@ export function findKind(word: string, kinds: readonly KindInfo[] = DEFAULT_KIND
   });
 }
 
-function parseTarget(arg: string | undefined): { kind: KindInfo; name: string } | undefined {
+/** KIND/NAME as written; checked before anything is read, so a typo costs no API call. */
+function parseTarget(arg: string | undefined): { kindWord: string; name: string } | undefined {
   if (arg === undefined) return undefined;
   const slash = arg.indexOf('/');
   const kindWord = slash < 0 ? arg : arg.slice(0, slash);
@@ -72,24 +80,35 @@ function parseTarget(arg: string | undefined): { kind: KindInfo; name: string } 
   if (name === '' || name.includes('/')) {
     throw new UsageError(`expected KIND/NAME, e.g. httproute/my-route, not "${arg}"`, { command: 'status' });
   }
-  const kind = findKind(kindWord);
+  return { kindWord, name };
+}
+
+/** The kind KIND names among the kinds the server distributes. */
+function resolveKind(kindWord: string, kinds: readonly KindInfo[]): KindInfo {
+  const kind = findKind(kindWord, kinds);
   if (!kind) {
     throw new UsageError(
-      `"${kindWord}" is not a distributable kind (one of: ${DEFAULT_KINDS.map((k) => k.kind).join(', ')})`,
+      `"${kindWord}" is not a distributable kind (one of: ${kinds.map((k) => k.kind).join(', ')})`,
       { command: 'status' },
     );
   }
-  return { kind, name };
+  return kind;
 }
 
 async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promise<number> {
   const [arg] = requirePositionals(parsed, 'status', ['KIND/NAME'], { optional: 1 });
-  const target = parseTarget(arg);
+  const written = parseTarget(arg);
   const sourceNamespace = parsed.strings['source-namespace'];
   const { io, globals } = ctx;
   const kube = ctx.mgmt();
   const ns = globals.namespace;
-  const kinds = target ? [target.kind] : DEFAULT_KINDS;
+  const announced = await announcedKinds(kube, ns, io.now());
+  if (announced.note !== undefined) io.stderr(`(${announced.note})\n`);
+  const target =
+    written === undefined
+      ? undefined
+      : { kind: resolveKind(written.kindWord, announced.kinds), name: written.name };
+  const kinds = target ? [target.kind] : announced.kinds;
 
   const [listed, clusters] = await Promise.all([
     Promise.all(kinds.map((kind) => listKind(kube, kind, sourceNamespace))),
@@ -118,6 +137,8 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
         namespace: ns,
         sourceNamespace: sourceNamespace ?? null,
         skippedKinds,
+        kinds: announced.kinds.map(groupKindOf),
+        kindsFrom: announced.from,
         sources: statuses,
       }),
     );
@@ -133,6 +154,24 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
     io.stderr(`(not installed in the management cluster, skipped: ${skippedKinds.join(', ')})\n`);
   }
   return ExitCode.ok;
+}
+
+/** The kinds the server replicas announce; the defaults when Leases cannot be read. */
+async function announcedKinds(kube: KubeClient, namespace: string, now: Date): Promise<DiscoveredKinds> {
+  try {
+    const leases = await kube.list<LeaseObject>(
+      leaseRef(namespace),
+      `listing the server Leases in ${namespace}`,
+    );
+    return discoverKinds(serverReplicas(leases, now));
+  } catch (error) {
+    if (!isForbidden(error)) throw error;
+    return {
+      kinds: DEFAULT_KINDS,
+      from: 'default',
+      note: `the server Leases in ${namespace} cannot be read (${oneLine(error)}); showing the default kinds`,
+    };
+  }
 }
 
 /** The objects of one kind, or undefined when the kind is not served (CRD not installed). */

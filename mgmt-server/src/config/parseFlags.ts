@@ -408,5 +408,6 @@ kuberelay-relay-ca in --namespace; created at first start when missing, never ov
                                 Durations: a whole number with m, h or d (90m, 12h, 30d).
   -h, --help                    show this help
 
-Exit status: 0 after a graceful stop (SIGINT/SIGTERM), 1 on a runtime failure, 2 on bad flags.
+Exit status: 0 after a graceful stop (SIGINT/SIGTERM), 1 on a runtime failure (e.g. a listen
+address already in use: one line names the address and the flag), 2 on bad flags.
 `;

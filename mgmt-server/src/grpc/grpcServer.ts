@@ -2,7 +2,7 @@ import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { boundedRelayService, protoRoot, relayProtoFile } from '@kuberelay/proto';
-import type { Logger } from '@kuberelay/shared';
+import { type Logger, listenFailed } from '@kuberelay/shared';
 import { HealthImplementation } from 'grpc-health-check';
 import type { RelayLimits } from '../limits/index.js';
 import { type BootstrapHandler, relayService, type StreamContext } from './relayService.js';
@@ -17,6 +17,8 @@ const MAX_SEND_BYTES = 8 * 1024 * 1024;
 export interface GrpcServerOptions {
   /** `host:port` to bind; port 0 picks a free one. */
   readonly address: string;
+  /** The flag that sets `address`, named when it cannot be bound (default --grpc-listen). */
+  readonly flag?: string;
   readonly context: StreamContext;
   /** TLS (pki/relayServerCredentials.ts) in production; insecure only where a test asks for it. */
   readonly credentials: ServerCredentials;
@@ -39,7 +41,8 @@ export interface RunningGrpcServer {
 /**
  * The grpc-js server: RelayService, the standard health service (NOT_SERVING until the server is
  * ready) and server reflection. Keepalive pings every 10 s with a 5 s timeout detect dead agents
- * faster than TCP would (design.md "Protocol").
+ * faster than TCP would (design.md "Protocol"). Rejects with a `ListenFailed` RelayError when the
+ * address cannot be bound.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
@@ -68,6 +71,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     server.bindAsync(options.address, options.credentials, (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
+  }).catch((error: unknown) => {
+    // Nothing is bound, but the server object holds the services: release it, then say why.
+    server.forceShutdown();
+    throw listenFailed({ flag: options.flag ?? '--grpc-listen', address: options.address }, error);
   });
   let serving = false;
   return {

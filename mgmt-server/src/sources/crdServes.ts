@@ -7,7 +7,11 @@ export interface CrdLike {
     readonly group?: string;
     readonly names?: { readonly kind?: string; readonly plural?: string };
     readonly scope?: string;
-    readonly versions?: readonly { readonly name?: string; readonly served?: boolean }[];
+    readonly versions?: readonly {
+      readonly name?: string;
+      readonly served?: boolean;
+      readonly storage?: boolean;
+    }[];
   };
   readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string }[] };
 }

@@ -20,6 +20,8 @@ export interface ManagementViewOptions {
   readonly signal: AbortSignal;
   /** Called (synchronously, possibly many times in a burst) after anything in the view changed. */
   readonly onChange: () => void;
+  /** Called with every CRD after each CRD change, once the CRD list is complete. */
+  readonly onCrds?: (crds: readonly CrdLike[]) => void;
 }
 
 type Source = KubeObject & ObjectWithMeta;
@@ -141,6 +143,7 @@ export class ManagementView {
 
   #reconcileKinds(): void {
     if (!this.#synced.crds) return;
+    this.#o.onCrds?.(this.#crds.list());
     for (const kind of this.#o.kinds) {
       const id = groupKindOf(kind);
       const crd = this.#crds.get(undefined, crdNameOf(kind));

@@ -1,6 +1,8 @@
 import {
   type Clock,
   createBackoff,
+  formatKindsAnnotation,
+  type KindInfo,
   type Logger,
   RegistrationAnnotation,
   RegistrationLabel,
@@ -17,6 +19,8 @@ export interface ServerLeaseOptions {
   readonly mgmtCluster: string;
   readonly grpcAddress: string;
   readonly httpAddress: string;
+  /** The distributable kinds (--kinds): relayctl status lists the sources of these. */
+  readonly kinds: readonly KindInfo[];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -28,8 +32,9 @@ export interface ServerLeaseOptions {
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 /**
- * Keeps Lease `kuberelay-mgmt-server-<pod>` renewed every 10 s with this replica's addresses, so
- * `relayctl check` can find the live replicas (design.md "Status"). A presence record, not a lock:
+ * Keeps Lease `kuberelay-mgmt-server-<pod>` renewed every 10 s with this replica's addresses and
+ * kinds, so `relayctl check` can find the live replicas and `relayctl status` the kinds they
+ * distribute (design.md "Status"). A presence record, not a lock:
  * every replica has its own. Runs until the signal aborts; `release` deletes it on a clean stop.
  */
 export class ServerLease {
@@ -74,6 +79,7 @@ export class ServerLease {
           [RegistrationAnnotation.mgmtCluster]: this.#o.mgmtCluster,
           [RegistrationAnnotation.grpcAddress]: this.#o.grpcAddress,
           [RegistrationAnnotation.httpAddress]: this.#o.httpAddress,
+          [RegistrationAnnotation.kinds]: formatKindsAnnotation(this.#o.kinds),
         },
       },
       spec: {

@@ -92,6 +92,81 @@ describe('findReferences', () => {
         },
       ],
     },
+    {
+      name: 'GatewayClass parametersRef keeps its namespace',
+      object: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GatewayClass',
+        metadata: { name: 'c' },
+        spec: {
+          parametersRef: {
+            group: 'gateway.gloo.solo.io',
+            kind: 'GatewayParameters',
+            name: 'p',
+            namespace: 'n',
+          },
+        },
+      },
+      expected: [
+        {
+          path: ['spec', 'parametersRef'],
+          role: 'class-parameters',
+          group: 'gateway.gloo.solo.io',
+          kind: 'GatewayParameters',
+          name: 'p',
+          namespace: 'n',
+        },
+      ],
+    },
+    {
+      name: 'Gateway infrastructure parametersRef is local (a stray namespace is ignored)',
+      object: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'g', namespace: 'n' },
+        spec: {
+          infrastructure: {
+            parametersRef: {
+              group: 'gateway.gloo.solo.io',
+              kind: 'GatewayParameters',
+              name: 'p',
+              namespace: 'x',
+            },
+          },
+        },
+      },
+      expected: [
+        {
+          path: ['spec', 'infrastructure', 'parametersRef'],
+          role: 'infrastructure-parameters',
+          group: 'gateway.gloo.solo.io',
+          kind: 'GatewayParameters',
+          name: 'p',
+          namespace: undefined,
+        },
+      ],
+    },
+    {
+      name: 'HTTPRoute filter extensionRef',
+      object: {
+        ...ROUTE,
+        spec: {
+          rules: [
+            { filters: [{ extensionRef: { group: 'gateway.solo.io', kind: 'RouteOption', name: 'o' } }] },
+          ],
+        },
+      },
+      expected: [
+        {
+          path: ['spec', 'rules', 0, 'filters', 0, 'extensionRef'],
+          role: 'extension',
+          group: 'gateway.solo.io',
+          kind: 'RouteOption',
+          name: 'o',
+          namespace: undefined,
+        },
+      ],
+    },
     { name: 'HTTPRoute of another group', object: { ...ROUTE, apiVersion: 'example.com/v1' }, expected: [] },
     {
       name: 'inherited property names are not fields',

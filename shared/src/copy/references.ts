@@ -10,8 +10,27 @@ export const ReferenceRole = {
   Backend: 'backend',
   /** Policy → the Gateway or HTTPRoute it applies to. */
   Target: 'target',
+  /** GatewayClass `spec.parametersRef` → a GatewayParameters (namespace given in the reference). */
+  ClassParameters: 'class-parameters',
+  /** Gateway `spec.infrastructure.parametersRef` → a GatewayParameters beside the Gateway (local). */
+  InfrastructureParameters: 'infrastructure-parameters',
+  /** HTTPRoute filter `extensionRef` → a RouteOption beside the route (local). */
+  Extension: 'extension',
 } as const;
 export type ReferenceRole = (typeof ReferenceRole)[keyof typeof ReferenceRole];
+
+/**
+ * Local references have no namespace field: the API resolves them in the referring object's own
+ * namespace, so a copy's local reference can only work when the referenced object lands in the
+ * copy's namespace. They are checked, never rewritten.
+ */
+const LOCAL_ROLES: ReadonlySet<ReferenceRole> = new Set([
+  ReferenceRole.InfrastructureParameters,
+  ReferenceRole.Extension,
+]);
+
+/** Whether references of `role` are local (see LOCAL_ROLES). */
+export const isLocalReference = (role: ReferenceRole): boolean => LOCAL_ROLES.has(role);
 
 /** A reference found in an object, with the Gateway API defaults for group and kind applied. */
 export interface FoundReference {
@@ -22,7 +41,8 @@ export interface FoundReference {
   /** Undefined only when the reference has no kind and its field has no default. */
   readonly kind: string | undefined;
   readonly name: string;
-  /** The namespace as written; undefined means "the referring object's namespace". */
+  /** The namespace as written; undefined means "the referring object's namespace" (always so for a
+   * local reference). */
   readonly namespace: string | undefined;
 }
 
@@ -36,6 +56,10 @@ interface ReferenceSite {
   readonly defaultGroup: string;
   readonly defaultKind: string | undefined;
 }
+
+/** Group and kind are required in these Gateway API LocalObjectReferences and
+ * ParametersReferences, so there are no defaults. */
+const NO_DEFAULTS = { defaultGroup: '', defaultKind: undefined } as const;
 
 const BACKEND_DEFAULTS = { role: ReferenceRole.Backend, defaultGroup: '', defaultKind: 'Service' } as const;
 
@@ -57,6 +81,16 @@ const HTTPROUTE_SITES: readonly ReferenceSite[] = [
     ...BACKEND_DEFAULTS,
     pattern: ['spec', 'rules', '*', 'backendRefs', '*', 'filters', '*', 'requestMirror', 'backendRef'],
   },
+  {
+    ...NO_DEFAULTS,
+    role: ReferenceRole.Extension,
+    pattern: ['spec', 'rules', '*', 'filters', '*', 'extensionRef'],
+  },
+  {
+    ...NO_DEFAULTS,
+    role: ReferenceRole.Extension,
+    pattern: ['spec', 'rules', '*', 'backendRefs', '*', 'filters', '*', 'extensionRef'],
+  },
 ];
 
 /** Gloo policies: `targetRefs` (current) and `targetRef` (older releases). Group and kind are
@@ -71,7 +105,21 @@ const POLICY_SITES: readonly ReferenceSite[] = [
   { role: ReferenceRole.Target, pattern: ['spec', 'targetRef'], defaultGroup: '', defaultKind: undefined },
 ];
 
+const GATEWAYCLASS_SITES: readonly ReferenceSite[] = [
+  { ...NO_DEFAULTS, role: ReferenceRole.ClassParameters, pattern: ['spec', 'parametersRef'] },
+];
+
+const GATEWAY_SITES: readonly ReferenceSite[] = [
+  {
+    ...NO_DEFAULTS,
+    role: ReferenceRole.InfrastructureParameters,
+    pattern: ['spec', 'infrastructure', 'parametersRef'],
+  },
+];
+
 const SITES_BY_KIND: ReadonlyMap<string, readonly ReferenceSite[]> = new Map([
+  [`${ApiGroup.GatewayApi}/${KindName.GatewayClass}`, GATEWAYCLASS_SITES],
+  [`${ApiGroup.GatewayApi}/${KindName.Gateway}`, GATEWAY_SITES],
   [`${ApiGroup.GatewayApi}/${KindName.HTTPRoute}`, HTTPROUTE_SITES],
   [`${ApiGroup.GlooGateway}/${KindName.RouteOption}`, POLICY_SITES],
   [`${ApiGroup.GlooGateway}/${KindName.VirtualHostOption}`, POLICY_SITES],
@@ -98,7 +146,8 @@ export function findReferences(object: KubeObject): readonly FoundReference[] {
   return found;
 }
 
-/** The kinds (as `group/Kind`) each role may point to among distributed objects. */
+/** The kinds (as `group/Kind`) each role may point to among distributed objects (local roles are
+ * checked, not rewritten). */
 const REWRITABLE: Readonly<Record<ReferenceRole, ReadonlySet<string>>> = {
   [ReferenceRole.Parent]: new Set([`${ApiGroup.GatewayApi}/${KindName.Gateway}`]),
   [ReferenceRole.Backend]: new Set([`${ApiGroup.Gloo}/${KindName.Upstream}`]),
@@ -106,6 +155,13 @@ const REWRITABLE: Readonly<Record<ReferenceRole, ReadonlySet<string>>> = {
     `${ApiGroup.GatewayApi}/${KindName.Gateway}`,
     `${ApiGroup.GatewayApi}/${KindName.HTTPRoute}`,
   ]),
+  [ReferenceRole.ClassParameters]: new Set([
+    `${ApiGroup.GlooGatewayParameters}/${KindName.GatewayParameters}`,
+  ]),
+  [ReferenceRole.InfrastructureParameters]: new Set([
+    `${ApiGroup.GlooGatewayParameters}/${KindName.GatewayParameters}`,
+  ]),
+  [ReferenceRole.Extension]: new Set([`${ApiGroup.GlooGateway}/${KindName.RouteOption}`]),
 };
 
 /** A reference to a distributable object, with the source it names in the management cluster. */
@@ -117,10 +173,13 @@ export interface ResolvedReference {
 }
 
 /**
- * The references of a copy that SPEC §3 transform 2 may rewrite (parentRefs to Gateways,
- * backendRefs to Upstreams, policy targets to Gateways and HTTPRoutes), resolved against the
- * referring source's namespace. References to other kinds (a parentRef to a Service in a mesh, a
- * policy on a ListenerSet) are not about distributed objects and are left alone silently.
+ * The references of a copy to distributable kinds, resolved against the referring source's
+ * namespace: those SPEC §3 transform 2 may rewrite (parentRefs to Gateways, backendRefs to
+ * Upstreams, policy targets to Gateways and HTTPRoutes, a GatewayClass's parametersRef to a
+ * GatewayParameters) and the local ones that are only checked (a Gateway's infrastructure
+ * parametersRef, an HTTPRoute filter's extensionRef to a RouteOption). References to other kinds
+ * (a parentRef to a Service in a mesh, a policy on a ListenerSet) are not about distributed
+ * objects and are left alone silently.
  */
 export function referencedSources(
   copy: KubeObject,
@@ -146,10 +205,12 @@ function toReference(
   path: readonly PathSegment[],
   value: JsonObject,
 ): FoundReference | undefined {
-  const { name, namespace, group, kind } = value;
+  const { name, group, kind } = value;
   if (typeof name !== 'string') {
     return undefined;
   }
+  // A local reference has no namespace field; one written anyway is not what the API resolves.
+  const namespace = isLocalReference(site.role) ? undefined : value.namespace;
   return {
     path,
     role: site.role,

@@ -13,6 +13,11 @@ const LANDING: Readonly<Record<string, readonly string[]>> = {
   'gloo.solo.io/Upstream/gloo-mesh/httpbin': ['httpbin'],
   'gloo.solo.io/Upstream/gloo-mesh/moved': ['elsewhere'],
   'gateway.networking.k8s.io/HTTPRoute/gloo-mesh/httpbin-mydomain': ['httpbin'],
+  'gateway.gloo.solo.io/GatewayParameters/gloo-mesh/params': ['gloo-system'],
+  'gateway.gloo.solo.io/GatewayParameters/gloo-mesh/everywhere': ['gloo-system', 'httpbin'],
+  'gateway.gloo.solo.io/GatewayParameters/gloo-mesh/twice': ['a', 'b'],
+  'gateway.solo.io/RouteOption/gloo-mesh/beside': ['httpbin'],
+  'gateway.solo.io/RouteOption/gloo-mesh/apart': ['gloo-system'],
 };
 const PLACEMENT: Placement = { landingNamespaces: (ref) => LANDING[objectKey(ref)] ?? [] };
 
@@ -282,5 +287,162 @@ describe('rewriteReferences', () => {
       ['AmbiguousReference', 'spec.parentRefs[0]'],
       ['UnresolvedReference', 'spec.rules[0].backendRefs[0]'],
     ]);
+  });
+
+  describe('GatewayClass parametersRef', () => {
+    const PARAMS = { group: 'gateway.gloo.solo.io', kind: 'GatewayParameters' };
+    const gatewayClass = (parametersRef: Record<string, unknown>): KubeObject =>
+      deepFreeze({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'GatewayClass',
+        metadata: { name: 'gloo-gateway-distribute' },
+        spec: { controllerName: 'solo.io/gloo-gateway', parametersRef },
+      });
+
+    it.each([
+      {
+        name: 'rewritten to the one namespace its GatewayParameters lands in',
+        ref: { ...PARAMS, name: 'params', namespace: 'gloo-mesh' },
+        expected: { ...PARAMS, name: 'params', namespace: 'gloo-system' },
+        warnings: [],
+      },
+      {
+        name: 'left as it is with a warning when the GatewayParameters is not distributed here',
+        ref: { ...PARAMS, name: 'missing', namespace: 'gloo-mesh' },
+        expected: { ...PARAMS, name: 'missing', namespace: 'gloo-mesh' },
+        warnings: [
+          [
+            'UnresolvedReference',
+            'spec.parametersRef refers to GatewayParameters.gateway.gloo.solo.io gloo-mesh/missing, which is not distributed to this cluster; the reference is left as it is',
+          ],
+        ],
+      },
+      {
+        name: 'left as it is with a warning when it lands in several namespaces',
+        ref: { ...PARAMS, name: 'twice', namespace: 'gloo-mesh' },
+        expected: { ...PARAMS, name: 'twice', namespace: 'gloo-mesh' },
+        warnings: [
+          [
+            'AmbiguousReference',
+            'spec.parametersRef refers to GatewayParameters.gateway.gloo.solo.io gloo-mesh/twice, which lands in several namespaces of this cluster (a, b); the reference is left as it is',
+          ],
+        ],
+      },
+      {
+        name: 'a ConfigMap is not a distributed kind: left alone silently',
+        ref: { group: '', kind: 'ConfigMap', name: 'params', namespace: 'gloo-mesh' },
+        expected: { group: '', kind: 'ConfigMap', name: 'params', namespace: 'gloo-mesh' },
+        warnings: [],
+      },
+    ])('$name', ({ ref, expected, warnings }) => {
+      const copy = gatewayClass(ref);
+      const result = rewriteReferences(copy, { sourceNamespace: undefined, placement: PLACEMENT });
+      expect(result.object.spec).toStrictEqual({
+        controllerName: 'solo.io/gloo-gateway',
+        parametersRef: expected,
+      });
+      expect(result.warnings.map((w) => [w.code, w.message])).toEqual(warnings);
+    });
+  });
+
+  describe('local references (checked, never rewritten)', () => {
+    const gateway = (namespace: string, parametersRef: Record<string, unknown>): KubeObject =>
+      deepFreeze({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'gw', namespace },
+        spec: { gatewayClassName: 'gloo-gateway', infrastructure: { parametersRef } },
+      });
+    const PARAMS = { group: 'gateway.gloo.solo.io', kind: 'GatewayParameters' };
+    const ROUTE_OPTION = { group: 'gateway.solo.io', kind: 'RouteOption' };
+
+    it.each([
+      {
+        name: 'Gateway parameters beside the copy',
+        copy: gateway('gloo-system', { ...PARAMS, name: 'params' }),
+        warnings: [],
+      },
+      {
+        name: 'Gateway parameters that also land elsewhere',
+        copy: gateway('httpbin', { ...PARAMS, name: 'everywhere' }),
+        warnings: [],
+      },
+      {
+        name: 'Gateway parameters landing in another namespace',
+        copy: gateway('httpbin', { ...PARAMS, name: 'params' }),
+        warnings: [
+          [
+            'spec.infrastructure.parametersRef',
+            "spec.infrastructure.parametersRef is a local reference to GatewayParameters.gateway.gloo.solo.io params in the copy's namespace httpbin, whose copies land in gloo-system, not beside it; distribute GatewayParameters.gateway.gloo.solo.io params to the same clusters and namespace",
+          ],
+        ],
+      },
+      {
+        name: 'Gateway parameters not distributed here',
+        copy: gateway('gloo-system', { ...PARAMS, name: 'missing' }),
+        warnings: [
+          [
+            'spec.infrastructure.parametersRef',
+            "spec.infrastructure.parametersRef is a local reference to GatewayParameters.gateway.gloo.solo.io missing in the copy's namespace gloo-system, which is not distributed to this cluster; distribute GatewayParameters.gateway.gloo.solo.io missing to the same clusters and namespace",
+          ],
+        ],
+      },
+      {
+        name: 'HTTPRoute extensionRef to a RouteOption beside the copy',
+        copy: httpRoute({
+          rules: [{ filters: [{ type: 'ExtensionRef', extensionRef: { ...ROUTE_OPTION, name: 'beside' } }] }],
+        }),
+        warnings: [],
+      },
+      {
+        name: 'HTTPRoute extensionRef to a RouteOption landing elsewhere',
+        copy: httpRoute({
+          rules: [{ filters: [{ type: 'ExtensionRef', extensionRef: { ...ROUTE_OPTION, name: 'apart' } }] }],
+        }),
+        warnings: [
+          [
+            'spec.rules[0].filters[0].extensionRef',
+            "spec.rules[0].filters[0].extensionRef is a local reference to RouteOption.gateway.solo.io apart in the copy's namespace httpbin, whose copies land in gloo-system, not beside it; distribute RouteOption.gateway.solo.io apart to the same clusters and namespace",
+          ],
+        ],
+      },
+      {
+        name: 'backend filter extensionRef to a RouteOption not distributed here',
+        copy: httpRoute({
+          rules: [
+            {
+              backendRefs: [
+                {
+                  ...UPSTREAM,
+                  filters: [{ type: 'ExtensionRef', extensionRef: { ...ROUTE_OPTION, name: 'nope' } }],
+                },
+              ],
+            },
+          ],
+        }),
+        warnings: [
+          [
+            'spec.rules[0].backendRefs[0].filters[0].extensionRef',
+            "spec.rules[0].backendRefs[0].filters[0].extensionRef is a local reference to RouteOption.gateway.solo.io nope in the copy's namespace httpbin, which is not distributed to this cluster; distribute RouteOption.gateway.solo.io nope to the same clusters and namespace",
+          ],
+        ],
+      },
+      {
+        name: 'extensionRef to another kind is not about distributed objects',
+        copy: httpRoute({
+          rules: [
+            {
+              filters: [{ type: 'ExtensionRef', extensionRef: { group: 'x.io', kind: 'Other', name: 'o' } }],
+            },
+          ],
+        }),
+        warnings: [],
+      },
+    ])('$name', ({ copy, warnings }) => {
+      const result = rewriteReferences(copy, { sourceNamespace: 'gloo-mesh', placement: PLACEMENT });
+      expect(result.object).toBe(copy);
+      expect(result.warnings.map((w) => [w.details.path, w.message])).toEqual(warnings);
+      expect(result.warnings.every((w) => w.code === 'UnresolvedReference')).toBe(true);
+    });
   });
 });

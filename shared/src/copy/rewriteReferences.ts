@@ -4,7 +4,7 @@ import { groupKindOf } from '../kinds/kindInfo.js';
 import { type ObjectRef, objectKey } from '../source/objectRef.js';
 import { setIn } from './immutable.js';
 import { formatPath, type KubeObject } from './kubeObject.js';
-import { referencedSources } from './references.js';
+import { type FoundReference, isLocalReference, referencedSources } from './references.js';
 
 /**
  * Where distributed sources land in ONE workload cluster. The same placement is used for every
@@ -39,6 +39,10 @@ export interface RewriteResult {
  * - it is not distributed to this cluster, or lands in several namespaces: the reference is left
  *   as it is and a warning says why.
  *
+ * A local reference (no namespace field) always resolves in the copy's own namespace, so it is
+ * never rewritten: it only gets an UnresolvedReference warning when the referenced source does not
+ * land in that namespace of this cluster.
+ *
  * Only objects on the path to a changed reference are copied; everything else is shared with
  * `copy`, which is never modified.
  */
@@ -47,6 +51,11 @@ export function rewriteReferences(copy: KubeObject, options: RewriteReferencesOp
   const warnings: RelayError[] = [];
   for (const { found, target } of referencedSources(copy, options)) {
     const landing = options.placement.landingNamespaces(target);
+    if (isLocalReference(found.role)) {
+      const here = copy.metadata.namespace ?? '';
+      if (!landing.includes(here)) warnings.push(notBeside(found, target, here, landing));
+      continue;
+    }
     const [only] = landing;
     if (only === undefined || landing.length > 1) {
       warnings.push(unresolved(found.path, target, landing));
@@ -87,4 +96,23 @@ function unresolved(
         message: `${where} refers to ${what}, which lands in several namespaces of this cluster (${landing.join(', ')}); the reference is left as it is`,
         details,
       });
+}
+
+function notBeside(
+  found: FoundReference,
+  target: ObjectRef,
+  here: string,
+  landing: readonly string[],
+): RelayError {
+  const where = formatPath(found.path);
+  const what = `${groupKindOf(target)} ${target.name}`;
+  const elsewhere =
+    landing.length === 0
+      ? 'which is not distributed to this cluster'
+      : `whose copies land in ${landing.join(', ')}, not beside it`;
+  return new RelayError({
+    code: ErrorCode.UnresolvedReference,
+    message: `${where} is a local reference to ${what} in the copy's namespace ${here}, ${elsewhere}; distribute ${what} to the same clusters and namespace`,
+    details: { path: where, reference: objectKey(target) },
+  });
 }

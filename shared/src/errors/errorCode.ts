@@ -41,6 +41,8 @@ export const ErrorCode = {
   InvalidSourceUri: 'InvalidSourceUri',
   /** A flag or configuration value of a program is invalid. */
   InvalidConfig: 'InvalidConfig',
+  /** A program could not open a listening socket (port taken, no permission, no such address). */
+  ListenFailed: 'ListenFailed',
   /** The caller presented no credentials or invalid ones. */
   Unauthenticated: 'Unauthenticated',
   /** The caller's credentials do not allow the request (e.g. another cluster's token). */

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { formatListenAddress, listenFailed } from '../net/listenAddress.js';
 
 /** What /metrics needs of a prom-client Registry (structural, so shared needs no prom-client). */
 export interface MetricsSource {
@@ -19,6 +20,8 @@ export interface ProbeServerOptions {
   /** The body of a 503 from /readyz: what "not ready" means for this program. */
   readonly notReadyReason: string;
   readonly logger: Logger;
+  /** The flag that sets the address, named when the port cannot be opened (default --http-listen). */
+  readonly flag?: string;
 }
 
 export interface RunningProbeServer {
@@ -30,6 +33,9 @@ export interface RunningProbeServer {
  * The HTTP endpoints of the management server and the agent: /healthz (the process is alive and
  * answering), /readyz (see `isReady`) and /metrics (Prometheus text). Liveness never depends on an
  * API server: a cluster outage must not make Kubernetes restart every replica.
+ *
+ * Rejects with a `ListenFailed` RelayError when the port cannot be opened (taken, privileged), so
+ * the program can stop with a clear message instead of running without its probes.
  */
 export async function startProbeServer(options: ProbeServerOptions): Promise<RunningProbeServer> {
   const server = createServer((req, res) => {
@@ -40,9 +46,13 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Run
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: Error) => {
+      const address = formatListenAddress({ host: options.host || '0.0.0.0', port: options.port });
+      reject(listenFailed({ flag: options.flag ?? '--http-listen', address }, error));
+    };
+    server.once('error', onError);
     server.listen(options.port, options.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });

@@ -63,6 +63,8 @@ export interface KubeRequest {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly body?: unknown;
   readonly contentType?: ContentType;
+  /** The Accept header (default application/json), e.g. to ask for PartialObjectMetadata. */
+  readonly accept?: string;
   readonly signal?: AbortSignal;
   /** Give up after this long (default 30 s); a hung API server must not hang the caller. */
   readonly timeoutMs?: number;
@@ -118,7 +120,7 @@ export class KubeRest {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[req.method]);
     await this.#kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: req.accept ?? 'application/json' };
     let body: string | undefined;
     if (req.body !== undefined) {
       headers['content-type'] = req.contentType ?? ContentType.json;

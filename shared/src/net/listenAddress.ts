@@ -32,3 +32,48 @@ export function parseListenAddress(flag: string, value: string): Result<ListenAd
 export function formatListenAddress(address: ListenAddress): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
+
+/** What a program listens for, and the flag that sets its address (named in the error). */
+export interface Listener {
+  /** e.g. `--http-listen`. */
+  readonly flag: string;
+  /** e.g. `127.0.0.1:9091`. */
+  readonly address: string;
+}
+
+/** Why the OS refused a listening socket, in words; the errno code is kept in the message too. */
+const LISTEN_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (another process listens on that port)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the address is not one of this host',
+};
+
+/**
+ * The error a program fails with when it cannot listen: one line naming the address, the flag and
+ * the reason, so an operator can fix it without reading a stack trace. `cause` is the socket
+ * error (or grpc-js's bind error, whose message carries the errno name).
+ */
+export function listenFailed(listener: Listener, cause: unknown): RelayError {
+  const errno = errnoOf(cause);
+  const reason =
+    errno === undefined
+      ? cause instanceof Error
+        ? cause.message
+        : String(cause)
+      : `${LISTEN_REASONS[errno] ?? errno.toLowerCase()} (${errno})`;
+  return new RelayError({
+    code: ErrorCode.ListenFailed,
+    message: `cannot listen on ${listener.address} (${listener.flag}): ${reason}`,
+    details: { flag: listener.flag, address: listener.address, ...(errno === undefined ? {} : { errno }) },
+    cause,
+  });
+}
+
+/** `EADDRINUSE` & co. from a Node socket error (`code`) or a grpc-js bind error (message text). */
+function errnoOf(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') {
+    if (/^E[A-Z]+$/.test(error.code)) return error.code;
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(text)?.[1];
+}

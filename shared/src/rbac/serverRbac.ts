@@ -1,4 +1,5 @@
 import type { KindInfo } from '../kinds/kindInfo.js';
+import { undistributableKinds } from '../kinds/neighbourKinds.js';
 import {
   bootstrapSecretName,
   KUBERNETES_CLUSTER,
@@ -52,6 +53,13 @@ export function serverRbac(options: ServerRbacOptions): RbacBundle {
     ...kindRules(options.kinds, READ).map((rule) => ({
       rule,
       why: 'Sources: one informer (list + watch) per distributable kind, in every namespace, because sources live anywhere. get adds nothing to list. No write verb: the server never changes a source.',
+    })),
+    ...kindRules(
+      undistributableKinds(options.kinds).map((k) => ({ ...k, version: '' })),
+      [Verb.list, Verb.watch],
+    ).map((rule) => ({
+      rule,
+      why: 'Annotated objects of kinds that are not distributed: a fixed list of neighbours of the distributable kinds in the Gateway API and Gloo groups (shared/src/kinds/neighbourKinds.ts), minus --kinds. A metadata-only informer per installed kind finds those carrying gloo.solo.io/distribute-to, so each gets a KindNotDistributable Warning Event instead of being ignored without a word. Only metadata is read, but RBAC cannot grant less than list + watch.',
     })),
     {
       rule: {

@@ -81,6 +81,8 @@ export const RegistrationAnnotation = {
   mgmtCluster: 'kuberelay.dev/mgmt-cluster',
   grpcAddress: 'kuberelay.dev/grpc-address',
   httpAddress: 'kuberelay.dev/http-address',
+  /** On server Leases: the server's distributable kinds (its --kinds), see formatKindsAnnotation. */
+  kinds: 'kuberelay.dev/kinds',
 } as const;
 
 /** Field manager names, so managedFields tell who wrote what. */
