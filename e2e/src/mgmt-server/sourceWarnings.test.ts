@@ -4,7 +4,7 @@ import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { relayctl } from '../relayctl/harness.js';
-import { ensureReferenceGrantCrd, REFERENCE_GRANT, referenceGrant } from '../support/extraCrds.js';
+import { REFERENCE_GRANT, referenceGrant } from '../support/referenceGrant.js';
 import { startTestServer, unique } from '../support/testing.js';
 
 // Warnings a person sees on a source without reading logs (SPEC §8): Warning Events recorded by a
@@ -105,7 +105,7 @@ describe('local references', () => {
           namespace,
           annotations: { 'gloo.solo.io/distribute-to': 'alpha/gloo-system' },
         },
-        spec: {},
+        spec: { kube: {} },
       },
       'gatewayparameters',
     );
@@ -155,7 +155,6 @@ describe('local references', () => {
 
 describe('annotated objects of a kind that is not distributed', () => {
   it('get one KindNotDistributable Warning Event per annotation value', async () => {
-    await ensureReferenceGrantCrd(rest);
     const namespace = await namespaceNamed('warn-kind');
     await registerCluster(namespace, 'alpha');
     await startServer(namespace);

@@ -2,7 +2,7 @@ import { DEFAULT_KINDS } from '@kuberelay/shared';
 import { type KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
-import { ensureReferenceGrantCrd, REFERENCE_GRANT, referenceGrant } from '../support/extraCrds.js';
+import { REFERENCE_GRANT, referenceGrant } from '../support/referenceGrant.js';
 import { startTestServer } from '../support/testing.js';
 import { createNamespace, relayctl, rest, unique } from './harness.js';
 
@@ -22,7 +22,6 @@ beforeAll(async () => {
   src = unique('rctl-kinds-src');
   await createNamespace(mgmt, ns);
   await createNamespace(mgmt, src);
-  await ensureReferenceGrantCrd(mgmt);
   const server = await startTestServer(lab, ns, { kinds: [...DEFAULT_KINDS, REFERENCE_GRANT] });
   stopServer = () => server.stop();
   await server.ready;
