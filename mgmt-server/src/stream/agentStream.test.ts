@@ -15,7 +15,12 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Authenticator } from '../auth/authenticator.js';
 import { SnapshotCache } from '../snapshot/snapshotCache.js';
-import { type AgentStreamIo, runAgentStream, type StreamSettings } from './agentStream.js';
+import {
+  type AgentStreamIo,
+  MAX_PENDING_INPUTS,
+  runAgentStream,
+  type StreamSettings,
+} from './agentStream.js';
 import { AsyncQueue } from './asyncQueue.js';
 import { StreamEndCode, type StreamError } from './streamError.js';
 import type { StreamEvent } from './streamEvents.js';
@@ -425,5 +430,53 @@ describe('agent stream: lifecycle', () => {
     await settle();
     abort.abort();
     expect(codeOf(await done)).toBe(StreamEndCode.ShuttingDown);
+  });
+});
+
+describe('agent stream: backpressure', () => {
+  it('stops reading an agent that sends faster than the stream handles: at most MAX_PENDING_INPUTS wait', async () => {
+    const { cache, sessions, clock, abort } = setup();
+    let pulled = 0;
+    const flood: AgentStreamIo = {
+      // The state machine is stuck on its first send (Welcome) for as long as the test runs.
+      send: () => new Promise(() => {}),
+      messages: {
+        async *[Symbol.asyncIterator]() {
+          yield {
+            message: {
+              $case: 'hello',
+              value: { cluster: 'qa', agentVersion: '1', agentPod: 'a', haveVersion: 0, have: [] },
+            },
+          };
+          for (let i = 0; i < 1_000; i++) {
+            pulled += 1;
+            yield { message: { $case: 'heartbeat', value: { unixMillis: i } } };
+          }
+        },
+      },
+    };
+    const done = runAgentStream({
+      streamId: 's-flood',
+      io: flood,
+      credentials: { metadata: { authorization: ['Bearer good-qa'] }, peer: '127.0.0.1:5555' },
+      authenticator,
+      cache,
+      sessions,
+      settings: {
+        mgmtCluster: 'mgmt',
+        serverPod: 'gloo-mesh/server-0',
+        distributionEnabled: true,
+        heartbeatSeconds: 5,
+      },
+      clock,
+      logger,
+      signal: abort.signal,
+    });
+    await settle(50);
+    expect(pulled).toBeGreaterThan(0);
+    expect(pulled).toBeLessThanOrEqual(MAX_PENDING_INPUTS + 1);
+    abort.abort();
+    await settle();
+    void done;
   });
 });

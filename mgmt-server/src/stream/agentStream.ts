@@ -98,6 +98,13 @@ type Input =
   | { readonly type: 'trust'; readonly bundlePem: string }
   | { readonly type: 'end'; readonly error: StreamError };
 
+/**
+ * Most inputs waiting to be handled before the stream stops reading the agent's messages. Each is
+ * at most one decoded message (bounded by the decoding boundary), so this bounds what one stream
+ * buffers however slowly its state machine goes; the agent is pushed back by HTTP/2 flow control.
+ */
+export const MAX_PENDING_INPUTS = 16;
+
 /** How long a refused agent gets to send its Hello, so the rejected-agents record can name it. */
 const REJECTED_HELLO_WAIT_MS = 2_000;
 
@@ -121,7 +128,7 @@ interface InFlight {
 class AgentStream {
   #lease: StreamLease | undefined;
   readonly #o: AgentStreamOptions;
-  readonly #queue = new AsyncQueue<Input>();
+  readonly #queue = new AsyncQueue<Input>({ limit: MAX_PENDING_INPUTS });
   /** Ends timers and watches of this stream (not the server). */
   readonly #local = new AbortController();
   readonly #retry: Backoff;
@@ -262,6 +269,7 @@ class AgentStream {
       this.#lease?.release();
       this.#o.signal.removeEventListener('abort', onAbort);
       this.#local.abort();
+      this.#queue.release();
       const wasCurrent = session !== undefined && this.#o.sessions.release(session);
       if (connected) {
         this.#observe({
@@ -279,11 +287,24 @@ class AgentStream {
     }
   }
 
-  /** Reads the agent's messages into the queue until the call ends. */
+  /**
+   * Reads the agent's messages into the queue until the call ends. The message rate is charged
+   * here, as messages arrive, not when the state machine gets to them: a flood ends the stream
+   * before it is buffered. While the queue is full, reading waits (backpressure).
+   */
   async #pump(): Promise<void> {
     try {
       for await (const message of this.#o.io.messages) {
+        const limited = this.#lease?.onMessage();
+        if (limited !== undefined) {
+          this.#queue.push({
+            type: 'end',
+            error: new StreamError({ code: StreamEndCode.ResourceExhausted, message: limited.message }),
+          });
+          return;
+        }
         this.#queue.push({ type: 'message', message });
+        await this.#queue.room();
       }
     } catch (error) {
       if (error instanceof StreamError) {
@@ -442,9 +463,6 @@ class AgentStream {
           break;
         }
         case 'message': {
-          const limited = this.#lease?.onMessage();
-          if (limited !== undefined)
-            return new StreamError({ code: StreamEndCode.ResourceExhausted, message: limited.message });
           this.#lastHeard = this.#o.clock.now();
           const problem = await this.#handleMessage(input.message);
           if (problem !== undefined) return problem;
