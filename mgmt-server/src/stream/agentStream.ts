@@ -5,18 +5,13 @@ import {
   type CopyResult,
   DEFAULT_CHUNK_BYTES,
   type Hello,
-  NackReason,
   splitVersion,
 } from '@kuberelay/proto';
 import {
-  type Backoff,
   type BackoffOptions,
-  type Baseline,
-  baselineFromHave,
   type Clock,
   createBackoff,
   type DesiredCopy,
-  diffCopies,
   ErrorCode,
   type Logger,
   type Result,
@@ -28,6 +23,7 @@ import { AsyncQueue } from './asyncQueue.js';
 import { StreamEndCode, StreamError } from './streamError.js';
 import type { StreamEvent, StreamObserver } from './streamEvents.js';
 import type { StreamSession, StreamSessions } from './streamSessions.js';
+import { type ProtocolStep, VersionProtocol, type VersionToSend } from './versionProtocol.js';
 
 /**
  * The gRPC stream as the state machine sees it: two methods, so tests drive it in memory.
@@ -119,40 +115,26 @@ export async function runAgentStream(options: AgentStreamOptions): Promise<Strea
   return stream.run();
 }
 
-interface InFlight {
-  readonly version: number;
-  readonly snapshot: ClusterSnapshot;
-  readonly replace: boolean;
-}
-
 class AgentStream {
   #lease: StreamLease | undefined;
   readonly #o: AgentStreamOptions;
   readonly #queue = new AsyncQueue<Input>({ limit: MAX_PENDING_INPUTS });
   /** Ends timers and watches of this stream (not the server). */
   readonly #local = new AbortController();
-  readonly #retry: Backoff;
+  readonly #protocol: VersionProtocol;
   #logger: Logger;
   #cluster = '';
   #uid: string | undefined;
   #peerClosed = false;
-
-  // Protocol state (valid after Welcome).
-  #latest: ClusterSnapshot | undefined;
-  #baseline: Baseline = new Map();
-  /** Digest of what the agent acknowledged; undefined until the first Ack. */
-  #ackedDigest: string | undefined;
-  #inFlight: InFlight | undefined;
-  #lastVersion = 0;
-  #sentFirst = false;
-  #replaceNext = false;
-  #retryPending = false;
   #lastHeard = 0;
 
   constructor(options: AgentStreamOptions) {
     this.#o = options;
     this.#logger = options.logger.child({ stream: options.streamId });
-    this.#retry = createBackoff({ minMs: 1_000, maxMs: 60_000, ...options.settings.retryBackoff });
+    this.#protocol = new VersionProtocol({
+      distributionEnabled: options.settings.distributionEnabled,
+      retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000, ...options.settings.retryBackoff }),
+    });
   }
 
   async run(): Promise<StreamError | undefined> {
@@ -199,9 +181,6 @@ class AgentStream {
         end: (error) => this.#queue.push({ type: 'end', error }),
       };
       this.#o.sessions.claim(session);
-      const snapshot = this.#o.cache.get(this.#cluster);
-      // Checked by #expectHello; a deregistration since then arrives as a snapshot input.
-      this.#latest = snapshot;
       const unwatch = this.#o.cache.watch(this.#cluster, (next) =>
         this.#queue.push({ type: 'snapshot', snapshot: next }),
       );
@@ -244,11 +223,17 @@ class AgentStream {
         },
         'agent connected',
       );
-      this.#baseline = baselineFromHave(hello.have);
-      this.#lastVersion = hello.haveVersion;
       this.#lastHeard = this.#o.clock.now();
       this.#startHeartbeats();
-      await this.#maybeSend();
+      // The snapshot was checked by #expectHello; a deregistration since arrives as an input.
+      await this.#step(
+        this.#protocol.start({
+          have: hello.have,
+          haveVersion: hello.haveVersion,
+          snapshot: this.#o.cache.get(this.#cluster),
+          now: this.#o.clock.now(),
+        }),
+      );
       outcome = await this.#loop();
       return outcome;
     } catch (error) {
@@ -444,8 +429,7 @@ class AgentStream {
               message: `cluster "${this.#cluster}" was deregistered (KubernetesCluster deleted)`,
             });
           }
-          this.#latest = input.snapshot;
-          await this.#maybeSend();
+          await this.#step(this.#protocol.snapshot(input.snapshot, this.#o.clock.now()));
           break;
         case 'timeout':
           break;
@@ -453,8 +437,7 @@ class AgentStream {
           await this.#send({ $case: 'trust', value: { caBundlePem: input.bundlePem } });
           break;
         case 'retry':
-          this.#retryPending = false;
-          await this.#maybeSend();
+          await this.#step(this.#protocol.retryDue(this.#o.clock.now()));
           break;
         case 'tick': {
           const problem = this.#checkAlive();
@@ -513,12 +496,16 @@ class AgentStream {
           results: message.value.results,
         });
         return undefined;
-      case 'ack':
-        await this.#onAck(message.value.version, message.value.digest, message.value.results);
+      case 'ack': {
+        const { version, digest, results } = message.value;
+        await this.#step(this.#protocol.ack({ version, digest, now: this.#o.clock.now() }), results);
         return undefined;
-      case 'nack':
-        await this.#onNack(message.value.version, message.value.reason, message.value.message);
+      }
+      case 'nack': {
+        const { version, reason, message: text } = message.value;
+        await this.#step(this.#protocol.nack({ version, reason, message: text, now: this.#o.clock.now() }));
         return undefined;
+      }
       case 'renew':
         return this.#onRenew(message.value.csrPem);
     }
@@ -553,94 +540,39 @@ class AgentStream {
     return undefined;
   }
 
-  async #onAck(version: number, digest: string, results: readonly CopyResult[]): Promise<void> {
-    const inFlight = this.#inFlight;
-    if (inFlight === undefined || inFlight.version !== version) {
-      this.#logger.debug({ version, inFlight: inFlight?.version }, 'ack of a version not in flight; ignored');
-      return;
+  /** Does what the version protocol decided: observe, schedule a retry, send a version. */
+  async #step(step: ProtocolStep, ackResults: readonly CopyResult[] = []): Promise<void> {
+    if (step.ignored !== undefined) this.#logger.debug({ why: step.ignored }, 'ignored a message');
+    if (step.acked !== undefined) {
+      this.#observe({ type: 'acked', cluster: this.#cluster, ...step.acked, results: ackResults });
     }
-    if (digest !== inFlight.snapshot.digest) {
-      // The agent says it applied the version but holds something else: same as a mismatch Nack.
-      this.#logger.warn(
-        { version, digest, expected: inFlight.snapshot.digest },
-        'ack with a different digest',
+    if (step.nacked !== undefined) {
+      this.#observe({ type: 'nacked', cluster: this.#cluster, ...step.nacked });
+      this.#logger.warn(step.nacked, 'agent rejected a version');
+    }
+    if (step.retryAfterMs !== undefined) {
+      this.#o.clock.sleep(step.retryAfterMs, this.#local.signal).then(
+        () => this.#queue.push({ type: 'retry' }),
+        () => {},
       );
-      await this.#onNack(version, NackReason.NACK_REASON_DIGEST_MISMATCH, 'ack digest differs');
-      return;
     }
-    this.#inFlight = undefined;
-    this.#baseline = inFlight.snapshot.copies;
-    this.#ackedDigest = inFlight.snapshot.digest;
-    this.#replaceNext = false;
-    this.#retry.reset();
-    this.#observe({ type: 'acked', cluster: this.#cluster, version, snapshot: inFlight.snapshot, results });
-    await this.#maybeSend();
+    if (step.send !== undefined) await this.#sendVersion(step.send);
   }
 
-  async #onNack(version: number, reason: NackReason, message: string): Promise<void> {
-    const inFlight = this.#inFlight;
-    if (inFlight === undefined || inFlight.version !== version) {
-      this.#logger.debug(
-        { version, inFlight: inFlight?.version },
-        'nack of a version not in flight; ignored',
-      );
-      return;
-    }
-    this.#inFlight = undefined;
-    this.#observe({ type: 'nacked', cluster: this.#cluster, version, reason, message });
-    this.#logger.warn({ version, reason, message }, 'agent rejected a version');
-    if (reason === NackReason.NACK_REASON_DIGEST_MISMATCH) {
-      // The agent's set is not what we think: the next version is the full set. Immediately the
-      // first time; a replacing version that mismatches again waits (no tight loop).
-      this.#replaceNext = true;
-      if (!inFlight.replace) {
-        await this.#maybeSend();
-        return;
-      }
-    }
-    // Keep the last acknowledged state as the agent's and try again later.
-    this.#retryPending = true;
-    const delayMs = this.#retry.next();
-    this.#o.clock.sleep(delayMs, this.#local.signal).then(
-      () => this.#queue.push({ type: 'retry' }),
-      () => {},
-    );
-  }
-
-  /** Sends the next version when one is due: nothing in flight, no retry waiting, content differs. */
-  async #maybeSend(): Promise<void> {
-    const snapshot = this.#latest;
-    if (!this.#o.settings.distributionEnabled || snapshot === undefined) return;
-    if (this.#inFlight !== undefined || this.#retryPending) return;
-    // The one place that says "snapshot did not change, no reply". The first version is always
-    // sent, even empty, so a reconnecting agent learns it is up to date.
-    if (this.#sentFirst && !this.#replaceNext && this.#ackedDigest === snapshot.digest) return;
-    const replace = this.#replaceNext;
-    const changes = replace
-      ? { upserts: [...snapshot.copies.values()], removes: [] }
-      : diffCopies(this.#baseline, snapshot.copies);
-    const version = Math.max(this.#lastVersion + 1, this.#o.clock.now());
-    this.#lastVersion = version;
-    this.#sentFirst = true;
-    this.#inFlight = { version, snapshot, replace };
+  async #sendVersion(next: VersionToSend): Promise<void> {
+    const { version, replace, upserts, removes, snapshot } = next;
     const deltas = splitVersion(
       {
         version,
         replace,
-        upserts: changes.upserts.map((copy) => this.#copyMessage(copy)),
-        removes: changes.removes,
+        upserts: upserts.map((copy) => this.#copyMessage(copy)),
+        removes: [...removes],
         digest: snapshot.digest,
       },
       this.#o.settings.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     );
     this.#logger.debug(
-      {
-        version,
-        replace,
-        upserts: changes.upserts.length,
-        removes: changes.removes.length,
-        chunks: deltas.length,
-      },
+      { version, replace, upserts: upserts.length, removes: removes.length, chunks: deltas.length },
       'sending version',
     );
     for (const delta of deltas) {
