@@ -7,79 +7,23 @@ import {
   type Hello,
   splitVersion,
 } from '@kuberelay/proto';
-import {
-  type BackoffOptions,
-  type Clock,
-  createBackoff,
-  type DesiredCopy,
-  ErrorCode,
-  type Logger,
-  type Result,
-} from '@kuberelay/shared';
-import type { Authenticator, AuthRequest } from '../auth/authenticator.js';
-import type { RelayLimits, StreamLease } from '../limits/index.js';
-import type { ClusterSnapshot, SnapshotCache } from '../snapshot/snapshotCache.js';
+import { createBackoff, type DesiredCopy, type Logger } from '@kuberelay/shared';
+import type { StreamLease } from '../limits/index.js';
+import type { ClusterSnapshot } from '../snapshot/snapshotCache.js';
 import { AsyncQueue } from './asyncQueue.js';
+import { checkAlive, checkHello, renewOnStream, toEndCode } from './streamChecks.js';
 import { StreamEndCode, StreamError } from './streamError.js';
-import type { StreamEvent, StreamObserver } from './streamEvents.js';
-import type { StreamSession, StreamSessions } from './streamSessions.js';
+import type { StreamEvent } from './streamEvents.js';
+import type {
+  AgentStreamIo,
+  AgentStreamOptions,
+  StreamCertificates,
+  StreamSettings,
+} from './streamOptions.js';
+import type { StreamSession } from './streamSessions.js';
 import { type ProtocolStep, VersionProtocol, type VersionToSend } from './versionProtocol.js';
 
-/**
- * The gRPC stream as the state machine sees it: two methods, so tests drive it in memory.
- * `messages` ends when the agent half-closes or the call goes away; `send` resolves once the
- * message is buffered (it waits when the transport pushes back) and rejects when the call is gone.
- */
-export interface AgentStreamIo {
-  send(message: ConnectResponse): Promise<void>;
-  readonly messages: AsyncIterable<ConnectRequest>;
-}
-
-export interface StreamSettings {
-  readonly mgmtCluster: string;
-  /** `<namespace>/<pod>` of this replica, sent in Welcome. */
-  readonly serverPod: string;
-  /** ConfigDistribution gate: off means Welcome says so and no Delta is ever sent. */
-  readonly distributionEnabled: boolean;
-  readonly heartbeatSeconds: number;
-  /** Most bytes of content per Delta message (default 1 MiB). */
-  readonly chunkBytes?: number;
-  /** Backoff between retries after a Nack other than DIGEST_MISMATCH (default 1 s … 60 s). */
-  readonly retryBackoff?: BackoffOptions;
-}
-
-/** Certificate services of an mTLS server: renewal on the stream and trust-bundle pushes. */
-export interface StreamCertificates {
-  /** Signs `csrPem` for `cluster` (registration `uid`); errors are RelayErrors. */
-  renew(request: {
-    readonly cluster: string;
-    readonly uid: string;
-    readonly csrPem: string;
-  }): Promise<Result<{ readonly certificatePem: string; readonly caBundlePem: string }>>;
-  /** The CA bundle agents must trust now. */
-  bundlePem(): string;
-  /** Calls `listener` whenever the bundle changes; returns the unsubscribe function. */
-  onBundleChange(listener: (bundlePem: string) => void): () => void;
-}
-
-export interface AgentStreamOptions {
-  readonly streamId: string;
-  readonly io: AgentStreamIo;
-  readonly credentials: AuthRequest;
-  readonly authenticator: Authenticator;
-  readonly cache: SnapshotCache;
-  readonly sessions: StreamSessions;
-  readonly settings: StreamSettings;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** Aborting ends the stream with ShuttingDown (UNAVAILABLE). */
-  readonly signal: AbortSignal;
-  readonly observe?: StreamObserver;
-  /** Present on an mTLS server; without it, Renew is refused. */
-  readonly certificates?: StreamCertificates;
-  /** Streams per cluster, message rate, refused attempts per peer (absent: unlimited). */
-  readonly limits?: RelayLimits;
-}
+export type { AgentStreamIo, AgentStreamOptions, StreamCertificates, StreamSettings };
 
 /** Inputs of the state machine, handled one at a time in arrival order. */
 type Input =
@@ -160,11 +104,9 @@ class AgentStream {
       const identity = this.#o.authenticator.authenticate(this.#o.credentials);
       if (!identity.ok) {
         const error = identity.errors[0];
-        const code =
-          error.code === ErrorCode.PermissionDenied
-            ? StreamEndCode.PermissionDenied
-            : StreamEndCode.Unauthenticated;
-        return await this.#refuseUnauthenticated(new StreamError({ code, message: error.message }));
+        return await this.#refuseUnauthenticated(
+          new StreamError({ code: toEndCode(error.code), message: error.message }),
+        );
       }
       this.#cluster = identity.value.cluster;
       this.#uid = identity.value.uid;
@@ -332,41 +274,16 @@ class AgentStream {
   }
 
   async #expectHello(): Promise<Hello> {
-    const timeoutMs = 3 * this.#o.settings.heartbeatSeconds * 1000;
-    this.#deadline(timeoutMs);
+    this.#deadline(3 * this.#o.settings.heartbeatSeconds * 1000);
     const first = await this.#queue.next();
     if (first.type === 'end') throw first.error;
-    if (first.type !== 'message' || first.message.message?.$case !== 'hello') {
-      const what =
-        first.type === 'message' ? `a ${first.message.message?.$case ?? 'empty'} message` : 'no message';
-      throw this.#refusal(
-        undefined,
-        new StreamError({
-          code: StreamEndCode.InvalidArgument,
-          message: `the first message must be a Hello, got ${what}`,
-        }),
-      );
-    }
-    const hello = first.message.message.value;
-    if (hello.cluster !== this.#cluster) {
-      throw this.#refusal(
-        hello.cluster,
-        new StreamError({
-          code: StreamEndCode.PermissionDenied,
-          message: `the credentials belong to cluster "${this.#cluster}", not "${hello.cluster}"`,
-        }),
-      );
-    }
-    if (this.#o.cache.get(this.#cluster) === undefined) {
-      throw this.#refusal(
-        hello.cluster,
-        new StreamError({
-          code: StreamEndCode.PermissionDenied,
-          message: `cluster "${this.#cluster}" is not registered (no KubernetesCluster ${this.#cluster})`,
-        }),
-      );
-    }
-    return hello;
+    const checked = checkHello({
+      first: first.type === 'message' ? first.message : undefined,
+      cluster: this.#cluster,
+      registered: this.#o.cache.get(this.#cluster) !== undefined,
+    });
+    if (!checked.ok) throw this.#refusal(checked.claimed, checked.error);
+    return checked.hello;
   }
 
   #refusal(claimed: string | undefined, error: StreamError): StreamError {
@@ -456,23 +373,16 @@ class AgentStream {
   }
 
   #checkAlive(): StreamError | undefined {
-    const silentMs = this.#o.clock.now() - this.#lastHeard;
-    if (silentMs >= 3 * this.#o.settings.heartbeatSeconds * 1000) {
-      return new StreamError({
-        code: StreamEndCode.PeerSilent,
-        message: `nothing heard from the agent for ${Math.round(silentMs / 1000)} s (3 heartbeats)`,
-      });
-    }
-    // Credentials are re-checked so an expired certificate, a CA dropped from the bundle or a
-    // re-registration (another uid) ends open streams too.
-    const identity = this.#o.authenticator.authenticate(this.#o.credentials);
-    if (!identity.ok || identity.value.cluster !== this.#cluster || identity.value.uid !== this.#uid) {
-      return new StreamError({
-        code: identity.ok ? StreamEndCode.Unauthenticated : toEndCode(identity.errors[0].code),
-        message: `the credentials are no longer valid${identity.ok ? '' : `: ${identity.errors[0].message}`}`,
-      });
-    }
-    return undefined;
+    return checkAlive({
+      now: this.#o.clock.now(),
+      lastHeard: this.#lastHeard,
+      heartbeatSeconds: this.#o.settings.heartbeatSeconds,
+      // Credentials are re-checked so an expired certificate, a CA dropped from the bundle or a
+      // re-registration (another uid) ends open streams too.
+      identity: this.#o.authenticator.authenticate(this.#o.credentials),
+      cluster: this.#cluster,
+      uid: this.#uid,
+    });
   }
 
   async #handleMessage(request: ConnectRequest): Promise<StreamError | undefined> {
@@ -511,32 +421,16 @@ class AgentStream {
     }
   }
 
-  /**
-   * Signs a new certificate for the cluster and registration this stream authenticated as (never
-   * what the CSR asks for). The stream goes on with its current certificate; the agent reconnects
-   * with the new one when it likes. A CSR that does not verify ends the stream: the agent is buggy
-   * or is not the key holder.
-   */
   async #onRenew(csrPem: string): Promise<StreamError | undefined> {
-    const certificates = this.#o.certificates;
-    const uid = this.#uid;
-    if (certificates === undefined || uid === undefined) {
-      return new StreamError({
-        code: StreamEndCode.InvalidArgument,
-        message: 'certificate renewal is only available to agents authenticated by a client certificate',
-      });
-    }
-    const issued = await certificates.renew({ cluster: this.#cluster, uid, csrPem });
-    if (!issued.ok) {
-      const error = issued.errors[0];
-      return new StreamError({
-        code:
-          error.code === ErrorCode.InvalidMessage ? StreamEndCode.InvalidArgument : StreamEndCode.Internal,
-        message: `renewal failed: ${error.message}`,
-      });
-    }
+    const renewed = await renewOnStream({
+      certificates: this.#o.certificates,
+      cluster: this.#cluster,
+      uid: this.#uid,
+      csrPem,
+    });
+    if (renewed instanceof StreamError) return renewed;
     this.#logger.info('client certificate renewed');
-    await this.#send({ $case: 'renewed', value: issued.value });
+    await this.#send({ $case: 'renewed', value: renewed });
     return undefined;
   }
 
@@ -612,8 +506,4 @@ class AgentStream {
       this.#logger.error({ err: error, event: event.type }, 'stream observer failed');
     }
   }
-}
-
-function toEndCode(code: ErrorCode): StreamEndCode {
-  return code === ErrorCode.PermissionDenied ? StreamEndCode.PermissionDenied : StreamEndCode.Unauthenticated;
 }
