@@ -1,20 +1,11 @@
 import { hostname } from 'node:os';
-import {
-  CopyOutcome,
-  type Hello,
-  type CopyResult as ProtoCopyResult,
-  type RenewResponse,
-  type TrustBundle,
-  type VersionContent,
-  type Welcome,
-} from '@kuberelay/proto';
+import type { Hello, RenewResponse, TrustBundle, VersionContent, Welcome } from '@kuberelay/proto';
 import {
   type Clock,
   createKindRegistry,
   createLogger,
   DEFAULT_KINDS,
   ErrorCode,
-  FieldManager,
   forCluster,
   type KindInfo,
   type KindRegistry,
@@ -26,21 +17,17 @@ import {
 import { startProbeServer } from '@kuberelay/shared/http';
 import { KubeRest } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CopyCode, type CopyResult, Outcome, sameResult } from './apply/copyResult.js';
-import { type DesiredCopy, parseDesiredCopy } from './apply/desiredCopy.js';
+import type { CopyResult } from './apply/copyResult.js';
 import { runConnectLoop } from './connection/connectLoop.js';
 import { createRelayDialer, type DialCredentials } from './connection/grpcDial.js';
-import { nextDesiredSet } from './connection/nextDesiredSet.js';
 import type { DialStream } from './connection/relayStream.js';
 import type { RelaySession, SessionHandler, VersionReply } from './connection/session.js';
 import { AgentMetrics } from './http/metrics.js';
 import type { AgentIdentity } from './identity/agentIdentity.js';
 import { runRenewalLoop } from './identity/renewalLoop.js';
-import { findUntracked, type InventoryEntry } from './prune/findUntracked.js';
-import { pruneCopies } from './prune/pruneCopies.js';
-import { Reconciler } from './reconcile/reconciler.js';
-import { loadState, type PersistedState, saveState } from './state/stateFile.js';
+import { ResultReporter, toProtoResult } from './report/resultReporter.js';
 import { AGENT_VERSION } from './version.js';
+import { VersionApplier } from './versions/versionApplier.js';
 
 export interface AgentOptions {
   /** The workload cluster the agent writes copies to. */
@@ -84,16 +71,6 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-/** The acknowledged version: what the agent told (or will tell) the server it holds. */
-interface HeldState {
-  readonly version: number;
-  readonly digest: string;
-  readonly copies: ReadonlyMap<string, DesiredCopy>;
-}
-
-/** Delay that coalesces result changes into one Report. */
-const REPORT_COALESCE_MS = 100;
-
 /**
  * Starts an agent: loads the saved state and enforces it at once (no pruning) if the management
  * cluster is known, serves HTTP, and connects to the management server in the background,
@@ -116,23 +93,14 @@ class AgentRuntime implements SessionHandler {
   readonly #rest: KubeRest;
   readonly #metrics = new AgentMetrics();
   readonly #controller = new AbortController();
-  #held: HeldState = { version: 0, digest: '', copies: new Map() };
-  /** Copies this agent applied and may have to delete: the held set plus failed deletions. */
-  readonly #inventory = new Map<string, InventoryEntry>();
-  #reconciler: Reconciler | undefined;
+  readonly #versions: VersionApplier;
+  readonly #reporter: ResultReporter;
   #session: RelaySession | undefined;
   /** Aborted when the current session ends: scopes the renewal loop to one stream. */
   #sessionController: AbortController | undefined;
   #connected = false;
   #synced = false;
   #distributionEnabled = false;
-  #savedStateLoaded = false;
-  #savedMgmtCluster: string | undefined;
-  #applying = false;
-  /** What the server has been told of each copy (via Ack or Report) on the current stream. */
-  readonly #reported = new Map<string, CopyResult>();
-  readonly #pendingReports = new Set<string>();
-  #reportScheduled = false;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -140,6 +108,33 @@ class AgentRuntime implements SessionHandler {
     this.#clock = options.clock ?? systemClock;
     this.#kinds = createKindRegistry(options.kinds ?? DEFAULT_KINDS);
     this.#rest = new KubeRest(options.kubeConfig);
+    const signal = this.#controller.signal;
+    this.#reporter = new ResultReporter({
+      clock: this.#clock,
+      signal,
+      resultOf: (key) => this.#versions.reconciler?.result(key),
+      send: (results) =>
+        this.#session !== undefined &&
+        this.#connected &&
+        this.#session.sendReport({
+          version: this.#versions.held.version,
+          results: results.map(toProtoResult),
+        }),
+    });
+    this.#versions = new VersionApplier({
+      rest: this.#rest,
+      kinds: this.#kinds,
+      clock: this.#clock,
+      logger: this.#logger,
+      signal,
+      stateFile: options.stateFile,
+      mgmtCluster: options.mgmtCluster,
+      resyncIntervalMs: options.resyncIntervalMs,
+      onWrite: (verb) => this.#metrics.recordWrite(verb),
+      onDriftRepaired: () => this.#metrics.recordDriftRepair(),
+      onResult: (result) => this.#reporter.changed(result.key),
+      onHeld: (version) => this.#metrics.setAckedVersion(version),
+    });
   }
 
   async start(): Promise<Agent> {
@@ -154,12 +149,13 @@ class AgentRuntime implements SessionHandler {
       notReadyReason: 'not connected to the management server and no saved state to enforce',
       logger: this.#logger,
     });
-    await this.#loadSavedState();
-    const mgmt = this.#options.mgmtCluster ?? this.#savedMgmtCluster;
+    await this.#versions.loadSavedState();
+    const mgmt = this.#options.mgmtCluster ?? this.#versions.savedMgmtCluster;
     if (mgmt !== undefined) {
-      if (this.#held.copies.size > 0) {
+      const held = this.#versions.held;
+      if (held.copies.size > 0) {
         this.#logger.info(
-          { copies: this.#held.copies.size, version: this.#held.version },
+          { copies: held.copies.size, version: held.version },
           'enforcing the saved state until the management server is reachable',
         );
       }
@@ -201,7 +197,7 @@ class AgentRuntime implements SessionHandler {
     return {
       httpPort: http.port,
       connected: () => this.#connected,
-      ackedVersion: () => this.#held.version,
+      ackedVersion: () => this.#versions.held.version,
       stop: async () => {
         this.#controller.abort();
         await loop;
@@ -215,12 +211,13 @@ class AgentRuntime implements SessionHandler {
   // --- SessionHandler -------------------------------------------------------------------------
 
   hello(): Hello {
+    const held = this.#versions.held;
     return {
       cluster: this.#options.cluster,
       agentVersion: AGENT_VERSION,
       agentPod: this.#options.podName ?? hostname(),
-      haveVersion: this.#held.version,
-      have: [...this.#held.copies.values()].map((c) => ({ key: c.key, hash: c.hash })),
+      haveVersion: held.version,
+      have: [...held.copies.values()].map((c) => ({ key: c.key, hash: c.hash })),
     };
   }
 
@@ -238,9 +235,10 @@ class AgentRuntime implements SessionHandler {
         'the server identifies this agent as another cluster',
       );
     }
-    if (this.#reconciler !== undefined && this.#reconciler.mgmtCluster !== welcome.mgmtCluster) {
+    const current = this.#versions.reconciler?.mgmtCluster;
+    if (current !== undefined && current !== welcome.mgmtCluster) {
       this.#logger.warn(
-        { was: this.#reconciler.mgmtCluster, now: welcome.mgmtCluster },
+        { was: current, now: welcome.mgmtCluster },
         'the management cluster changed; watching copies of the new one',
       );
     }
@@ -250,7 +248,7 @@ class AgentRuntime implements SessionHandler {
     this.#connected = true;
     // With distribution off no version follows: what we hold is all there is.
     this.#synced = !welcome.distributionEnabled;
-    this.#reported.clear();
+    this.#reporter.reset();
     this.#metrics.setConnected(true);
     this.#logger.info(
       {
@@ -263,42 +261,34 @@ class AgentRuntime implements SessionHandler {
   }
 
   async applyVersion(version: VersionContent): Promise<VersionReply> {
-    const reconciler = this.#reconciler;
-    if (reconciler === undefined)
-      throw new Error('a version arrived before the management cluster was known');
-    const next = nextDesiredSet({ held: this.#held.copies, version, kinds: this.#kinds });
-    if (!next.ok) {
-      this.#logger.warn(
-        { version: version.version, reason: next.reason, err: next.message },
-        'rejecting version',
-      );
-      return {
-        $case: 'nack',
-        value: { version: version.version, reason: next.reason, message: next.message },
-      };
-    }
-    this.#applying = true;
+    this.#reporter.hold();
+    let told: { results: readonly CopyResult[]; removed: readonly CopyResult[] } = {
+      results: [],
+      removed: [],
+    };
     try {
-      const { applied } = reconciler.setDesired(next.copies);
-      for (const copy of next.copies.values()) this.#inventory.set(copy.key, inventoryEntryOf(copy));
-      await applied;
-      // Copies this version did not change may still be on their first apply (a saved state
-      // being enforced): the Ack reports real results, not guesses.
-      await reconciler.settled();
-      const removed = await this.#prune(next.copies, reconciler.mgmtCluster);
-      this.#held = { version: version.version, digest: next.digest, copies: next.copies };
-      this.#metrics.setAckedVersion(version.version);
-      await this.#persist(reconciler.mgmtCluster);
+      const applied = await this.#versions.apply(version, {
+        // Pruning needs a complete view from a connected server with distribution on (§4, §7).
+        mayPrune: () => this.#distributionEnabled && this.#connected && !this.#controller.signal.aborted,
+      });
+      if (!applied.ok) {
+        this.#logger.warn(
+          { version: version.version, reason: applied.reason, err: applied.message },
+          'rejecting version',
+        );
+        return {
+          $case: 'nack',
+          value: { version: version.version, reason: applied.reason, message: applied.message },
+        };
+      }
       this.#synced = true;
-      const results = reconciler.results();
-      for (const result of results) this.#reported.set(result.key, result);
-      for (const result of removed) this.#reported.delete(result.key);
+      told = applied;
       this.#logger.info(
         {
           version: version.version,
           upserts: version.upserts.length,
-          removes: removed.length,
-          copies: results.length,
+          removes: applied.removed.length,
+          copies: applied.results.length,
         },
         'applied version',
       );
@@ -306,13 +296,12 @@ class AgentRuntime implements SessionHandler {
         $case: 'ack',
         value: {
           version: version.version,
-          digest: next.digest,
-          results: [...results, ...removed].map(toProtoResult),
+          digest: applied.digest,
+          results: [...applied.results, ...applied.removed].map(toProtoResult),
         },
       };
     } finally {
-      this.#applying = false;
-      this.#scheduleReport();
+      this.#reporter.release(told);
     }
   }
 
@@ -360,126 +349,9 @@ class AgentRuntime implements SessionHandler {
     });
   }
 
-  async #loadSavedState(): Promise<void> {
-    const loaded = await loadState(this.#options.stateFile);
-    if (loaded.status === 'corrupt') {
-      this.#logger.error({ err: loaded.error, code: loaded.error.code }, loaded.error.message);
-      return;
-    }
-    if (loaded.status === 'missing') {
-      this.#logger.info({ path: this.#options.stateFile }, 'no saved state; starting empty');
-      return;
-    }
-    const { state } = loaded;
-    if (this.#options.mgmtCluster !== undefined && state.mgmtCluster !== this.#options.mgmtCluster) {
-      this.#logger.warn(
-        { saved: state.mgmtCluster, configured: this.#options.mgmtCluster },
-        'the saved state belongs to another management cluster; ignoring it',
-      );
-      return;
-    }
-    const copies = new Map<string, DesiredCopy>();
-    for (const saved of state.copies) {
-      const parsed = parseDesiredCopy({
-        ...saved,
-        manifest: JSON.stringify(saved.manifest),
-        kinds: this.#kinds,
-      });
-      if (parsed.ok) copies.set(saved.key, parsed.value);
-      else
-        this.#logger.error(
-          { copy: saved.key, err: parsed.errors[0].message },
-          'ignoring an invalid saved copy',
-        );
-    }
-    this.#held = { version: state.version, digest: state.digest, copies };
-    for (const copy of copies.values()) this.#inventory.set(copy.key, inventoryEntryOf(copy));
-    this.#savedMgmtCluster = state.mgmtCluster;
-    this.#savedStateLoaded = true;
-    this.#metrics.setAckedVersion(state.version);
-  }
-
-  #ensureReconciler(mgmtCluster: string): Reconciler {
-    if (this.#reconciler?.mgmtCluster === mgmtCluster) return this.#reconciler;
-    this.#reconciler?.stop();
-    const reconciler = new Reconciler({
-      rest: this.#rest,
-      kinds: this.#kinds,
-      mgmtCluster,
-      fieldManager: FieldManager.agent,
-      clock: this.#clock,
-      logger: this.#logger,
-      signal: this.#controller.signal,
-      onWrite: (verb) => this.#metrics.recordWrite(verb),
-      onDriftRepaired: () => this.#metrics.recordDriftRepair(),
-      onResult: (result) => {
-        this.#pendingReports.add(result.key);
-        this.#scheduleReport();
-      },
-      ...(this.#options.resyncIntervalMs === undefined
-        ? {}
-        : { resyncIntervalMs: this.#options.resyncIntervalMs }),
-    });
-    this.#reconciler = reconciler;
+  #ensureReconciler(mgmtCluster: string): void {
+    const reconciler = this.#versions.ensureReconciler(mgmtCluster);
     this.#metrics.countCopiesWith(() => reconciler.countByOutcome());
-    reconciler.start();
-    reconciler.setDesired(this.#held.copies);
-    return reconciler;
-  }
-
-  /**
-   * Deletes what the inventory holds and the new set does not. Only here: after a complete,
-   * digest-verified version, on an open stream, with distribution on (SPEC §4, §7).
-   */
-  async #prune(desired: ReadonlyMap<string, DesiredCopy>, mgmtCluster: string): Promise<CopyResult[]> {
-    if (!this.#distributionEnabled || !this.#connected || this.#controller.signal.aborted) return [];
-    const untracked = findUntracked(this.#inventory, desired);
-    if (untracked.length === 0) return [];
-    const pruned = await pruneCopies({
-      rest: this.#rest,
-      kinds: this.#kinds,
-      mgmtCluster,
-      entries: untracked,
-      signal: this.#controller.signal,
-      logger: this.#logger,
-      onWrite: (verb) => this.#metrics.recordWrite(verb),
-    });
-    const removed: CopyResult[] = [];
-    for (const result of pruned) {
-      // A failed delete stays in the inventory and is tried again with the next version.
-      if (result.state === 'failed') continue;
-      const entry = this.#inventory.get(result.key);
-      this.#inventory.delete(result.key);
-      removed.push({
-        key: result.key,
-        hash: entry?.hash ?? '',
-        outcome: Outcome.Removed,
-        code: CopyCode.Ok,
-        message: result.message,
-      });
-    }
-    return removed;
-  }
-
-  async #persist(mgmtCluster: string): Promise<void> {
-    const state: PersistedState = {
-      version: this.#held.version,
-      digest: this.#held.digest,
-      mgmtCluster,
-      copies: [...this.#held.copies.values()].map((c) => ({
-        key: c.key,
-        hash: c.hash,
-        overwrite: c.overwrite,
-        manifest: c.object,
-      })),
-    };
-    try {
-      await saveState(this.#options.stateFile, state);
-    } catch (error) {
-      // The Ack still goes out: the server's view is right, and a restart without the file only
-      // means the server sends everything again.
-      this.#logger.error({ err: error, path: this.#options.stateFile }, 'could not save the state file');
-    }
   }
 
   #onSession(session: RelaySession | undefined): void {
@@ -493,67 +365,12 @@ class AgentRuntime implements SessionHandler {
     }
   }
 
-  #scheduleReport(): void {
-    if (this.#reportScheduled || this.#applying || this.#pendingReports.size === 0) return;
-    this.#reportScheduled = true;
-    this.#clock.sleep(REPORT_COALESCE_MS, this.#controller.signal).then(
-      () => {
-        this.#reportScheduled = false;
-        this.#flushReports();
-      },
-      () => {
-        this.#reportScheduled = false;
-      },
-    );
-  }
-
-  /** Sends the results that changed since the server last heard of them (SPEC §5: status stays true). */
-  #flushReports(): void {
-    if (this.#applying) return;
-    const reconciler = this.#reconciler;
-    const keys = [...this.#pendingReports];
-    this.#pendingReports.clear();
-    if (reconciler === undefined || this.#session === undefined || !this.#connected) return;
-    const changed = keys
-      .map((key) => reconciler.result(key))
-      .filter((r): r is CopyResult => r !== undefined && !sameResult(this.#reported.get(r.key), r));
-    if (changed.length === 0) return;
-    if (this.#session.sendReport({ version: this.#held.version, results: changed.map(toProtoResult) })) {
-      for (const result of changed) this.#reported.set(result.key, result);
-    }
-  }
-
   #ready(): boolean {
     if (this.#connected) return this.#synced;
     // Away from the server, the agent is useful when it enforces a state it holds.
-    return this.#reconciler !== undefined && (this.#savedStateLoaded || this.#held.version > 0);
+    return (
+      this.#versions.reconciler !== undefined &&
+      (this.#versions.savedStateLoaded || this.#versions.held.version > 0)
+    );
   }
-}
-
-function inventoryEntryOf(copy: DesiredCopy): InventoryEntry {
-  return {
-    key: copy.key,
-    hash: copy.hash,
-    apiVersion: copy.object.apiVersion,
-    kind: copy.object.kind,
-    namespace: copy.target.namespace,
-    name: copy.target.name,
-  };
-}
-
-const PROTO_OUTCOME = {
-  [Outcome.Applied]: CopyOutcome.COPY_OUTCOME_APPLIED,
-  [Outcome.Failed]: CopyOutcome.COPY_OUTCOME_FAILED,
-  [Outcome.Conflict]: CopyOutcome.COPY_OUTCOME_CONFLICT,
-  [Outcome.Removed]: CopyOutcome.COPY_OUTCOME_REMOVED,
-} as const;
-
-function toProtoResult(result: CopyResult): ProtoCopyResult {
-  return {
-    key: result.key,
-    hash: result.hash,
-    outcome: PROTO_OUTCOME[result.outcome],
-    code: result.code,
-    message: result.message,
-  };
 }

@@ -1,0 +1,239 @@
+import type { NackReason, VersionContent } from '@kuberelay/proto';
+import { type Clock, FieldManager, type KindRegistry, type Logger } from '@kuberelay/shared';
+import type { KubeRest } from '@kuberelay/shared/kube';
+import type { WriteVerb } from '../apply/copyApplier.js';
+import { CopyCode, type CopyResult, Outcome } from '../apply/copyResult.js';
+import { type DesiredCopy, parseDesiredCopy } from '../apply/desiredCopy.js';
+import { nextDesiredSet } from '../connection/nextDesiredSet.js';
+import { findUntracked, type InventoryEntry } from '../prune/findUntracked.js';
+import { pruneCopies } from '../prune/pruneCopies.js';
+import { Reconciler } from '../reconcile/reconciler.js';
+import { loadState, type PersistedState, saveState } from '../state/stateFile.js';
+
+/** The acknowledged version: what the agent told (or will tell) the server it holds. */
+export interface HeldState {
+  readonly version: number;
+  readonly digest: string;
+  readonly copies: ReadonlyMap<string, DesiredCopy>;
+}
+
+export interface VersionApplierOptions {
+  readonly rest: KubeRest;
+  readonly kinds: KindRegistry;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly stateFile: string;
+  /** The configured management cluster, if any (a saved state of another one is ignored). */
+  readonly mgmtCluster: string | undefined;
+  readonly resyncIntervalMs: number | undefined;
+  readonly onWrite: (verb: WriteVerb) => void;
+  readonly onDriftRepaired: () => void;
+  /** A copy's result changed between versions. */
+  readonly onResult: (result: CopyResult) => void;
+  /** The version the agent now holds (metrics). */
+  readonly onHeld: (version: number) => void;
+}
+
+export type ApplyVersionResult =
+  | {
+      readonly ok: true;
+      readonly digest: string;
+      /** A result for every copy of the held set. */
+      readonly results: readonly CopyResult[];
+      /** `Removed` for each copy pruned. */
+      readonly removed: readonly CopyResult[];
+    }
+  | { readonly ok: false; readonly reason: NackReason; readonly message: string };
+
+/**
+ * What the agent holds and how a version becomes it (docs/design.md, "Versions", "Pruning",
+ * "Persisted state"): the held set and its saved copy on disk, the inventory of copies the agent
+ * may have to delete, and the Reconciler that enforces the held set. A version is checked whole
+ * before anything is applied; pruning happens only after a complete, digest-verified version and
+ * only when the caller says it may (an open stream, distribution on).
+ */
+export class VersionApplier {
+  readonly #o: VersionApplierOptions;
+  #held: HeldState = { version: 0, digest: '', copies: new Map() };
+  /** Copies this agent applied and may have to delete: the held set plus failed deletions. */
+  readonly #inventory = new Map<string, InventoryEntry>();
+  #reconciler: Reconciler | undefined;
+  #savedStateLoaded = false;
+  #savedMgmtCluster: string | undefined;
+
+  constructor(options: VersionApplierOptions) {
+    this.#o = options;
+  }
+
+  get held(): HeldState {
+    return this.#held;
+  }
+
+  get reconciler(): Reconciler | undefined {
+    return this.#reconciler;
+  }
+
+  /** A saved state was loaded at start (so the agent has something to enforce while away). */
+  get savedStateLoaded(): boolean {
+    return this.#savedStateLoaded;
+  }
+
+  /** The management cluster the saved state belongs to. */
+  get savedMgmtCluster(): string | undefined {
+    return this.#savedMgmtCluster;
+  }
+
+  async loadSavedState(): Promise<void> {
+    const logger = this.#o.logger;
+    const loaded = await loadState(this.#o.stateFile);
+    if (loaded.status === 'corrupt') {
+      logger.error({ err: loaded.error, code: loaded.error.code }, loaded.error.message);
+      return;
+    }
+    if (loaded.status === 'missing') {
+      logger.info({ path: this.#o.stateFile }, 'no saved state; starting empty');
+      return;
+    }
+    const { state } = loaded;
+    if (this.#o.mgmtCluster !== undefined && state.mgmtCluster !== this.#o.mgmtCluster) {
+      logger.warn(
+        { saved: state.mgmtCluster, configured: this.#o.mgmtCluster },
+        'the saved state belongs to another management cluster; ignoring it',
+      );
+      return;
+    }
+    const copies = new Map<string, DesiredCopy>();
+    for (const saved of state.copies) {
+      const parsed = parseDesiredCopy({
+        ...saved,
+        manifest: JSON.stringify(saved.manifest),
+        kinds: this.#o.kinds,
+      });
+      if (parsed.ok) copies.set(saved.key, parsed.value);
+      else logger.error({ copy: saved.key, err: parsed.errors[0].message }, 'ignoring an invalid saved copy');
+    }
+    this.#held = { version: state.version, digest: state.digest, copies };
+    for (const copy of copies.values()) this.#inventory.set(copy.key, inventoryEntryOf(copy));
+    this.#savedMgmtCluster = state.mgmtCluster;
+    this.#savedStateLoaded = true;
+    this.#o.onHeld(state.version);
+  }
+
+  /** The Reconciler for copies of `mgmtCluster`, enforcing the held set (a new one if it changed). */
+  ensureReconciler(mgmtCluster: string): Reconciler {
+    if (this.#reconciler?.mgmtCluster === mgmtCluster) return this.#reconciler;
+    this.#reconciler?.stop();
+    const reconciler = new Reconciler({
+      rest: this.#o.rest,
+      kinds: this.#o.kinds,
+      mgmtCluster,
+      fieldManager: FieldManager.agent,
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+      signal: this.#o.signal,
+      onWrite: this.#o.onWrite,
+      onDriftRepaired: this.#o.onDriftRepaired,
+      onResult: this.#o.onResult,
+      ...(this.#o.resyncIntervalMs === undefined ? {} : { resyncIntervalMs: this.#o.resyncIntervalMs }),
+    });
+    this.#reconciler = reconciler;
+    reconciler.start();
+    reconciler.setDesired(this.#held.copies);
+    return reconciler;
+  }
+
+  /**
+   * Applies a version: the complete next set is computed and its digest checked first (anything
+   * wrong: nothing is applied, the caller Nacks); then every copy is applied (results are real,
+   * not guesses), what the inventory holds and the set does not is pruned when `mayPrune`, and the
+   * new held set is saved before the caller Acks.
+   */
+  async apply(
+    version: VersionContent,
+    options: { readonly mayPrune: () => boolean },
+  ): Promise<ApplyVersionResult> {
+    const reconciler = this.#reconciler;
+    if (reconciler === undefined)
+      throw new Error('a version arrived before the management cluster was known');
+    const next = nextDesiredSet({ held: this.#held.copies, version, kinds: this.#o.kinds });
+    if (!next.ok) return { ok: false, reason: next.reason, message: next.message };
+    const { applied } = reconciler.setDesired(next.copies);
+    for (const copy of next.copies.values()) this.#inventory.set(copy.key, inventoryEntryOf(copy));
+    await applied;
+    // Copies this version did not change may still be on their first apply (a saved state being
+    // enforced): the Ack reports real results.
+    await reconciler.settled();
+    const removed = options.mayPrune() ? await this.#prune(next.copies, reconciler.mgmtCluster) : [];
+    this.#held = { version: version.version, digest: next.digest, copies: next.copies };
+    this.#o.onHeld(version.version);
+    await this.#persist(reconciler.mgmtCluster);
+    return { ok: true, digest: next.digest, results: reconciler.results(), removed };
+  }
+
+  /**
+   * Deletes what the inventory holds and the new set does not. Only after a complete,
+   * digest-verified version, on an open stream, with distribution on (docs/spec.md §4, §7).
+   */
+  async #prune(desired: ReadonlyMap<string, DesiredCopy>, mgmtCluster: string): Promise<CopyResult[]> {
+    if (this.#o.signal.aborted) return [];
+    const untracked = findUntracked(this.#inventory, desired);
+    if (untracked.length === 0) return [];
+    const pruned = await pruneCopies({
+      rest: this.#o.rest,
+      kinds: this.#o.kinds,
+      mgmtCluster,
+      entries: untracked,
+      signal: this.#o.signal,
+      logger: this.#o.logger,
+      onWrite: this.#o.onWrite,
+    });
+    const removed: CopyResult[] = [];
+    for (const result of pruned) {
+      // A failed delete stays in the inventory and is tried again with the next version.
+      if (result.state === 'failed') continue;
+      const entry = this.#inventory.get(result.key);
+      this.#inventory.delete(result.key);
+      removed.push({
+        key: result.key,
+        hash: entry?.hash ?? '',
+        outcome: Outcome.Removed,
+        code: CopyCode.Ok,
+        message: result.message,
+      });
+    }
+    return removed;
+  }
+
+  async #persist(mgmtCluster: string): Promise<void> {
+    const state: PersistedState = {
+      version: this.#held.version,
+      digest: this.#held.digest,
+      mgmtCluster,
+      copies: [...this.#held.copies.values()].map((c) => ({
+        key: c.key,
+        hash: c.hash,
+        overwrite: c.overwrite,
+        manifest: c.object,
+      })),
+    };
+    try {
+      await saveState(this.#o.stateFile, state);
+    } catch (error) {
+      // The Ack still goes out: the server's view is right, and a restart without the file only
+      // means the server sends everything again.
+      this.#o.logger.error({ err: error, path: this.#o.stateFile }, 'could not save the state file');
+    }
+  }
+}
+
+function inventoryEntryOf(copy: DesiredCopy): InventoryEntry {
+  return {
+    key: copy.key,
+    hash: copy.hash,
+    apiVersion: copy.object.apiVersion,
+    kind: copy.object.kind,
+    namespace: copy.target.namespace,
+    name: copy.target.name,
+  };
+}
