@@ -429,7 +429,7 @@ class AgentRuntime implements SessionHandler {
 
   /**
    * Deletes what the inventory holds and the new set does not. Only here: after a complete,
-   * digest-verified version, on an open stream, with distribution on (SPEC §4, §7).
+   * digest-verified version, on an open stream, with distribution on (docs/spec.md §4, §7).
    */
   async #prune(desired: ReadonlyMap<string, DesiredCopy>, mgmtCluster: string): Promise<CopyResult[]> {
     if (!this.#distributionEnabled || !this.#connected || this.#controller.signal.aborted) return [];
@@ -507,7 +507,7 @@ class AgentRuntime implements SessionHandler {
     );
   }
 
-  /** Sends the results that changed since the server last heard of them (SPEC §5: status stays true). */
+  /** Sends the results that changed since the server last heard of them (docs/spec.md §5: status stays true). */
   #flushReports(): void {
     if (this.#applying) return;
     const reconciler = this.#reconciler;

@@ -221,7 +221,7 @@ export class CopyApplier {
     }
   }
 
-  /** A 404 on create: tell a missing kind from a missing namespace, the two reasons SPEC §4 names. */
+  /** A 404 on create: tell a missing kind from a missing namespace, the two reasons docs/spec.md §4 names. */
   async #notFound(
     copy: DesiredCopy,
     plural: string,
@@ -270,7 +270,7 @@ export class CopyApplier {
   }
 }
 
-/** What we send: never status (SPEC §4), never server-owned metadata. */
+/** What we send: never status (docs/spec.md §4), never server-owned metadata. */
 function writable(object: KubeObject): KubeObject {
   const { status: _status, ...rest } = object;
   return rest as KubeObject;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOf, referenceExample, upstream } from '../support/examples.js';
 import { createOrReplace, type Obj, RelayFixture } from '../support/relayFixture.js';
 
-// SPEC §4, §5, §7: who may connect, and that restarts, outages and the feature gate never churn
+// docs/spec.md §4, §5, §7: who may connect, and that restarts, outages and the feature gate never churn
 // or lose copies.
 
 let f: RelayFixture;

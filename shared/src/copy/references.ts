@@ -40,7 +40,7 @@ interface ReferenceSite {
 const BACKEND_DEFAULTS = { role: ReferenceRole.Backend, defaultGroup: '', defaultKind: 'Service' } as const;
 
 /**
- * Where HTTPRoutes refer to other objects. Mirrors are backends too: SPEC §3 requires an HTTPRoute
+ * Where HTTPRoutes refer to other objects. Mirrors are backends too: docs/spec.md §3 requires an HTTPRoute
  * to be backed by Upstreams only, and a mirror to a Service would fail the same way in a workload
  * cluster.
  */
@@ -80,7 +80,7 @@ const SITES_BY_KIND: ReadonlyMap<string, readonly ReferenceSite[]> = new Map([
 ]);
 
 /**
- * Every reference in `object` at the places SPEC §3 names, in document order. Entries that are not
+ * Every reference in `object` at the places docs/spec.md §3 names, in document order. Entries that are not
  * objects or have no string name are skipped: the API server validates these fields, so they only
  * occur in hand-built input, and there is nothing to resolve.
  */
@@ -112,12 +112,12 @@ const REWRITABLE: Readonly<Record<ReferenceRole, ReadonlySet<string>>> = {
 export interface ResolvedReference {
   readonly found: FoundReference;
   /** The referenced source: its namespace is the reference's, or the referring source's when the
-   * reference has none (SPEC §3). */
+   * reference has none (docs/spec.md §3). */
   readonly target: ObjectRef;
 }
 
 /**
- * The references of a copy that SPEC §3 transform 2 may rewrite (parentRefs to Gateways,
+ * The references of a copy that docs/spec.md §3 transform 2 may rewrite (parentRefs to Gateways,
  * backendRefs to Upstreams, policy targets to Gateways and HTTPRoutes), resolved against the
  * referring source's namespace. References to other kinds (a parentRef to a Service in a mesh, a
  * policy on a ListenerSet) are not about distributed objects and are left alone silently.
