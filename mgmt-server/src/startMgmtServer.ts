@@ -54,7 +54,7 @@ export interface MgmtServerOptions {
   /** e.g. `127.0.0.1:0` (port 0: a free port, see MgmtServer.grpcPort). */
   readonly grpcListen: string;
   readonly httpListen: string;
-  /** Distributable kinds (default: SPEC §6). */
+  /** Distributable kinds (default: docs/spec.md §6). */
   readonly kinds?: readonly KindInfo[];
   /** GatewayClass swap (default gloo-gateway-distribute → gloo-gateway). */
   readonly classMapping?: Readonly<Record<string, string>>;
@@ -100,7 +100,7 @@ const EVENT_BATCH_MS = 1_000;
 /**
  * Starts the management server: the composition root that wires the view of the management
  * cluster, the desired-state loop, the snapshot cache, agent streams, status, Events, metrics and
- * the Lease. Nothing is computed or sent before the view is complete (SPEC §4).
+ * the Lease. Nothing is computed or sent before the view is complete (docs/spec.md §4).
  */
 export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtServer> {
   const clock = options.clock ?? systemClock;

@@ -260,7 +260,7 @@ export class CopyApplier {
     }
   }
 
-  /** A 404 on create: tell a missing kind from a missing namespace, the two reasons SPEC §4 names. */
+  /** A 404 on create: tell a missing kind from a missing namespace, the two reasons docs/spec.md §4 names. */
   async #notFound(
     copy: DesiredCopy,
     plural: string,

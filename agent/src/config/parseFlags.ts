@@ -69,7 +69,7 @@ Flags:
   --state-file PATH          where the last acknowledged state is kept (default /var/lib/kuberelay/state.json)
   --http-listen ADDR         /healthz, /readyz and /metrics (default :9092)
   --pod-name NAME            shown in the cluster's status (default $POD_NAME or the host name)
-  --kinds LIST               distributable kinds, as the management server's --kinds (default SPEC §6 set)
+  --kinds LIST               distributable kinds, as the management server's --kinds (default docs/spec.md §6 set)
   --resync-interval DURATION look at every copy again this often, events or not: 30s, 5m, 1h
                              (default 5m; at least 1s). A look is one GET; it writes only on a difference
   --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)

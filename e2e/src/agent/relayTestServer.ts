@@ -104,7 +104,7 @@ class RelayTestServerCredentials extends ServerCredentials {
   }
 }
 
-/** A copy as the management server would build it (SPEC §3 labels and annotation). */
+/** A copy as the management server would build it (docs/spec.md §3 labels and annotation). */
 export function buildTestCopy(options: {
   readonly object: KubeObject;
   readonly sourceNamespace?: string;

@@ -24,7 +24,7 @@ const REGENERATE =
 
 /**
  * The RBAC of deploy/manifests, from the same functions the lab's least-privilege tests apply, for
- * the default kinds (SPEC §6) and namespace (gloo-mesh). Pure: the caller writes or compares.
+ * the default kinds (docs/spec.md §6) and namespace (gloo-mesh). Pure: the caller writes or compares.
  */
 export function rbacManifests(): RbacManifest[] {
   const dir = join(repoRoot, 'deploy', 'manifests');

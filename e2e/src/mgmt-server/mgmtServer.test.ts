@@ -418,9 +418,24 @@ describe('management server on a real API server', () => {
         { on: 'typo', reason: 'UnregisteredCluster', type: 'Warning', count: 1 },
       ]),
     );
-    // Recomputes caused by unrelated changes do not repeat the Events.
+    // Recomputes caused by unrelated changes do not repeat the Events. A repeat would not add an
+    // Event (same name: the API bumps `count`), so `count` is what must stay 1. The Event on
+    // `later`, created after the unrelated change, shows recomputes and an Event batch ran since.
     await register(namespace, 'delta');
-    await new Promise((r) => setTimeout(r, 2_000));
-    expect((await events()).filter((e) => e.on === 'broken' || e.on === 'typo')).toHaveLength(2);
+    await create({
+      apiVersion: 'gloo.solo.io/v1',
+      kind: 'Upstream',
+      metadata: { name: 'later', namespace, annotations: { 'gloo.solo.io/distribute-to': 'x/y/z' } },
+      spec: { static: { hosts: [{ addr: 'x', port: 80 }] } },
+    });
+    await expect
+      .poll(async () => (await events()).some((e) => e.on === 'later'), { timeout: 10_000 })
+      .toBe(true);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const repeated = (await events()).filter((e) => e.on === 'broken' || e.on === 'typo');
+    expect(repeated.sort((a, b) => a.on.localeCompare(b.on))).toEqual([
+      { on: 'broken', reason: 'DistributionInvalid', type: 'Warning', count: 1 },
+      { on: 'typo', reason: 'UnregisteredCluster', type: 'Warning', count: 1 },
+    ]);
   });
 });

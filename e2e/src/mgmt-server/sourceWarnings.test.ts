@@ -7,7 +7,7 @@ import { relayctl } from '../relayctl/harness.js';
 import { REFERENCE_GRANT, referenceGrant } from '../support/referenceGrant.js';
 import { startTestServer, unique } from '../support/testing.js';
 
-// Warnings a person sees on a source without reading logs (SPEC §8): Warning Events recorded by a
+// Warnings a person sees on a source without reading logs (docs/spec.md §8): Warning Events recorded by a
 // real management server against the lab, and relayctl status showing them.
 
 let lab: Lab;

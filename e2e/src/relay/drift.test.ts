@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOf, upstream } from '../support/examples.js';
 import { createOrReplace, type Obj, RelayFixture, resourceVersions } from '../support/relayFixture.js';
 
-// SPEC §4: changes made to a copy in a workload cluster are reverted, promptly and without a
+// docs/spec.md §4: changes made to a copy in a workload cluster are reverted, promptly and without a
 // write loop; objects the relay does not own are never touched unless the source opts in; one
 // cluster missing a namespace or a CRD fails only those copies.
 
@@ -138,7 +138,7 @@ describe('drift repair', () => {
 
 describe('conflicts', () => {
   it('treats a copy whose distributed-source annotation someone removed as theirs: left alone, reported', async () => {
-    // SPEC §4: the agent writes only objects that carry its distributed-source annotation.
+    // docs/spec.md §4: the agent writes only objects that carry its distributed-source annotation.
     const src = upstream('unmarked', '*/httpbin');
     await f.apply(src);
     await f.waitFor('cluster-1', copyOf(src, 'httpbin'), (o) => o !== undefined);

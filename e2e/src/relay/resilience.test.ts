@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOf, referenceExample, upstream } from '../support/examples.js';
 import { createOrReplace, type Obj, RelayFixture } from '../support/relayFixture.js';
 
-// SPEC §4, §5, §7: who may connect, and that restarts, outages and the feature gate never churn
+// docs/spec.md §4, §5, §7: who may connect, and that restarts, outages and the feature gate never churn
 // or lose copies.
 
 let f: RelayFixture;
@@ -215,6 +215,20 @@ describe('ConfigDistribution feature gate', () => {
 
     await f.stopServer();
     await f.startServer({ distributionEnabled: false });
+    // The quiet window only means something once every agent is connected to the gated server:
+    // its status says so (UpToDate reason DistributionDisabled is written by this server only).
+    for (const c of ['cluster-1', 'cluster-2']) {
+      await expect
+        .poll(
+          async () => {
+            const status = await f.clusterStatus(c);
+            const upToDate = status?.conditions?.find((cond) => cond.type === 'UpToDate');
+            return f.agents.get(c)?.connected() === true && status?.connected === true && upToDate?.reason;
+          },
+          { timeout: 30_000 },
+        )
+        .toBe('DistributionDisabled');
+    }
     const added = upstream('gate-added', '*/httpbin');
     await f.apply(added);
     await f.remove(existing);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstream } from '../support/examples.js';
 import { createOrReplace, RelayFixture } from '../support/relayFixture.js';
 
-// The examples table of SPEC §2, end to end: registered clusters qa, canary, prod-eu, prod-us;
+// The examples table of docs/spec.md §2, end to end: registered clusters qa, canary, prod-eu, prod-us;
 // one Upstream in gloo-mesh whose annotation changes row by row. After each change exactly the
 // listed (cluster, namespace) pairs hold a copy: everything else was never created or was pruned.
 
@@ -35,7 +35,7 @@ async function placement(): Promise<string[]> {
   return found;
 }
 
-describe('SPEC §2 examples', () => {
+describe('docs/spec.md §2 examples', () => {
   it.each([
     {
       value: '*/gloo-system',

@@ -31,7 +31,7 @@ export interface GrantOptions {
   readonly admin: KubeRest;
   /** Default: the relay namespace (gloo-mesh). */
   readonly namespace?: string;
-  /** Default: SPEC §6. */
+  /** Default: docs/spec.md §6. */
   readonly kinds?: readonly KindInfo[];
   /** The user to bind; also names the roles, so several identities can live in one cluster. */
   readonly user?: string;

@@ -78,7 +78,7 @@ export interface DiscoveredKinds {
 /**
  * The distributable kinds the server replicas announce on their Leases (fresh Leases preferred,
  * as in discoverFromLeases). Replicas that disagree (a rollout changing --kinds) give the union,
- * so no source is hidden. With no announcement (an older server, no Lease), the SPEC §6 defaults.
+ * so no source is hidden. With no announcement (an older server, no Lease), the docs/spec.md §6 defaults.
  */
 export function discoverKinds(replicas: readonly ServerReplica[]): DiscoveredKinds {
   const announcing = replicas.filter((r) => r.kinds !== undefined);

@@ -289,7 +289,7 @@ describe('buildSourceStatuses', () => {
     ]);
   });
 
-  it('orders sources by kind (SPEC order), namespace and name', () => {
+  it('orders sources by kind (docs/spec.md §6 order), namespace and name', () => {
     const statuses = statusOf([
       source(UPSTREAM, 'b', ''),
       source(ROUTE, 'r', ''),

@@ -107,7 +107,7 @@ export function buildSourceStatuses(input: StatusInput): SourceStatus[] {
     .map((s) => sourceStatus(s, clusters, statuses, input.events));
 }
 
-/** Sources are listed in the SPEC's kind order (Gateway before HTTPRoute ...). */
+/** Sources are listed in the kind order of docs/spec.md §6 (Gateway before HTTPRoute ...). */
 function kindRank(kind: KindInfo): number {
   const i = DEFAULT_KINDS.findIndex((k) => k.group === kind.group && k.kind === kind.kind);
   return i < 0 ? DEFAULT_KINDS.length : i;

@@ -382,7 +382,7 @@ Flags:
                                 (default $POD_NAME, else the host name)
   --kinds LIST                  distributable kinds, e.g.
                                 Gateway.gateway.networking.k8s.io/v1,Foo.example.com/v1:foos:Namespaced
-                                (default: the SPEC §6 set)
+                                (default: the docs/spec.md §6 set)
   --gateway-class-mapping LIST  GatewayClass swap, from=to[,from=to] (default
                                 gloo-gateway-distribute=gloo-gateway; "" turns it off)
   --feature-gates LIST          Gate=true|false[,...]; known: ConfigDistribution (default true)

@@ -33,7 +33,7 @@ export interface DesiredStateLoopOptions {
  * macrotask (setImmediate), never a fixed delay: the latency of a single edit is one event-loop
  * turn, and a burst delivered in one turn costs one recompute.
  *
- * Invariant: nothing is computed or published until the inputs are complete (SPEC §4).
+ * Invariant: nothing is computed or published until the inputs are complete (docs/spec.md §4).
  */
 export class DesiredStateLoop {
   readonly #o: DesiredStateLoopOptions;

@@ -29,7 +29,7 @@ export interface PublishOptions {
  * state whose copies for a cluster have the same digest notifies nobody.
  *
  * Until the first `publish` the cache is not ready: `get` answers undefined for every cluster and
- * streams must wait on `ready` before deciding whether a cluster is registered (SPEC §4).
+ * streams must wait on `ready` before deciding whether a cluster is registered (docs/spec.md §4).
  */
 export class SnapshotCache {
   readonly encoded = new EncodedCopyCache();

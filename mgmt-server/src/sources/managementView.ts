@@ -44,10 +44,10 @@ interface KindWatch {
  *
  * Kinds come and go with their CRDs: an informer runs for a kind exactly while its CRD is
  * Established and serves the configured version (kinds not installed are skipped until they
- * appear, SPEC §6).
+ * appear, docs/spec.md §6).
  *
  * `isComplete()` is false until the CRD and cluster informers and every kind informer
- * started from the first CRD list have synced: nothing may be computed before (SPEC §4). A kind
+ * started from the first CRD list have synced: nothing may be computed before (docs/spec.md §4). A kind
  * whose CRD appears later does not make the view incomplete again: it had no sources before, so
  * treating it as empty until its first list completes deletes nothing.
  */

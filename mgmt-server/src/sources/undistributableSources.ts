@@ -31,7 +31,7 @@ interface Watch {
   readonly abort: AbortController;
 }
 
-/** The reason of the Warning Event (SPEC §8); also the error code of the same meaning. */
+/** The reason of the Warning Event (docs/spec.md §8); also the error code of the same meaning. */
 export const KIND_NOT_DISTRIBUTABLE = 'KindNotDistributable';
 
 /**

@@ -77,7 +77,7 @@ interface Group {
 
 /**
  * Decides which Events to record, so that an outcome gives one Event when it first appears (or
- * changes), not one per recompute and not one per cluster (SPEC §8; design.md "Status").
+ * changes), not one per recompute and not one per cluster (docs/spec.md §8; design.md "Status").
  *
  * Outcomes that differ only by cluster are one group: the cluster name is replaced by a
  * placeholder in the message, and the Event lists the clusters (the first few by name). A group

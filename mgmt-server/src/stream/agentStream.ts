@@ -94,7 +94,7 @@ class AgentStream {
     let connected = false;
     let outcome: StreamError | undefined;
     try {
-      // A restarting server says nothing, not even a refusal, until it has a complete view (SPEC
+      // A restarting server says nothing, not even a refusal, until it has a complete view (docs/spec.md
       // §4): before the token Secrets are synced every agent would look unauthenticated.
       await this.#untilReady();
       // A peer refused too often lately is cut off before any work is done for it.

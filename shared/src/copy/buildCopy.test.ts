@@ -82,7 +82,7 @@ function copyOf(source: KubeObject, overrides: Partial<Parameters<typeof buildCo
 }
 
 describe('buildCopy', () => {
-  it('builds the SPEC §3 copy of the reference Gateway', () => {
+  it('builds the docs/spec.md §3 copy of the reference Gateway', () => {
     expect(copyOf(GATEWAY)).toStrictEqual(EXPECTED_GATEWAY_COPY);
   });
 

@@ -8,7 +8,7 @@ import { isJsonObject, type KubeObject, type ObjectMeta } from './kubeObject.js'
 /** GatewayClass names swapped in Gateway copies: source class → class in workload clusters. */
 export type GatewayClassMapping = Readonly<Record<string, string>>;
 
-/** SPEC §3 transform 1 default. */
+/** docs/spec.md §3 transform 1 default. */
 export const DEFAULT_CLASS_MAPPING: GatewayClassMapping = Object.freeze({
   'gloo-gateway-distribute': 'gloo-gateway',
 });
@@ -26,7 +26,7 @@ export interface BuildCopyOptions {
 const NOT_COPIED = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
 /**
- * The copy of `source` for one target namespace, before reference rewriting (SPEC §3).
+ * The copy of `source` for one target namespace, before reference rewriting (docs/spec.md §3).
  *
  * - metadata is rebuilt from an allow-list (name, namespace, labels, annotations), so uid,
  *   resourceVersion, generation, timestamps, managedFields, ownerReferences and finalizers can

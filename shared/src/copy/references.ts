@@ -64,7 +64,7 @@ const NO_DEFAULTS = { defaultGroup: '', defaultKind: undefined } as const;
 const BACKEND_DEFAULTS = { role: ReferenceRole.Backend, defaultGroup: '', defaultKind: 'Service' } as const;
 
 /**
- * Where HTTPRoutes refer to other objects. Mirrors are backends too: SPEC §3 requires an HTTPRoute
+ * Where HTTPRoutes refer to other objects. Mirrors are backends too: docs/spec.md §3 requires an HTTPRoute
  * to be backed by Upstreams only, and a mirror to a Service would fail the same way in a workload
  * cluster.
  */
@@ -128,7 +128,7 @@ const SITES_BY_KIND: ReadonlyMap<string, readonly ReferenceSite[]> = new Map([
 ]);
 
 /**
- * Every reference in `object` at the places SPEC §3 names, in document order. Entries that are not
+ * Every reference in `object` at the places docs/spec.md §3 names, in document order. Entries that are not
  * objects or have no string name are skipped: the API server validates these fields, so they only
  * occur in hand-built input, and there is nothing to resolve.
  */
@@ -168,13 +168,13 @@ const REWRITABLE: Readonly<Record<ReferenceRole, ReadonlySet<string>>> = {
 export interface ResolvedReference {
   readonly found: FoundReference;
   /** The referenced source: its namespace is the reference's, or the referring source's when the
-   * reference has none (SPEC §3). */
+   * reference has none (docs/spec.md §3). */
   readonly target: ObjectRef;
 }
 
 /**
  * The references of a copy to distributable kinds, resolved against the referring source's
- * namespace: those SPEC §3 transform 2 may rewrite (parentRefs to Gateways, backendRefs to
+ * namespace: those docs/spec.md §3 transform 2 may rewrite (parentRefs to Gateways, backendRefs to
  * Upstreams, policy targets to Gateways and HTTPRoutes, a GatewayClass's parametersRef to a
  * GatewayParameters) and the local ones that are only checked (a Gateway's infrastructure
  * parametersRef, an HTTPRoute filter's extensionRef to a RouteOption). References to other kinds

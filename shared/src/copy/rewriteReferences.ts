@@ -30,7 +30,7 @@ export interface RewriteResult {
 }
 
 /**
- * SPEC §3 transform 2. For each reference to a distributed kind, the referenced source (the
+ * docs/spec.md §3 transform 2. For each reference to a distributed kind, the referenced source (the
  * reference's namespace, or the referring source's when it has none) is looked up in `placement`:
  *
  * - it lands in exactly one namespace L: the reference must resolve to L in the copy. An explicit

@@ -7,7 +7,7 @@ import { formatPath } from './kubeObject.js';
 import { findReferences, ReferenceRole } from './references.js';
 
 /**
- * Why `source` must not be distributed at all (SPEC §3), independently of its distribute-to value;
+ * Why `source` must not be distributed at all (docs/spec.md §3), independently of its distribute-to value;
  * empty when it may be. Every problem is returned, not only the first.
  *
  * - the name must be a DNS-1123 label of at most 63 characters (copies keep the source's name, and

@@ -146,7 +146,7 @@ describe('computeDesiredState: the reference example', () => {
   });
 });
 
-describe('computeDesiredState: SPEC §2 examples', () => {
+describe('computeDesiredState: docs/spec.md §2 examples', () => {
   it.each([
     {
       value: '*/gloo-system',

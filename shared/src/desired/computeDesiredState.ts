@@ -41,12 +41,12 @@ export interface DesiredStateInput {
 }
 
 /**
- * Computes what every registered cluster should hold (SPEC §2–§3). Pure and deterministic: the
+ * Computes what every registered cluster should hold (docs/spec.md §2–§3). Pure and deterministic: the
  * result depends only on the input, not on the order of `sources` or `clusters` (when one source
  * key appears twice, the later object wins).
  *
- * Decisions where the SPEC is silent or leaves a choice:
- * - Invalid distribute-to value: the source's copies in `previous` are kept unchanged (SPEC §2),
+ * Decisions where the contract is silent or leaves a choice (docs/spec.md §2–§4):
+ * - Invalid distribute-to value: the source's copies in `previous` are kept unchanged (docs/spec.md §2),
  *   in the clusters still registered. Without `previous` (a fresh server) there is nothing to
  *   keep, and nothing is sent for the source.
  * - Invalid source (name, non-Upstream backend, namespaced without namespace): the new version

@@ -14,7 +14,7 @@ export interface DesiredCopy {
   readonly source: SourceRef;
   readonly object: KubeObject;
   readonly hash: string;
-  /** The source opted in to taking over an object the relay does not own (SPEC §4). */
+  /** The source opted in to taking over an object the relay does not own (docs/spec.md §4). */
   readonly overwrite: boolean;
 }
 
@@ -29,7 +29,7 @@ export const Severity = {
 } as const;
 export type Severity = (typeof Severity)[keyof typeof Severity];
 
-/** One outcome that is not plain success, for Events, status and relayctl (SPEC §8). */
+/** One outcome that is not plain success, for Events, status and relayctl (docs/spec.md §8). */
 export interface Report {
   readonly code: ErrorCode;
   readonly severity: Severity;

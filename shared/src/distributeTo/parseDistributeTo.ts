@@ -13,7 +13,7 @@ export interface DistributeToInclude {
 }
 
 /** A parsed `gloo.solo.io/distribute-to` value. Selection is
- * `union(includes) − union(excludes)`, whatever the order of the entries (SPEC §2). */
+ * `union(includes) − union(excludes)`, whatever the order of the entries (docs/spec.md §2). */
 export interface DistributeTo {
   readonly includes: readonly DistributeToInclude[];
   readonly excludes: readonly ClusterMatcher[];
@@ -25,10 +25,10 @@ export interface ParseDistributeToOptions {
 }
 
 /**
- * Parses a distribute-to value (SPEC §2). Never throws; a failure lists one error per problem, for
+ * Parses a distribute-to value (docs/spec.md §2). Never throws; a failure lists one error per problem, for
  * every bad entry, with the entry in `details.entry`.
  *
- * Decisions where the SPEC is silent:
+ * Decisions where the contract is silent (docs/spec.md §2, D2.x):
  * - Empty entries (`qa,,canary`, a trailing comma) are skipped, like the empty value: they select
  *   nothing and cannot mean anything else.
  * - Commas inside `{...}` or `[...]` belong to the glob: `{qa,canary}/edge` is one entry.

@@ -22,7 +22,7 @@ function select(value: string, options: { clusterScoped?: boolean; sourceNamespa
   };
 }
 
-describe('selectTargets: SPEC §2 examples (source namespace "gloo-mesh")', () => {
+describe('selectTargets: docs/spec.md §2 examples (source namespace "gloo-mesh")', () => {
   it.each([
     {
       value: '*/gloo-system',

@@ -66,7 +66,7 @@ export interface SelectTargetsOptions {
 }
 
 /**
- * Applies a parsed distribute-to value to the registered clusters (SPEC §2): the union of the
+ * Applies a parsed distribute-to value to the registered clusters (docs/spec.md §2): the union of the
  * inclusions, minus every cluster matching any exclusion, one target per (cluster, namespace).
  */
 export function selectTargets(parsed: DistributeTo, options: SelectTargetsOptions): TargetSelection {

@@ -9,7 +9,7 @@ import {
 } from './kindInfo.js';
 
 describe('DEFAULT_KINDS', () => {
-  it('is the SPEC §6 table', () => {
+  it('is the docs/spec.md §6 table', () => {
     expect(
       DEFAULT_KINDS.map((k) => [k.kind, apiVersionOf(k), k.namespaced ? 'namespaced' : 'cluster']),
     ).toEqual([

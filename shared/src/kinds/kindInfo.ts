@@ -22,7 +22,7 @@ export const KindName = {
 /**
  * One distributable kind. `group` is empty for the core API group. `plural` is the resource name
  * used in API paths; `namespaced` is the scope, which decides whether a distribute-to entry may
- * carry a namespace (SPEC §2) and whether a copy has one (SPEC §3).
+ * carry a namespace (docs/spec.md §2) and whether a copy has one (docs/spec.md §3).
  */
 export interface KindInfo {
   readonly group: string;
@@ -42,7 +42,7 @@ function kindInfo(
   return Object.freeze({ group, version, kind, plural, namespaced });
 }
 
-/** SPEC §6 default set, in the SPEC's order. */
+/** docs/spec.md §6 default set, in the order of its table. */
 export const DEFAULT_KINDS: readonly KindInfo[] = Object.freeze([
   kindInfo(ApiGroup.GatewayApi, 'v1', KindName.GatewayClass, 'gatewayclasses', false),
   kindInfo(ApiGroup.GatewayApi, 'v1', KindName.Gateway, 'gateways', true),

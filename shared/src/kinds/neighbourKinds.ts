@@ -30,8 +30,8 @@ const NEIGHBOUR_KINDS: readonly NeighbourKind[] = Object.freeze([
 ]);
 
 /**
- * The kinds whose annotated objects the server reports as not distributable (SPEC §8): the
- * neighbour kinds minus those it distributes (`--kinds`). A SPEC §6 default left out of `--kinds`
+ * The kinds whose annotated objects the server reports as not distributable (docs/spec.md §8): the
+ * neighbour kinds minus those it distributes (`--kinds`). A docs/spec.md §6 default left out of `--kinds`
  * is not among them: leaving it out is the operator's deliberate choice, and the server gets no
  * read rights on it (shared/src/rbac grants exactly the kinds listed).
  */

@@ -10,7 +10,7 @@ function messages(errors: readonly RelayError[]): string[] {
 describe('parseKindsFlag', () => {
   it.each([
     {
-      name: 'default kinds take plural and scope from SPEC §6',
+      name: 'default kinds take plural and scope from docs/spec.md §6',
       value: 'Gateway.gateway.networking.k8s.io/v1,Upstream.gloo.solo.io/v1',
       expected: [
         {

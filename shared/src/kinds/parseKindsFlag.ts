@@ -25,7 +25,7 @@ const VERSION = /^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$/;
  *
  * e.g. `Gateway.gateway.networking.k8s.io/v1, Foo.example.com/v1beta1:foos:Cluster`.
  * The kind is everything before the first `.` (kinds have no dots); a missing group is the core
- * group (`ConfigMap/v1:configmaps:Namespaced`). A kind of SPEC §6 (same group and kind, any
+ * group (`ConfigMap/v1:configmaps:Namespaced`). A kind of docs/spec.md §6 (same group and kind, any
  * version) may omit `:plural:scope`, which then come from the defaults; any other kind must give
  * them, because the relay cannot guess a plural or a scope and a wrong one fails only at watch time.
  * Given values always win. A group and kind listed twice is an error (two versions of one kind are

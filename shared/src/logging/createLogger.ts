@@ -13,7 +13,7 @@ export interface CreateLoggerOptions {
 }
 
 /**
- * The root logger of a program: one JSON object per line (SPEC §8), ISO timestamps so lines from
+ * The root logger of a program: one JSON object per line (docs/spec.md §8), ISO timestamps so lines from
  * several clusters can be merged and read. Only composition roots call this; everything else
  * receives a child logger (STYLE principle 5: no global logger).
  */

@@ -67,7 +67,7 @@ export function agentRbac(options: AgentRbacOptions): RbacBundle {
   const common: ExplainedRule[] = [
     {
       rule: { apiGroups: [''], resources: ['namespaces'], verbs: [...READ] },
-      why: 'The Namespace informer retries copies waiting for their namespace as soon as it appears; get tells NamespaceNotFound from other 404s on create (SPEC §4).',
+      why: 'The Namespace informer retries copies waiting for their namespace as soon as it appears; get tells NamespaceNotFound from other 404s on create (docs/spec.md §4).',
     },
     {
       rule: {

@@ -22,7 +22,7 @@ import {
 export const MGMT_SERVER_RBAC_NAME = 'kuberelay-mgmt-server';
 
 export interface ServerRbacOptions {
-  /** The distributable kinds the server watches (its `--kinds`; SPEC §6 by default). */
+  /** The distributable kinds the server watches (its `--kinds`; docs/spec.md §6 by default). */
   readonly kinds: readonly KindInfo[];
   /** The server's `--namespace`: KubernetesClusters, token/CA/bootstrap Secrets, Lease, ConfigMap. */
   readonly namespace: string;
@@ -67,11 +67,11 @@ export function serverRbac(options: ServerRbacOptions): RbacBundle {
         resources: ['customresourcedefinitions'],
         verbs: [...READ],
       },
-      why: 'Which distributable kinds are installed: the CRD informer starts and stops the source informers as CRDs appear and go (SPEC §6).',
+      why: 'Which distributable kinds are installed: the CRD informer starts and stops the source informers as CRDs appear and go (docs/spec.md §6).',
     },
     {
       rule: { apiGroups: [''], resources: ['events'], verbs: [Verb.create, Verb.get, Verb.patch] },
-      why: "Events on sources (SPEC §8) go into each source's own namespace (default for a cluster-scoped one), so this cannot be a Role. create records one; a repeat gets 409, then get + patch bumps its count. Only the core API group: the server does not use events.k8s.io.",
+      why: "Events on sources (docs/spec.md §8) go into each source's own namespace (default for a cluster-scoped one), so this cannot be a Role. create records one; a repeat gets 409, then get + patch bumps its count. Only the core API group: the server does not use events.k8s.io.",
     },
   ];
   const own: ExplainedRule[] = [

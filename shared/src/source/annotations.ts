@@ -1,13 +1,13 @@
-/** Prefix reserved for annotations and labels this project defines (SPEC §3). */
+/** Prefix reserved for annotations and labels this project defines (docs/spec.md §3). */
 export const KUBERELAY_PREFIX = 'kuberelay.dev/';
 
 /** Annotation keys the relay reads or writes. */
 export const Annotation = {
-  /** On a source: where to distribute it (SPEC §2). Never copied. */
+  /** On a source: where to distribute it (docs/spec.md §2). Never copied. */
   DistributeTo: 'gloo.solo.io/distribute-to',
-  /** On a copy: which source it comes from, as a `gloo://` URI (SPEC §3). Proof of ownership. */
+  /** On a copy: which source it comes from, as a `gloo://` URI (docs/spec.md §3). Proof of ownership. */
   DistributedSource: 'gloo.solo.io/distributed-source',
-  /** On a source: `overwrite` lets its copies take over objects the relay does not own (SPEC §4). */
+  /** On a source: `overwrite` lets its copies take over objects the relay does not own (docs/spec.md §4). */
   ConflictResolution: `${KUBERELAY_PREFIX}conflict-resolution`,
   /** Written by `kubectl apply`; large, and meaningless on a copy. Never copied. */
   LastAppliedConfiguration: 'kubectl.kubernetes.io/last-applied-configuration',
@@ -26,7 +26,7 @@ export const ConflictResolution = {
 } as const;
 export type ConflictResolution = (typeof ConflictResolution)[keyof typeof ConflictResolution];
 
-/** Label keys every copy carries (SPEC §3). */
+/** Label keys every copy carries (docs/spec.md §3). */
 export const Label = {
   /** Name of the management cluster the copy comes from. */
   RelayCluster: 'relay.solo.io/cluster',

@@ -15,7 +15,7 @@ export interface SourceUri {
 
 /**
  * `gloo://<mgmt>/ns/<namespace>/kind/<Kind>/name/<name>`, or without `/ns/<namespace>` for a
- * cluster-scoped source (SPEC §3). No escaping is done: callers pass Kubernetes names, which
+ * cluster-scoped source (docs/spec.md §3). No escaping is done: callers pass Kubernetes names, which
  * never contain `/`, so the result always parses back to the same parts. An empty namespace is
  * treated as absent.
  */
