@@ -3,7 +3,7 @@
 # the repo, keyed by version (same cache as the lab binaries):
 #   ${KUBERELAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kuberelay}/gateway-api/<version>/*.yaml
 #
-#   bash e2e/tools/fetch-gateway-api-crds.sh            # the lab's default, v1.2.1
+#   bash e2e/tools/fetch-gateway-api-crds.sh            # the lab's default (versions.env), v1.2.1
 #   bash e2e/tools/fetch-gateway-api-crds.sh v1.1.0     # any released version
 #
 # The CRDs come from the Go module sigs.k8s.io/gateway-api at that version, through the Go module
@@ -13,7 +13,10 @@
 # Idempotent: a second run with the version cached returns at once. Concurrent runs are safe: each
 # fills a private folder and the first to finish moves it into place.
 set -euo pipefail
-default_version=v1.2.1
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+default_version=$GATEWAY_API_VERSION
 version=${1:-$default_version}
 cache=${KUBERELAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kuberelay}
 out="$cache/gateway-api/$version"
@@ -22,7 +25,7 @@ say() { echo "gateway-api CRDs: $*"; }
 die() { echo "gateway-api CRDs: error: $*" >&2; exit 1; }
 
 case "$version" in
-  -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 esac
 [[ "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
   die "\"$version\" is not a Gateway API release version (like $default_version)"

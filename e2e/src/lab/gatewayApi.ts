@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir, repoRoot } from './paths.js';
+import { cacheDir, pinnedVersion, repoRoot } from './paths.js';
 
-/** The Gateway API release whose standard-channel CRDs a lab cluster gets unless told otherwise. */
-export const DEFAULT_GATEWAY_API_VERSION = 'v1.2.1';
+/**
+ * The Gateway API release whose standard-channel CRDs a lab cluster gets unless told otherwise
+ * (v1.2.1): GATEWAY_API_VERSION in e2e/tools/versions.env, which the fetch script reads too.
+ */
+export const DEFAULT_GATEWAY_API_VERSION: string = pinnedVersion('GATEWAY_API_VERSION');
 
 const FETCH_SCRIPT = join(repoRoot, 'e2e', 'tools', 'fetch-gateway-api-crds.sh');
 const VERSION = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
@@ -15,7 +18,7 @@ export function gatewayApiCrdDir(version: string): string {
   return join(cacheDir(), 'gateway-api', version);
 }
 
-export function checkVersion(version: string): void {
+function checkVersion(version: string): void {
   if (!VERSION.test(version)) {
     throw new Error(
       `"${version}" is not a Gateway API release version (like ${DEFAULT_GATEWAY_API_VERSION})`,
@@ -76,4 +79,24 @@ function runFetchScript(version: string, progress: (message: string) => void): P
         );
     });
   });
+}
+
+/** Each cluster's Gateway API release; names in `requested` that are not lab clusters are an error. */
+export function gatewayApiVersionsFor(
+  names: readonly string[],
+  requested: Readonly<Record<string, string>>,
+): Map<string, string> {
+  const unknown = Object.keys(requested).filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `gatewayApiVersions names cluster(s) the lab does not have: ${unknown.join(', ')} (it has: ${names.join(', ')})`,
+    );
+  }
+  const versions = new Map<string, string>();
+  for (const name of names) {
+    const version = requested[name] ?? DEFAULT_GATEWAY_API_VERSION;
+    checkVersion(version);
+    versions.set(name, version);
+  }
+  return versions;
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeRest } from '@kuberelay/shared/kube';
 import {
@@ -11,7 +12,9 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
 import { watchEvents } from '../support/watchEvents.js';
+import { installCrds } from './crds.js';
 import { attachLab, DEFAULT_GATEWAY_API_VERSION, type Lab, startLab } from './lab.js';
 import { k8sVersion, repoRoot } from './paths.js';
 
@@ -177,6 +180,48 @@ describe('the lab', () => {
       sslConfig: { sni: 'a.example.com', notTypedHere: { kept: true } },
     });
     expect(created.status).toEqual({ statuses: {} });
+  });
+
+  it('stops waiting for CRDs at once, with the reason, when the API server refuses one', async () => {
+    // A second CRD claiming the kind Upstream in gloo.solo.io: NamesAccepted=False, never Established.
+    const dir = mkdtempSync(join(tmpdir(), 'kuberelay-crds-'));
+    const name = 'otherupstreams.gloo.solo.io';
+    writeFileSync(
+      join(dir, 'conflict.yaml'),
+      stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name },
+        spec: {
+          group: 'gloo.solo.io',
+          scope: 'Namespaced',
+          names: { kind: 'Upstream', plural: 'otherupstreams' },
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+            },
+          ],
+        },
+      }),
+    );
+    const kc = lab.kubeConfig('cluster-2');
+    const started = Date.now();
+    try {
+      // The API server names the first clash it finds: the kind or its list kind.
+      await expect(installCrds(kc, dir, { label: 'cluster-2' })).rejects.toThrow(
+        /^cluster-2: CRD otherupstreams\.gloo\.solo\.io was not accepted: "Upstream(List)?" is already in use$/,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await new KubeRest(kc).request({
+        method: 'DELETE',
+        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+      });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('server-side apply: a field manager owns its fields, another gets 409, then forces', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { createNamespaces, installCrds } from './crds.js';
-import { checkVersion, DEFAULT_GATEWAY_API_VERSION, ensureGatewayApiCrds } from './gatewayApi.js';
+import { DEFAULT_GATEWAY_API_VERSION, ensureGatewayApiCrds, gatewayApiVersionsFor } from './gatewayApi.js';
 import { crdDir, defaultLabDir, glooCrdFixtureDir, k8sVersion, labBinDir } from './paths.js';
 import { createCa, createSigningKey, issueCert, type Pem } from './pki.js';
 import { freePort } from './ports.js';
@@ -305,12 +305,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           const version = gatewayApi.get(name) ?? DEFAULT_GATEWAY_API_VERSION;
           const gatewayApiDir = await crdDirs.get(version);
           if (!gatewayApiDir) throw new Error(`no Gateway API ${version} CRDs for ${name}`);
+          const crdsStarted = Date.now();
           const count = await installCrds(kc, [gatewayApiDir, glooCrdFixtureDir, crdDir], {
             label: name,
             onProgress: progress,
             ...(options.crdStallTimeoutMs ? { stallTimeoutMs: options.crdStallTimeoutMs } : {}),
           });
-          progress(`${name}: ${count} CRDs Established (Gateway API ${version})`);
+          const took = ((Date.now() - crdsStarted) / 1000).toFixed(1);
+          progress(`${name}: ${count} CRDs Established in ${took} s (Gateway API ${version})`);
         }
         await createNamespaces(kc, options.namespaces ?? DEFAULT_NAMESPACES);
       }),
@@ -333,26 +335,6 @@ function validateClusterNames(names: readonly string[]): void {
     }
   }
   if (new Set(names).size !== names.length) throw new Error(`cluster names repeat: ${names.join(', ')}`);
-}
-
-/** Each cluster's Gateway API release; names in `requested` that are not lab clusters are an error. */
-function gatewayApiVersionsFor(
-  names: readonly string[],
-  requested: Readonly<Record<string, string>>,
-): Map<string, string> {
-  const unknown = Object.keys(requested).filter((name) => !names.includes(name));
-  if (unknown.length > 0) {
-    throw new Error(
-      `gatewayApiVersions names cluster(s) the lab does not have: ${unknown.join(', ')} (it has: ${names.join(', ')})`,
-    );
-  }
-  const versions = new Map<string, string>();
-  for (const name of names) {
-    const version = requested[name] ?? DEFAULT_GATEWAY_API_VERSION;
-    checkVersion(version);
-    versions.set(name, version);
-  }
-  return versions;
 }
 
 function checkBinaries(): void {

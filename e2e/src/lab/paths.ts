@@ -28,9 +28,14 @@ export function cacheDir(): string {
 
 /** The Kubernetes release the lab runs, as pinned in e2e/tools/versions.env. */
 export function k8sVersion(): string {
+  return pinnedVersion('K8S_VERSION');
+}
+
+/** A version pinned in e2e/tools/versions.env, which the scripts in e2e/tools read too. */
+export function pinnedVersion(name: 'K8S_VERSION' | 'GATEWAY_API_VERSION'): string {
   const env = readFileSync(join(repoRoot, 'e2e', 'tools', 'versions.env'), 'utf8');
-  const match = /^K8S_VERSION=(\S+)$/m.exec(env);
-  if (!match?.[1]) throw new Error('e2e/tools/versions.env does not set K8S_VERSION');
+  const match = new RegExp(`^${name}=(\\S+)$`, 'm').exec(env);
+  if (!match?.[1]) throw new Error(`e2e/tools/versions.env does not set ${name}`);
   return match[1];
 }
 

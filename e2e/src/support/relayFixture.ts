@@ -80,12 +80,19 @@ export class RelayFixture {
       ...(options.gatewayApiVersions ? { gatewayApiVersions: options.gatewayApiVersions } : {}),
     });
     const fixture = new RelayFixture(lab, options.server ?? {});
-    await fixture.startServer();
-    if (options.connect ?? true) {
-      for (const cluster of workloads) {
-        await fixture.register(cluster);
-        await fixture.startAgent(cluster);
+    try {
+      await fixture.startServer();
+      if (options.connect ?? true) {
+        for (const cluster of workloads) {
+          await fixture.register(cluster);
+          await fixture.startAgent(cluster);
+        }
       }
+    } catch (error) {
+      // A half-started fixture would keep the server, agents and lab running, and the test worker
+      // alive long after the failure: stop what did start, then report the failure.
+      await fixture.stop().catch(() => {});
+      throw error;
     }
     return fixture;
   }
