@@ -97,6 +97,14 @@ describe('planWrite', () => {
       plan: 'verify',
     },
     {
+      name: 'stored exactly at our last write, changed since by someone: write at once (no dry-run)',
+      live: { ...live({ spec: portPruned }), metadata: { ...live().metadata, resourceVersion: '8' } },
+      judged: judged({ difference: undefined }),
+      schema: '3',
+      plan: 'update',
+      reason: 'Drift',
+    },
+    {
       name: 'judged, but the workload schema changed since: verify again',
       live: live({ spec: portPruned }),
       judged: judged(),

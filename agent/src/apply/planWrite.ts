@@ -67,8 +67,9 @@ export interface PlanWriteInput {
  * A copy converges to exactly its desired object: the object carries the hash of the desired copy
  * it was last written from (`kuberelay.dev/copy-hash`), and another hash means a full replace,
  * which also removes what the source no longer has. With the hash current, only drift (findDrift)
- * is a reason to write, and only after the API server confirmed that a write would change the
- * object: differences the server itself creates are never written again.
+ * is a reason to write: at once when the server stored this very copy exactly last time, and
+ * otherwise only after it confirmed (a dry-run) that a write would change the object: differences
+ * the server itself creates are never written again.
  */
 export function planWrite(input: PlanWriteInput): WritePlan {
   const { copy, live, fieldManager } = input;
@@ -89,13 +90,13 @@ export function planWrite(input: PlanWriteInput): WritePlan {
   }
   if (drift.length === 0) return { action: 'none', difference: undefined };
   const judged = input.judged;
-  if (
-    judged !== undefined &&
-    judged.hash === copy.hash &&
-    judged.resourceVersion === resourceVersionOf(live) &&
-    judged.schema === input.schema
-  ) {
-    return { action: 'none', difference: judged.difference };
+  if (judged !== undefined && judged.hash === copy.hash && judged.schema === input.schema) {
+    if (judged.resourceVersion === resourceVersionOf(live)) {
+      return { action: 'none', difference: judged.difference };
+    }
+    // The server stored exactly this copy under this schema before: what differs now is someone
+    // else's change, and writing the copy again changes it back. No dry-run needed.
+    if (judged.difference === undefined) return { action: 'update', reason: UpdateReason.Drift, drift };
   }
   return { action: 'verify', drift };
 }
