@@ -36,7 +36,7 @@ export interface ApplyOutcome {
   readonly reason?: UpdateReason;
   /** The drift found in the live object (what an update reverted, or was refused to revert). */
   readonly drift: readonly Drift[];
-  /** After a write: the API server stored something other than what we sent (mutation, pruning). */
+  /** After a write: the API server stored other values than the copy's (mutation; not pruning). */
   readonly rewrittenByServer?: boolean;
   /** After an update: whether it changed the stored object (a new resourceVersion). */
   readonly changed?: boolean;
@@ -196,8 +196,9 @@ export class CopyApplier {
     this.#onWrite(WriteVerb.Update);
     const changed = resourceVersionOf(stored) !== resourceVersionOf(live);
     if (changed) options.logger.info({ drift, reason }, updateMessage(reason));
-    // What the API server stored already differs from the copy: admission, defaulting or an older
-    // schema rewrote our write. That (not a person editing the copy again later) is the loop to break.
+    // The API server stored other values than the copy's (a mutating webhook): that, not a person
+    // editing the copy again later, is the loop to break. Fields an older schema drops are no loop:
+    // the verify step never writes for them again.
     const difference = storedDifference(copy.object, stored, this.#fieldManager);
     return {
       ...settled(copy, difference, stored, options.schema),
@@ -205,7 +206,7 @@ export class CopyApplier {
       reason,
       drift,
       changed,
-      rewrittenByServer: difference !== undefined,
+      rewrittenByServer: (difference?.changed.length ?? 0) > 0,
     };
   }
 
@@ -235,7 +236,7 @@ export class CopyApplier {
       ...settled(copy, difference, stored, options.schema),
       wrote: WriteVerb.Create,
       changed: true,
-      rewrittenByServer: difference !== undefined,
+      rewrittenByServer: (difference?.changed.length ?? 0) > 0,
     };
   }
 
