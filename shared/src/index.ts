@@ -37,7 +37,7 @@ export {
   type ClusterCopies,
   type DesiredCopy,
   type DesiredState,
-  type Report,
+  type ReportItem,
   Severity,
   type SourceReport,
 } from './desired/desiredState.js';

@@ -51,8 +51,8 @@ export interface InformerOptions<T> {
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
-/** Identity of an object inside one collection. */
-export const objectKey = (o: ObjectWithMeta): string =>
+/** Identity of an object inside one collection ("namespace/name"); not the relay-wide objectKey. */
+export const namespacedNameOf = (o: ObjectWithMeta): string =>
   `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /**
@@ -156,7 +156,7 @@ export class Informer<T extends ObjectWithMeta> {
         ...(this.#options.metadataOnly ? { accept: METADATA_LIST } : {}),
         signal,
       });
-      for (const item of page.items ?? []) fresh.set(objectKey(item), item);
+      for (const item of page.items ?? []) fresh.set(namespacedNameOf(item), item);
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (continueToken);
@@ -231,7 +231,7 @@ export class Informer<T extends ObjectWithMeta> {
   }
 
   #apply(type: InformerEventType, object: T): void {
-    const key = objectKey(object);
+    const key = namespacedNameOf(object);
     if (type === 'DELETED') this.#store.delete(key);
     else this.#store.set(key, object);
     this.#emit({ type, object });
