@@ -80,6 +80,7 @@ export {
   type Result,
   resultFrom,
 } from './errors/result.js';
+export { type CrdLike, crdNameOf, crdServes, type ServedKind } from './kinds/crdServes.js';
 export {
   ApiGroup,
   apiVersionOf,

@@ -1,5 +1,8 @@
 import {
   type Clock,
+  type CrdLike,
+  crdNameOf,
+  crdServes,
   groupKindOf,
   type KindInfo,
   KUBERNETES_CLUSTER,
@@ -8,7 +11,6 @@ import {
   type ObjectRef,
 } from '@kuberelay/shared';
 import { Informer, type KubeRest, type ObjectWithMeta } from '@kuberelay/shared/kube';
-import { type CrdLike, crdNameOf, crdServes } from './crdServes.js';
 
 export interface ManagementViewOptions {
   readonly rest: KubeRest;

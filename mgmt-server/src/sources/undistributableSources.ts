@@ -1,6 +1,7 @@
 import {
   Annotation,
   type Clock,
+  type CrdLike,
   groupKindOf,
   type KindInfo,
   type KubeObject,
@@ -9,7 +10,6 @@ import {
   undistributableKinds,
 } from '@kuberelay/shared';
 import { Informer, type KubeRest, type ObjectWithMeta } from '@kuberelay/shared/kube';
-import type { CrdLike } from './crdServes.js';
 
 export interface UndistributableSourcesOptions {
   readonly rest: KubeRest;
