@@ -126,10 +126,13 @@ describe('Informer on a real API server', () => {
       resource: { group: 'example.kuberelay.dev', version: 'v1', plural: 'widgets' },
       signal: abort.signal,
       logger,
-      sleep: async (_ms, signal) => {
-        failures++;
-        await new Promise((r) => setTimeout(r, 20));
-        if (signal.aborted) return;
+      // Every retry waits through the injected clock: counting its sleeps counts the failures.
+      clock: {
+        now: () => Date.now(),
+        sleep: async () => {
+          failures++;
+          await new Promise((r) => setTimeout(r, 20));
+        },
       },
     });
     void informer.start();

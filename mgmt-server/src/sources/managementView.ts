@@ -69,8 +69,7 @@ export class ManagementView {
     this.ready = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });
-    const sleep = (ms: number, signal: AbortSignal) => options.clock.sleep(ms, signal).catch(() => {});
-    const common = { rest: options.rest, signal: options.signal, sleep };
+    const common = { rest: options.rest, signal: options.signal, clock: options.clock };
     this.#crds = new Informer({
       ...common,
       logger: options.logger.child({ informer: 'crds' }),
@@ -170,7 +169,7 @@ export class ManagementView {
       rest: this.#o.rest,
       resource: { group: kind.group, version: kind.version, plural: kind.plural },
       signal,
-      sleep: (ms, s) => this.#o.clock.sleep(ms, s).catch(() => {}),
+      clock: this.#o.clock,
       logger: this.#o.logger.child({ informer: id }),
       onEvent: () => this.#changed(),
       onSynced: () => {

@@ -81,7 +81,7 @@ export class UndistributableSources {
       resource: { group: kind.group, version, plural: kind.plural },
       metadataOnly: true,
       signal: AbortSignal.any([this.#o.signal, abort.signal]),
-      sleep: (ms, s) => this.#o.clock.sleep(ms, s).catch(() => {}),
+      clock: this.#o.clock,
       logger: this.#o.logger.child({ informer: id }),
       onEvent: ({ type, object }) =>
         this.#seen(kind, version, type === 'DELETED' ? undefined : object, object),
