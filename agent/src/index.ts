@@ -16,7 +16,7 @@ export {
   type AgentIdentityOptions,
   DEFAULT_RENEW_FRACTION,
 } from './identity/agentIdentity.js';
-export { keyMatchesCertificate, parseCertificate } from './identity/certificateFacts.js';
+export { certificateFactsOf, keyMatchesCertificate } from './identity/certificateFacts.js';
 export {
   type CredentialsStore,
   type CredentialsUpdate,

@@ -37,7 +37,7 @@ export {
   type ClusterCopies,
   type DesiredCopy,
   type DesiredState,
-  type Report,
+  type ReportItem,
   Severity,
   type SourceReport,
 } from './desired/desiredState.js';
@@ -80,6 +80,7 @@ export {
   type Result,
   resultFrom,
 } from './errors/result.js';
+export { type CrdLike, crdNameOf, crdServes, type ServedKind } from './kinds/crdServes.js';
 export {
   ApiGroup,
   apiVersionOf,

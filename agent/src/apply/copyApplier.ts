@@ -1,5 +1,12 @@
 import type { KubeObject, Logger } from '@kuberelay/shared';
-import { isConflict, isNotFound, KubeApiError, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import {
+  isConflict,
+  isNotFound,
+  KubeApiError,
+  type KubeRest,
+  kindServed,
+  resourcePath,
+} from '@kuberelay/shared/kube';
 import { CopyCode, type CopyResult, Outcome } from './copyResult.js';
 import type { CopyTarget, DesiredCopy } from './desiredCopy.js';
 import type { Drift } from './findDrift.js';
@@ -295,18 +302,7 @@ export class CopyApplier {
   }
 
   async #kindServed(target: CopyTarget, plural: string, signal: AbortSignal): Promise<boolean> {
-    const path = target.group === '' ? `/api/${target.version}` : `/apis/${target.group}/${target.version}`;
-    try {
-      const list = await this.#rest.request<{ resources?: { name?: string }[] }>({
-        method: 'GET',
-        path,
-        signal,
-      });
-      return (list.resources ?? []).some((r) => r.name === plural);
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+    return kindServed({ rest: this.#rest, kind: { ...target, plural }, signal });
   }
 }
 

@@ -1,9 +1,9 @@
 import { AgentCredentialsKey, ErrorCode, err, ok, RelayError, type Result } from '@kuberelay/shared';
 import {
   type CertificateFacts,
+  certificateFactsOf,
   keyMatchesCertificate,
   parseBundle,
-  parseCertificate,
 } from './certificateFacts.js';
 
 /**
@@ -170,7 +170,7 @@ function resolveAuth(
       );
       return undefined;
     }
-    const cert = parseCertificate(certPem, `${CredentialsKey.certificate} of ${source}`);
+    const cert = certificateFactsOf(certPem, `${CredentialsKey.certificate} of ${source}`);
     if (!cert.ok) {
       for (const e of cert.errors) fail(e.message, e);
       return undefined;

@@ -18,9 +18,9 @@ import type { AgentAuth, TlsMaterial } from './agentCredentials.js';
 import {
   type CaFacts,
   type CertificateFacts,
+  certificateFactsOf,
   keyMatchesCertificate,
   parseBundle,
-  parseCertificate,
 } from './certificateFacts.js';
 import type { CredentialsStore, CredentialsUpdate } from './credentialsStore.js';
 import { type RenewalDecision, renewalDue } from './renewalDue.js';
@@ -310,7 +310,7 @@ export class AgentIdentity {
     caPem: string;
     what: string;
   }): Result<CertificateFacts> {
-    const cert = parseCertificate(options.certPem, `the ${options.what}`);
+    const cert = certificateFactsOf(options.certPem, `the ${options.what}`);
     if (!cert.ok) return cert;
     const bundle = parseBundle(options.caPem, `the CA bundle sent with the ${options.what}`);
     if (!bundle.ok) return bundle;

@@ -1,8 +1,6 @@
-// @peculiar/x509 decorates its ASN.1 schemas at import time: the Reflect polyfill comes first.
-import 'reflect-metadata';
 import { createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { ErrorCode, err, ok, RelayError, type Result } from '@kuberelay/shared';
-import * as x509 from '@peculiar/x509';
+import { parseCertificate, splitPemBundle } from '@kuberelay/shared/pki';
 
 /** What the agent needs to know of its client certificate. Plain data: renewalDue is pure. */
 export interface CertificateFacts {
@@ -23,27 +21,22 @@ export interface CaFacts {
   readonly subjectKeyId?: string;
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** The PEM blocks of a bundle (or chain), in order. */
-export function splitPemCertificates(pem: string): string[] {
-  return pem.match(PEM_CERTIFICATE) ?? [];
-}
-
-/** Facts of the first (leaf) certificate of `pem`. */
-export function parseCertificate(pem: string, what: string): Result<CertificateFacts> {
-  const first = splitPemCertificates(pem)[0];
+/**
+ * Facts of the first (leaf) certificate of `pem`, as a Result whose error names `what` (e.g. "the
+ * renewed certificate"). The parsing itself is shared's parseCertificate; this only narrows it to
+ * what renewalDue needs and turns a throw into a value.
+ */
+export function certificateFactsOf(pem: string, what: string): Result<CertificateFacts> {
+  const first = splitPemBundle(pem)[0];
   if (first === undefined) return err(invalid(`${what} holds no PEM certificate`));
   try {
-    const cert = new x509.X509Certificate(first);
-    const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
-    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    const cert = parseCertificate(first);
     return ok({
       notBefore: cert.notBefore.getTime(),
       notAfter: cert.notAfter.getTime(),
       issuer: cert.issuer,
-      ...(aki?.keyId === undefined ? {} : { authorityKeyId: aki.keyId.toLowerCase() }),
-      uris: (san?.names.items ?? []).filter((n) => n.type === 'url').map((n) => n.value),
+      ...(cert.authorityKeyId === undefined ? {} : { authorityKeyId: cert.authorityKeyId.toLowerCase() }),
+      uris: cert.uris,
     });
   } catch (error) {
     return err(invalid(`${what} is not a valid certificate: ${messageOf(error)}`, error));
@@ -52,16 +45,15 @@ export function parseCertificate(pem: string, what: string): Result<CertificateF
 
 /** Facts of every CA in a bundle; a bundle with no valid certificate is an error. */
 export function parseBundle(pem: string, what: string): Result<CaFacts[]> {
-  const blocks = splitPemCertificates(pem);
+  const blocks = splitPemBundle(pem);
   if (blocks.length === 0) return err(invalid(`${what} holds no PEM certificate`));
   const cas: CaFacts[] = [];
   for (const block of blocks) {
     try {
-      const cert = new x509.X509Certificate(block);
-      const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+      const cert = parseCertificate(block);
       cas.push({
         subject: cert.subject,
-        ...(ski === null ? {} : { subjectKeyId: ski.keyId.toLowerCase() }),
+        ...(cert.subjectKeyId === undefined ? {} : { subjectKeyId: cert.subjectKeyId.toLowerCase() }),
       });
     } catch (error) {
       return err(invalid(`${what} holds an invalid certificate: ${messageOf(error)}`, error));
@@ -78,7 +70,7 @@ export function keyMatchesCertificate(options: {
   readonly certPem: string;
   readonly keyPem: string;
 }): boolean {
-  const leaf = splitPemCertificates(options.certPem)[0];
+  const leaf = splitPemBundle(options.certPem)[0];
   if (leaf === undefined) return false;
   try {
     return new NodeX509Certificate(leaf).checkPrivateKey(createPrivateKey(options.keyPem));

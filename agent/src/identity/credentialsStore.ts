@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { ErrorCode, RelayError } from '@kuberelay/shared';
 import { isConflict, isNotFound, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import { writeFileAtomically } from '../files/writeFileAtomically.js';
 import { type CredentialInputs, CredentialsKey, credentialsFromSecretData } from './agentCredentials.js';
 
 /** What the agent writes back: a new certificate and key, a new bundle, a used bootstrap token. */
@@ -160,9 +159,9 @@ export class FileCredentialsStore implements CredentialsStore {
   async save(update: CredentialsUpdate): Promise<void> {
     // Key before certificate: a crash in between leaves a pair that does not match, which the
     // next start reports, rather than a certificate whose key is lost.
-    if (update.keyPem !== undefined) await writeAtomically(this.#files.keyFile, update.keyPem, 0o600);
-    if (update.certPem !== undefined) await writeAtomically(this.#files.certFile, update.certPem, 0o644);
-    if (update.caPem !== undefined) await writeAtomically(this.#files.caFile, update.caPem, 0o644);
+    if (update.keyPem !== undefined) await writePem(this.#files.keyFile, update.keyPem, 0o600);
+    if (update.certPem !== undefined) await writePem(this.#files.certFile, update.certPem, 0o644);
+    if (update.caPem !== undefined) await writePem(this.#files.caFile, update.caPem, 0o644);
   }
 }
 
@@ -181,17 +180,9 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-async function writeAtomically(path: string, text: string, mode: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'w', mode);
-  try {
-    await handle.writeFile(text.endsWith('\n') ? text : `${text}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
+/** The PEM files end with a newline, as openssl and kubectl write them. */
+async function writePem(path: string, text: string, mode: number): Promise<void> {
+  await writeFileAtomically({ path, content: text.endsWith('\n') ? text : `${text}\n`, mode });
 }
 
 function messageOf(error: unknown): string {

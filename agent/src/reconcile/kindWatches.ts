@@ -1,4 +1,12 @@
-import { type KindInfo, type KindRegistry, Label, type Logger, objectKey } from '@kuberelay/shared';
+import {
+  type CrdLike,
+  crdServes,
+  type KindInfo,
+  type KindRegistry,
+  Label,
+  type Logger,
+  objectKey,
+} from '@kuberelay/shared';
 import { Informer, type InformerEvent, type KubeRest } from '@kuberelay/shared/kube';
 
 export interface KindWatchesOptions {
@@ -17,19 +25,8 @@ export interface KindWatchesOptions {
   readonly onSchemaChanged?: (kind: KindInfo) => void;
 }
 
-interface CrdObject {
-  readonly metadata?: {
-    readonly name?: string;
-    readonly resourceVersion?: string;
-    readonly generation?: number;
-  };
-  readonly spec?: {
-    readonly group?: string;
-    readonly names?: { readonly plural?: string };
-    readonly versions?: readonly { readonly name?: string; readonly served?: boolean }[];
-  };
-  readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string }[] };
-}
+/** A CRD as crdServes reads it, and its generation (the schema token). */
+type CrdObject = CrdLike & { readonly metadata?: { readonly generation?: number } };
 
 interface LabeledObject {
   readonly metadata?: {
@@ -96,10 +93,7 @@ export class KindWatches {
     const spec = event.object.spec;
     for (const kind of this.#options.kinds.kinds) {
       if (spec?.group !== kind.group || spec.names?.plural !== kind.plural) continue;
-      const served =
-        event.type !== 'DELETED' &&
-        (spec.versions ?? []).some((v) => v.name === kind.version && v.served === true) &&
-        (event.object.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+      const served = event.type !== 'DELETED' && crdServes(event.object, kind);
       const id = `${kind.plural}.${kind.group}`;
       if (served) {
         const generation = String(event.object.metadata?.generation ?? '');

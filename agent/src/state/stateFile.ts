@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { ErrorCode, isJsonObject, type JsonObject, RelayError } from '@kuberelay/shared';
+import { writeFileAtomically } from '../files/writeFileAtomically.js';
 
 /** One copy as persisted: what the server sent, so it can be enforced without the server. */
 export interface PersistedCopy {
@@ -52,35 +52,11 @@ export async function loadState(path: string): Promise<LoadStateResult> {
 }
 
 /**
- * Writes the state atomically: a temporary file in the same folder, fsync, rename over the old
- * file, fsync of the folder. A crash at any point leaves either the old or the new file, never a
- * torn one.
+ * Writes the state atomically (see writeFileAtomically): a crash at any point leaves either the
+ * old or the new file, never a torn one, and no temporary file.
  */
 export async function saveState(path: string, state: PersistedState): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const file = await open(tmp, 'w', 0o600);
-  try {
-    await file.writeFile(`${JSON.stringify(state, null, 1)}\n`, 'utf8');
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  const folder = await open(dir, 'r');
-  try {
-    await folder.sync();
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still atomic there.
-  } finally {
-    await folder.close();
-  }
+  await writeFileAtomically({ path, content: `${JSON.stringify(state, null, 1)}\n`, mode: 0o600 });
 }
 
 function validate(value: unknown): string | undefined {

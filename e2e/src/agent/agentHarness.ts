@@ -7,7 +7,7 @@ import {
   type AgentOptions,
   type CredentialsStore,
   type CredentialsUpdate,
-  parseCertificate,
+  certificateFactsOf,
   startAgent,
 } from '@kuberelay/agent';
 import { type Copy, CopyOutcome } from '@kuberelay/proto';
@@ -27,7 +27,7 @@ export const CLUSTER = 'cluster-1';
 export const logger = pino({ level: process.env.AGENT_DEBUG ? 'debug' : 'silent' });
 
 /** The certificate facts the agent reads (its type is not exported by name). */
-type CertificateFacts = Extract<ReturnType<typeof parseCertificate>, { ok: true }>['value'];
+type CertificateFacts = Extract<ReturnType<typeof certificateFactsOf>, { ok: true }>['value'];
 
 export interface ClientMaterial {
   readonly material: { readonly caPem: string; readonly certPem: string; readonly keyPem: string };
@@ -188,7 +188,7 @@ export class AgentHarness {
   readonly clientMaterial = async (ca = this.pki.ca): Promise<ClientMaterial> => {
     const { csrPem, keyPem } = await createCsr({ commonName: CLUSTER });
     const certPem = await signClientCsr({ ca, csrPem, cluster: CLUSTER, lifetimeMs: 86_400_000 });
-    const cert = parseCertificate(certPem, 'test certificate');
+    const cert = certificateFactsOf(certPem, 'test certificate');
     if (!cert.ok) throw cert.errors[0];
     return { material: { caPem: this.pki.ca.certPem, certPem, keyPem }, cert: cert.value };
   };

@@ -12,7 +12,7 @@ import {
 } from '@kuberelay/agent';
 import { AGENT_CREDENTIALS_SECRET, type KubeObject } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
-import { parseCertificate as parsePem } from '@kuberelay/shared/pki';
+import { parseCertificate } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
@@ -152,7 +152,8 @@ async function writes(agent: Agent): Promise<string> {
     .join('\n');
 }
 
-const serialOf = (pem: string | undefined) => (pem === undefined ? undefined : parsePem(pem).serialNumber);
+const serialOf = (pem: string | undefined) =>
+  pem === undefined ? undefined : parseCertificate(pem).serialNumber;
 
 describe('agent credentials (mutual TLS)', () => {
   it('bootstraps with only a bootstrap token, stores its key pair in the Secret, connects with mTLS, and reuses it after a restart', async () => {

@@ -1,3 +1,4 @@
+import type { Clock } from '@kuberelay/shared';
 import { Informer, type InformerEvent, KubeRest } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -30,11 +31,7 @@ async function createNs(rest: KubeRest, name: string) {
   await rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
 }
 
-function startInformer(
-  rest: KubeRest,
-  namespace: string,
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>,
-) {
+function startInformer(rest: KubeRest, namespace: string, sleep?: Clock['sleep']) {
   const abort = new AbortController();
   aborts.push(abort);
   const events: string[] = [];
@@ -44,7 +41,8 @@ function startInformer(
     signal: abort.signal,
     logger,
     onEvent: (e: InformerEvent<Upstream>) => events.push(`${e.type} ${e.object.metadata.name}`),
-    ...(sleep ? { sleep } : {}),
+    // The informer waits out its retry delays on this clock: the test holds it there.
+    ...(sleep ? { clock: { now: () => Date.now(), sleep } } : {}),
   });
   void informer.start();
   return { informer, events };
@@ -126,10 +124,13 @@ describe('Informer on a real API server', () => {
       resource: { group: 'example.kuberelay.dev', version: 'v1', plural: 'widgets' },
       signal: abort.signal,
       logger,
-      sleep: async (_ms, signal) => {
-        failures++;
-        await new Promise((r) => setTimeout(r, 20));
-        if (signal.aborted) return;
+      // Every retry waits through the injected clock: counting its sleeps counts the failures.
+      clock: {
+        now: () => Date.now(),
+        sleep: async () => {
+          failures++;
+          await new Promise((r) => setTimeout(r, 20));
+        },
       },
     });
     void informer.start();

@@ -41,7 +41,7 @@ export class CaStore {
       fieldSelector: `metadata.name=${RELAY_CA_SECRET}`,
       signal: options.signal,
       logger: options.logger.child({ informer: 'relay-ca' }),
-      sleep: (ms, signal) => options.clock.sleep(ms, signal).catch(() => {}),
+      clock: options.clock,
       onEvent: (event) => {
         if (event.type !== 'DELETED') this.#take(event.object);
         else options.logger.error(`Secret ${RELAY_CA_SECRET} was deleted; keeping the CA in memory`);

@@ -1,5 +1,8 @@
 import {
   type Clock,
+  type CrdLike,
+  crdNameOf,
+  crdServes,
   groupKindOf,
   type KindInfo,
   KUBERNETES_CLUSTER,
@@ -8,7 +11,6 @@ import {
   type ObjectRef,
 } from '@kuberelay/shared';
 import { Informer, type KubeRest, type ObjectWithMeta } from '@kuberelay/shared/kube';
-import { type CrdLike, crdNameOf, crdServes } from './crdServes.js';
 
 export interface ManagementViewOptions {
   readonly rest: KubeRest;
@@ -67,8 +69,7 @@ export class ManagementView {
     this.ready = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });
-    const sleep = (ms: number, signal: AbortSignal) => options.clock.sleep(ms, signal).catch(() => {});
-    const common = { rest: options.rest, signal: options.signal, sleep };
+    const common = { rest: options.rest, signal: options.signal, clock: options.clock };
     this.#crds = new Informer({
       ...common,
       logger: options.logger.child({ informer: 'crds' }),
@@ -168,7 +169,7 @@ export class ManagementView {
       rest: this.#o.rest,
       resource: { group: kind.group, version: kind.version, plural: kind.plural },
       signal,
-      sleep: (ms, s) => this.#o.clock.sleep(ms, s).catch(() => {}),
+      clock: this.#o.clock,
       logger: this.#o.logger.child({ informer: id }),
       onEvent: () => this.#changed(),
       onSynced: () => {

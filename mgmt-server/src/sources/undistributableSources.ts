@@ -1,6 +1,7 @@
 import {
   Annotation,
   type Clock,
+  type CrdLike,
   groupKindOf,
   type KindInfo,
   type KubeObject,
@@ -9,7 +10,6 @@ import {
   undistributableKinds,
 } from '@kuberelay/shared';
 import { Informer, type KubeRest, type ObjectWithMeta } from '@kuberelay/shared/kube';
-import type { CrdLike } from './crdServes.js';
 
 export interface UndistributableSourcesOptions {
   readonly rest: KubeRest;
@@ -81,7 +81,7 @@ export class UndistributableSources {
       resource: { group: kind.group, version, plural: kind.plural },
       metadataOnly: true,
       signal: AbortSignal.any([this.#o.signal, abort.signal]),
-      sleep: (ms, s) => this.#o.clock.sleep(ms, s).catch(() => {}),
+      clock: this.#o.clock,
       logger: this.#o.logger.child({ informer: id }),
       onEvent: ({ type, object }) =>
         this.#seen(kind, version, type === 'DELETED' ? undefined : object, object),

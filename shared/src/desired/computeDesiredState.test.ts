@@ -5,7 +5,7 @@ import type { KubeObject } from '../copy/kubeObject.js';
 import { DEFAULT_KINDS } from '../kinds/kindInfo.js';
 import { computeDesiredState, type DesiredStateInput } from './computeDesiredState.js';
 import { contentHash } from './contentHash.js';
-import type { DesiredState, Report } from './desiredState.js';
+import type { DesiredState, ReportItem } from './desiredState.js';
 import { stateDigest } from './stateDigest.js';
 
 const CLUSTERS = ['qa', 'canary', 'prod-eu', 'prod-us'];
@@ -89,7 +89,7 @@ function layout(state: DesiredState): Record<string, string[]> {
   return Object.fromEntries([...state.clusters].map(([cluster, copies]) => [cluster, [...copies.keys()]]));
 }
 
-function reportsOf(state: DesiredState): Record<string, Report[]> {
+function reportsOf(state: DesiredState): Record<string, ReportItem[]> {
   return Object.fromEntries([...state.reports].map(([key, report]) => [key, [...report.items]]));
 }
 

@@ -23,7 +23,7 @@ import { Annotation, ConflictResolution } from '../source/annotations.js';
 import { objectKey, objectRefOf, type SourceRef, sourceRefOf } from '../source/objectRef.js';
 import { compareStrings } from '../util/compare.js';
 import { contentHash } from './contentHash.js';
-import type { ClusterCopies, DesiredCopy, DesiredState, Report, SourceReport } from './desiredState.js';
+import type { ClusterCopies, DesiredCopy, DesiredState, ReportItem, SourceReport } from './desiredState.js';
 import { Severity } from './desiredState.js';
 
 export interface DesiredStateInput {
@@ -487,9 +487,9 @@ function landingNamespaces(
 
 /** Collects reports per source; `done` sorts them into the immutable, ordered form. */
 class ReportCollector {
-  readonly #bySource = new Map<string, { source: SourceRef; items: Report[] }>();
+  readonly #bySource = new Map<string, { source: SourceRef; items: ReportItem[] }>();
 
-  add(source: SourceRef, report: Report): void {
+  add(source: SourceRef, report: ReportItem): void {
     const key = objectKey(source);
     const entry = this.#bySource.get(key);
     if (entry === undefined) {
@@ -527,9 +527,9 @@ class ReportCollector {
   }
 }
 
-function dedupeSorted(items: readonly Report[]): Report[] {
+function dedupeSorted(items: readonly ReportItem[]): ReportItem[] {
   const seen = new Set<string>();
-  const unique: Report[] = [];
+  const unique: ReportItem[] = [];
   for (const item of [...items].sort(compareReports)) {
     const id = `${item.cluster ?? ''}\u0000${item.namespace ?? ''}\u0000${item.code}\u0000${item.message}`;
     if (!seen.has(id)) {
@@ -540,7 +540,7 @@ function dedupeSorted(items: readonly Report[]): Report[] {
   return unique;
 }
 
-function compareReports(a: Report, b: Report): number {
+function compareReports(a: ReportItem, b: ReportItem): number {
   return (
     compareStrings(a.cluster ?? '', b.cluster ?? '') ||
     compareStrings(a.namespace ?? '', b.namespace ?? '') ||

@@ -30,7 +30,7 @@ export const Severity = {
 export type Severity = (typeof Severity)[keyof typeof Severity];
 
 /** One outcome that is not plain success, for Events, status and relayctl (docs/spec.md §8). */
-export interface Report {
+export interface ReportItem {
   readonly code: ErrorCode;
   readonly severity: Severity;
   readonly message: string;
@@ -41,7 +41,7 @@ export interface Report {
 export interface SourceReport {
   readonly source: SourceRef;
   /** Sorted by cluster, namespace, code, message. */
-  readonly items: readonly Report[];
+  readonly items: readonly ReportItem[];
 }
 
 /**

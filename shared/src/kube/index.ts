@@ -1,2 +1,3 @@
 export * from './informer.js';
+export * from './kindServed.js';
 export * from './kubeRest.js';

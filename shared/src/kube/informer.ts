@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { type Backoff, createBackoff } from '../timing/backoff.js';
+import { type Clock, systemClock } from '../timing/clock.js';
 import { isGone, KubeApiError, type KubeRest, type ResourceRef, resourcePath } from './kubeRest.js';
 
 /** The part of a Kubernetes object the informer relies on. */
@@ -18,12 +20,6 @@ export interface InformerEvent<T> {
   readonly object: T;
 }
 
-/** Delays between retries; `next()` grows (with jitter), `reset()` after a success. */
-export interface RetryDelays {
-  next(): number;
-  reset(): void;
-}
-
 export interface InformerOptions<T> {
   readonly rest: KubeRest;
   /** The collection to list and watch (no `name`); `namespace` absent = all namespaces. */
@@ -41,8 +37,10 @@ export interface InformerOptions<T> {
   readonly onEvent?: (event: InformerEvent<T>) => void;
   /** Called after every complete list (the first one, and each relist after 410 Gone). */
   readonly onSynced?: () => void;
-  readonly delays?: RetryDelays;
-  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Delays between failed list/watch attempts; reset after progress. Default: informerBackoff(). */
+  readonly backoff?: Backoff;
+  /** Waits out those delays; tests inject one so they need no real sleeps. Default: systemClock. */
+  readonly clock?: Clock;
   /** Objects per list page. */
   readonly pageSize?: number;
 }
@@ -51,8 +49,8 @@ export interface InformerOptions<T> {
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
-/** Identity of an object inside one collection. */
-export const objectKey = (o: ObjectWithMeta): string =>
+/** Identity of an object inside one collection ("namespace/name"); not the relay-wide objectKey. */
+export const namespacedNameOf = (o: ObjectWithMeta): string =>
   `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /**
@@ -106,8 +104,8 @@ export class Informer<T extends ObjectWithMeta> {
 
   async #run(): Promise<void> {
     const { signal, logger } = this.#options;
-    const delays = this.#options.delays ?? defaultDelays();
-    const sleep = this.#options.sleep ?? abortableSleep;
+    const delays = this.#options.backoff ?? informerBackoff();
+    const clock = this.#options.clock ?? systemClock;
     let needList = true;
     while (!signal.aborted) {
       try {
@@ -130,7 +128,8 @@ export class Informer<T extends ObjectWithMeta> {
           { resource: this.#options.resource.plural, err: describeError(error), retryInMs: wait },
           'list/watch failed; retrying',
         );
-        await sleep(wait, signal).catch(() => {});
+        // Rejects only when `signal` aborts, which ends the loop.
+        await clock.sleep(wait, signal).catch(() => {});
       }
     }
   }
@@ -156,7 +155,7 @@ export class Informer<T extends ObjectWithMeta> {
         ...(this.#options.metadataOnly ? { accept: METADATA_LIST } : {}),
         signal,
       });
-      for (const item of page.items ?? []) fresh.set(objectKey(item), item);
+      for (const item of page.items ?? []) fresh.set(namespacedNameOf(item), item);
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (continueToken);
@@ -231,7 +230,7 @@ export class Informer<T extends ObjectWithMeta> {
   }
 
   #apply(type: InformerEventType, object: T): void {
-    const key = objectKey(object);
+    const key = namespacedNameOf(object);
     if (type === 'DELETED') this.#store.delete(key);
     else this.#store.set(key, object);
     this.#emit({ type, object });
@@ -273,29 +272,10 @@ function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** Exponential backoff with full jitter between 100 ms and 10 s. */
-export function defaultDelays(): RetryDelays {
-  let attempt = 0;
-  return {
-    next: () => {
-      const cap = Math.min(10_000, 100 * 2 ** attempt++);
-      return Math.floor(cap / 2 + (Math.random() * cap) / 2);
-    },
-    reset: () => {
-      attempt = 0;
-    },
-  };
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/**
+ * The informer's retry delays: full jitter from 100 ms, at most 10 s (less than the agents'
+ * reconnect ceiling: an informer retries one API server it already knows to exist).
+ */
+export function informerBackoff(): Backoff {
+  return createBackoff({ minMs: 100, maxMs: 10_000 });
 }

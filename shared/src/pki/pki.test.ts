@@ -30,6 +30,9 @@ describe('pki', async () => {
     expect(parseClusterIdentity(parsed.uris)).toEqual({ cluster: 'qa', uid });
     expect(parsed.notAfter.getTime()).toBe(now + 7 * DAY);
     expect(parsed.issuer).toBe('CN=relay CA');
+    // The agent matches its certificate to a CA of the bundle by these (renewalDue).
+    expect(parsed.authorityKeyId).toMatch(/^[0-9a-f]+$/i);
+    expect(parsed.authorityKeyId).toBe(parseCertificate(ca.certPem).subjectKeyId);
   });
 
   it('verifies a client certificate against the bundle at a given time', () => {

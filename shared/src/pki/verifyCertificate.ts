@@ -19,6 +19,8 @@ export interface ParsedCertificate {
   readonly isCa: boolean;
   /** Hex SubjectKeyIdentifier, when present. */
   readonly subjectKeyId: string | undefined;
+  /** Hex AuthorityKeyIdentifier (the issuer's subjectKeyId), when present. */
+  readonly authorityKeyId: string | undefined;
   /** Hex SHA-256 of the DER certificate. */
   readonly fingerprint256: string;
 }
@@ -43,6 +45,7 @@ export function parseCertificate(certificate: string | Uint8Array): ParsedCertif
     uris: of('url'),
     isCa: basic?.ca ?? false,
     subjectKeyId: cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId,
+    authorityKeyId: cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId,
     fingerprint256: node.fingerprint256.replaceAll(':', '').toLowerCase(),
   };
 }

@@ -51,8 +51,8 @@ const WHY_WRITE_COPIES =
  * The agent's rights in its workload cluster, and nothing more, derived from the code's API calls
  * (agent/src: apply/copyApplier.ts, prune/pruneCopies.ts, reconcile/kindWatches.ts,
  * config/credentials.ts) and, for mutual TLS, from docs/design.md. The agent holds no Lease and
- * records no Events, so it gets neither. Discovery (`GET /apis/<group>/<version>`, used to tell a
- * missing kind from a missing namespace) is open to every authenticated user (system:discovery).
+ * records no Events, so it gets neither. A missing kind is told from a missing namespace by a get
+ * of the kind's CRD (shared kindServed), which the CRD read rule below already allows.
  */
 export function agentRbac(options: AgentRbacOptions): RbacBundle {
   checkKinds(options.kinds);
