@@ -1,13 +1,6 @@
 import { connect } from 'node:tls';
 import { credentials, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import {
-  issueAgentBootstrap,
-  type MgmtServer,
-  type RotationStep,
-  relayCaOf,
-  rotateCa,
-  startMgmtServer,
-} from '@kuberelay/mgmt-server';
+import { issueAgentBootstrap, type MgmtServer, startMgmtServer } from '@kuberelay/mgmt-server';
 import { type BootstrapResponse, RelayServiceClient } from '@kuberelay/proto';
 import { KUBERNETES_CLUSTER, RELAY_CA_SECRET } from '@kuberelay/shared';
 import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
@@ -17,6 +10,9 @@ import {
   createCa,
   createCsr,
   parseCertificate,
+  type RotationStep,
+  relayCaOf,
+  rotateCa,
   signCsr,
   splitPemBundle,
 } from '@kuberelay/shared/pki';
