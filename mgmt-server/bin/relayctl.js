@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../dist/cli/relayctl.js';
+import '../dist/relayctl/relayctl.js';

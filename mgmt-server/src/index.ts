@@ -5,13 +5,11 @@ export type { Authenticator, AuthRequest, Identity } from './auth/authenticator.
 export { CertificateAuthenticator } from './auth/certificateAuthenticator.js';
 export { HELP_TEXT, type MgmtServerConfig, parseFlags } from './config/parseFlags.js';
 export { RELAY_SERVICE_NAME } from './grpc/grpcServer.js';
-export { RotationStep, rotateCa } from './pki/caRotation.js';
 export {
   type AgentBootstrap,
   type IssueAgentBootstrapOptions,
   issueAgentBootstrap,
 } from './pki/issueAgentBootstrap.js';
-export { type RelayCa, relayCaOf } from './pki/relayCa.js';
 export { type ClusterSnapshot, SnapshotCache } from './snapshot/snapshotCache.js';
 export { type MgmtServer, type MgmtServerOptions, startMgmtServer } from './startMgmtServer.js';
 export { EventReason } from './status/outcomeEvents.js';

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import {
   type Clock,
   createLogger,
+  DEFAULT_CA_VALIDITY_MS,
   DEFAULT_CLASS_MAPPING,
   DEFAULT_KINDS,
   formatListenAddress,
@@ -18,7 +19,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { CertificateAuthenticator } from './auth/certificateAuthenticator.js';
 import {
   DEFAULT_AGENT_CERT_VALIDITY_MS,
-  DEFAULT_CA_VALIDITY_MS,
   DEFAULT_HEARTBEAT_SECONDS,
   DEFAULT_SERVER_CERT_VALIDITY_MS,
   defaultServerSans,

@@ -157,9 +157,11 @@ describe('decodeConnectRequest', () => {
     expect(decoded.error.message).toMatch(message);
   });
 
-  it('counts entries before decoding them: 8 million empty results are refused quickly', () => {
+  it('counts entries before decoding them: 8 million empty results are refused by the wire scan', () => {
     // A 16 MiB Ack whose results are all empty (2 bytes each). Decoding it would build millions
-    // of objects; the wire scan refuses it after one pass over the bytes.
+    // of objects; the wire scan refuses it after one pass over the bytes. The message (an entry
+    // count, which only the scan produces) shows which path refused it, on any machine; a
+    // stopwatch here would measure the machine.
     const entries = (DEFAULT_DECODE_LIMITS.maxMessageBytes - 16) / 2;
     const body = new Uint8Array(entries * 2);
     for (let i = 0; i < entries; i++) body[i * 2] = 0x1a; // Ack.results (3), length 0
@@ -167,9 +169,7 @@ describe('decodeConnectRequest', () => {
     const bytes = new Uint8Array(header.length + body.length);
     bytes.set(header);
     bytes.set(body, header.length);
-    const started = performance.now();
     const decoded = decodeConnectRequest(bytes);
-    expect(performance.now() - started).toBeLessThan(2_000);
     expect(decoded).toMatchObject({ ok: false, error: { code: DecodeErrorCode.LimitExceeded } });
     if (!decoded.ok) expect(decoded.error.message).toContain(`ack.results has ${entries} entries`);
   });

@@ -126,3 +126,4 @@ export { type Clock, systemClock } from './timing/clock.js';
 export { createManualClock, type ManualClock } from './timing/manualClock.js';
 export { type RetryAttempt, type RetryLoopOptions, retryLoop } from './timing/retryLoop.js';
 export { compareStrings } from './util/compare.js';
+export { parseDurationFlag } from './util/durationFlag.js';

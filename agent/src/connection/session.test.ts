@@ -3,7 +3,7 @@ import { createManualClock, ErrorCode } from '@kuberelay/shared';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { runConnectLoop } from './connectLoop.js';
-import { FakeStream } from './fakeStream.js';
+import { FakeStream } from './fakeStream.testkit.js';
 import { RelaySession, type SessionHandler, type VersionReply } from './session.js';
 
 const logger = pino({ level: 'silent' });

@@ -36,6 +36,14 @@ export interface ClientMaterial {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How soon a watch-driven reaction (a drift repaired, a copy applied once its namespace exists)
+ * must show in these tests. It only tells a watch reaction (milliseconds) from the 5-minute resync
+ * fallback, with room for a busy 2-core machine; the latency goal itself (drift repair p99 <= 1 s)
+ * is measured by `pnpm bench:latency`, not asserted here.
+ */
+export const WATCH_REACTION_MS = 5_000;
+
 export type Live = KubeObject & {
   metadata: {
     uid: string;

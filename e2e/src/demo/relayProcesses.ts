@@ -17,7 +17,7 @@ export const NAMESPACE = 'gloo-mesh';
 /** The built programs (run `pnpm build` first; ./dev demo does). */
 export const bin = {
   server: join(repoRoot, 'mgmt-server', 'dist', 'main.js'),
-  relayctl: join(repoRoot, 'mgmt-server', 'dist', 'cli', 'relayctl.js'),
+  relayctl: join(repoRoot, 'mgmt-server', 'dist', 'relayctl', 'relayctl.js'),
   agent: join(repoRoot, 'agent', 'dist', 'main.js'),
 } as const;
 

@@ -12,9 +12,9 @@ import { repoRoot } from '../lab/paths.js';
 import { createNamespace, createRelayCa, decode, getJson, rest, type Secret, unique } from './harness.js';
 
 // The built relayctl as a user runs it: a separate process, real stdout/stderr/exit code. The CLI
-// (and the parts of mgmt-server/src it imports) is compiled from the current sources into a
-// temporary folder (whose node_modules links to mgmt-server's), so the test never runs a stale
-// build.
+// is compiled from the current sources into a temporary folder (whose node_modules links to
+// mgmt-server's), so the test never runs a stale build. Its root is mgmt-server/src/relayctl: the
+// compile fails if relayctl imports anything of the server outside that folder.
 
 const run = promisify(execFile);
 let lab: Lab;
@@ -30,22 +30,21 @@ beforeAll(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), 'relayctl-cli-'));
   symlinkSync(join(repoRoot, 'mgmt-server', 'node_modules'), join(dir, 'node_modules'));
+  const sources = join(repoRoot, 'mgmt-server', 'src', 'relayctl');
   await run(
     process.execPath,
     [
       join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
-      '-p',
-      join(repoRoot, 'mgmt-server', 'src', 'cli', 'tsconfig.check.json'),
-      '--noEmit',
-      'false',
-      '--sourceMap',
-      'false',
-      '--outDir',
-      dir,
+      ...['--target', 'es2024', '--module', 'nodenext', '--moduleResolution', 'nodenext'],
+      ...['--types', 'node', '--typeRoots', join(repoRoot, 'node_modules', '@types')],
+      ...['--strict', '--skipLibCheck', '--verbatimModuleSyntax'],
+      ...['--rootDir', sources, '--outDir', dir],
+      join(sources, 'relayctl.ts'),
     ],
-    { cwd: repoRoot },
+    // Outside the repo, so no tsconfig.json applies: the options above are the whole build.
+    { cwd: dir },
   );
-  entry = join(dir, 'cli', 'relayctl.js');
+  entry = join(dir, 'relayctl.js');
 }, 120_000);
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { runRelayctl } from '@kuberelay/mgmt-server/cli';
+import { runRelayctl } from '@kuberelay/mgmt-server/relayctl';
 import { formatKindsAnnotation, type KindInfo, RELAY_CA_SECRET, RelayCaKey } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { createCa } from '@kuberelay/shared/pki';

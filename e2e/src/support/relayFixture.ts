@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Agent, type AgentOptions, identityFromSecret, startAgent } from '@kuberelay/agent';
 import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
-import { runRelayctl } from '@kuberelay/mgmt-server/cli';
+import { runRelayctl } from '@kuberelay/mgmt-server/relayctl';
 import { DEFAULT_RELAY_NAMESPACE, KUBERNETES_CLUSTER, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import {
+  DEFAULT_CA_VALIDITY_MS,
   DEFAULT_CLASS_MAPPING,
   DEFAULT_KINDS,
   DEFAULT_RELAY_NAMESPACE,
@@ -10,6 +11,7 @@ import {
   isDnsSubdomain,
   type KindInfo,
   type ListenAddress,
+  parseDurationFlag,
   parseKindsFlag,
   parseListenAddress,
   RelayError,
@@ -36,7 +38,6 @@ export const DEFAULT_HEARTBEAT_SECONDS = 5;
 
 const DAY_MS = 86_400_000;
 /** Lifetimes of the relay PKI (docs/design.md "Mutual TLS"). */
-export const DEFAULT_CA_VALIDITY_MS = 365 * DAY_MS;
 export const DEFAULT_SERVER_CERT_VALIDITY_MS = 30 * DAY_MS;
 export const DEFAULT_AGENT_CERT_VALIDITY_MS = 7 * DAY_MS;
 /** The Service in deploy/manifests/mgmt-server.yaml; its names are default server SANs. */
@@ -331,26 +332,6 @@ function parseHeartbeat(value: string | undefined): Result<number> {
         ],
     () => seconds,
   );
-}
-
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: DAY_MS };
-
-/** `90m`, `12h`, `30d`: a whole number and a unit (certificate lifetimes need no seconds). */
-export function parseDurationFlag(
-  flag: string,
-  value: string | undefined,
-  options: { readonly fallback: number; readonly minMs: number },
-): Result<number> {
-  if (value === undefined) return { ok: true, value: options.fallback };
-  const match = /^(\d+)(m|h|d)$/.exec(value.trim());
-  const ms =
-    match === null ? Number.NaN : Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? ''] ?? Number.NaN);
-  const problem = Number.isNaN(ms)
-    ? `--${flag} "${value}" must be a duration such as 90m, 12h or 30d`
-    : ms < options.minMs
-      ? `--${flag} "${value}" is shorter than the minimum ${Math.round(options.minMs / 60_000)}m`
-      : undefined;
-  return resultFrom(problem === undefined ? [] : [configError(problem, flag)], () => ms);
 }
 
 function isLogLevel(value: string): value is LogLevel {

@@ -1,4 +1,5 @@
 import {
+  bootstrapRecordOf,
   bootstrapSecretName,
   type Clock,
   checkBootstrapToken,
@@ -12,10 +13,14 @@ import {
   type Result,
 } from '@kuberelay/shared';
 import { isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
-import { clusterSpiffeId, clusterUidUri, InvalidCsrError, signCsr } from '@kuberelay/shared/pki';
-import { bootstrapRecordOf } from './bootstrapRecord.js';
+import {
+  type CaSecret,
+  clusterSpiffeId,
+  clusterUidUri,
+  InvalidCsrError,
+  signCsr,
+} from '@kuberelay/shared/pki';
 import type { CaStore } from './caStore.js';
-import type { CaSecret } from './relayCa.js';
 
 /** A certificate the server issued to an agent, and the CAs the agent must trust. */
 export interface IssuedCertificate {

@@ -1,7 +1,6 @@
 import { type Clock, type Logger, RELAY_CA_SECRET } from '@kuberelay/shared';
 import { Informer, isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
-import { createCa } from '@kuberelay/shared/pki';
-import { type CaSecret, newCaSecret, type RelayCa, relayCaOf } from './relayCa.js';
+import { type CaSecret, createCa, newCaSecret, type RelayCa, relayCaOf } from '@kuberelay/shared/pki';
 
 export interface CaStoreOptions {
   readonly rest: KubeRest;

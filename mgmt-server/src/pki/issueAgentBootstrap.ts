@@ -1,4 +1,5 @@
 import {
+  bootstrapSecretManifest,
   bootstrapSecretName,
   DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
   generateBootstrapToken,
@@ -8,8 +9,7 @@ import {
   RELAY_CA_SECRET,
 } from '@kuberelay/shared';
 import { isConflict, type KubeRest } from '@kuberelay/shared/kube';
-import { bootstrapSecretManifest } from './bootstrapRecord.js';
-import { type CaSecret, relayCaOf } from './relayCa.js';
+import { type CaSecret, relayCaOf } from '@kuberelay/shared/pki';
 
 export interface IssueAgentBootstrapOptions {
   readonly rest: KubeRest;

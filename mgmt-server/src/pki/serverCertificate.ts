@@ -1,8 +1,12 @@
 import { isIP } from 'node:net';
 import type { Clock, Logger } from '@kuberelay/shared';
-import { type CertificateAndKey, issueCertificate, parseCertificate } from '@kuberelay/shared/pki';
+import {
+  type CertificateAndKey,
+  issueCertificate,
+  parseCertificate,
+  type RelayCa,
+} from '@kuberelay/shared/pki';
 import type { CaStore } from './caStore.js';
-import type { RelayCa } from './relayCa.js';
 import { RelayServerCredentials } from './relayServerCredentials.js';
 
 export interface ServerCertificateOptions {

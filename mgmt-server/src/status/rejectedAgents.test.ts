@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REJECTED_KEYS, mergeRejections, rejectedAgentKey } from './rejectedAgents.js';
+import { MAX_REJECTED_KEYS, mergeRejections, readableEntries } from './rejectedAgents.js';
 
 const attempt = (claimedCluster: string | undefined, at: string) => ({
   claimedCluster,
@@ -10,13 +10,32 @@ const attempt = (claimedCluster: string | undefined, at: string) => ({
 });
 
 describe('rejected agents', () => {
-  it.each([
-    [undefined, '_unknown'],
-    ['qa', 'qa'],
-    ['we ird/name', 'we_ird_name'],
-    ['..', '_unknown'],
-  ])('key for %s is %s', (claimed, key) => {
-    expect(rejectedAgentKey(claimed)).toBe(key);
+  it('counts on only from entries that decode completely; a hand-edited one starts again', () => {
+    const stored = {
+      qa: JSON.stringify({
+        lastAttempt: '2025-01-01T00:00:00Z',
+        reason: 'r',
+        code: 'C',
+        peer: 'p',
+        count: 3,
+      }),
+      // The count was edited into a string: before validation, "x" + 1 made the count "x1".
+      dev: JSON.stringify({
+        lastAttempt: '2025-01-01T00:00:00Z',
+        reason: 'r',
+        code: 'C',
+        peer: 'p',
+        count: 'x',
+      }),
+      broken: '{not json',
+    };
+    const entries = mergeRejections(readableEntries(stored), [
+      attempt('qa', '2025-01-01T00:00:05Z'),
+      attempt('dev', '2025-01-01T00:00:05Z'),
+    ]);
+    expect([...entries.keys()].sort()).toEqual(['dev', 'qa']);
+    expect(entries.get('qa')?.count).toBe(4);
+    expect(entries.get('dev')?.count).toBe(1);
   });
 
   it('counts repeats and evicts the oldest beyond the limit', () => {

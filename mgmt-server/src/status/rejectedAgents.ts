@@ -1,4 +1,13 @@
-import { type Clock, type Logger, REJECTED_AGENTS_CONFIGMAP, type RejectedAgent } from '@kuberelay/shared';
+import {
+  type Clock,
+  completeRejectedAgent,
+  decodeRejectedAgents,
+  encodeRejectedAgents,
+  type Logger,
+  REJECTED_AGENTS_CONFIGMAP,
+  type RejectedAgent,
+  rejectedAgentKey,
+} from '@kuberelay/shared';
 import { isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
 
 export interface RejectedAgentsOptions {
@@ -21,12 +30,6 @@ export interface RejectionRecord {
 
 /** Most keys kept; the oldest attempts are evicted first. */
 export const MAX_REJECTED_KEYS = 100;
-
-/** A ConfigMap key for a claimed cluster name: keys allow `[-._a-zA-Z0-9]`, at most 253. */
-export function rejectedAgentKey(claimed: string | undefined): string {
-  const key = (claimed ?? '').replace(/[^-._a-zA-Z0-9]/g, '_').slice(0, 253);
-  return key === '' || key === '.' || key === '..' ? '_unknown' : key;
-}
 
 /**
  * Merges refusals into `entries` (pure): counts repeat attempts, keeps at most MAX_REJECTED_KEYS,
@@ -53,6 +56,22 @@ export function mergeRejections(
     for (const [key] of byAge.slice(0, next.size - MAX_REJECTED_KEYS)) next.delete(key);
   }
   return next;
+}
+
+/**
+ * The entries of the ConfigMap's data that decode completely. A hand-edited or truncated value is
+ * dropped: counting on from a half-readable entry would report a wrong count, and the next attempt
+ * under that key writes a fresh one.
+ */
+export function readableEntries(
+  data: Readonly<Record<string, string>> | undefined,
+): Map<string, RejectedAgent> {
+  const entries = new Map<string, RejectedAgent>();
+  for (const record of decodeRejectedAgents(data)) {
+    const entry = completeRejectedAgent(record);
+    if (entry !== undefined) entries.set(record.cluster, entry);
+  }
+  return entries;
 }
 
 interface ConfigMap {
@@ -123,16 +142,8 @@ export class RejectedAgentsRecorder {
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
-      const entries = new Map<string, RejectedAgent>();
-      for (const [key, value] of Object.entries(current?.data ?? {})) {
-        try {
-          entries.set(key, JSON.parse(value) as RejectedAgent);
-        } catch {
-          // A hand-edited, unreadable entry is replaced by the next attempt under that key.
-        }
-      }
-      const merged = mergeRejections(entries, batch);
-      const data = Object.fromEntries([...merged].map(([key, value]) => [key, JSON.stringify(value)]));
+      const merged = mergeRejections(readableEntries(current?.data), batch);
+      const data = encodeRejectedAgents(merged);
       const body = {
         apiVersion: 'v1',
         kind: 'ConfigMap',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/errorCode.js';
 import { DEFAULT_KINDS } from '../kinds/kindInfo.js';
 import { agentRbac } from './agentRbac.js';
-import { type AccessRequest, allows } from './rbacTestSupport.js';
+import { type AccessRequest, allows } from './rbacTestSupport.testkit.js';
 
 const NS = 'gloo-mesh';
 const GW = 'gateway.networking.k8s.io';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors/errorCode.js';
 import { DEFAULT_KINDS, type KindInfo } from '../kinds/kindInfo.js';
 import { userSubject } from './rbacObjects.js';
-import { type AccessRequest, allows } from './rbacTestSupport.js';
+import { type AccessRequest, allows } from './rbacTestSupport.testkit.js';
 import { serverRbac } from './serverRbac.js';
 
 const NS = 'gloo-mesh';

@@ -1,4 +1,6 @@
 export * from './agentToken.js';
+export * from './bootstrapSecret.js';
 export * from './bootstrapToken.js';
 export * from './clusterStatus.js';
 export * from './names.js';
+export * from './rejectedAgents.js';

@@ -27,6 +27,8 @@ export const BOOTSTRAP_SECRET_HASH_KEY = 'sha256';
 
 /** The relay CA Secret (server namespace, type kubernetes.io/tls). */
 export const RELAY_CA_SECRET = 'kuberelay-relay-ca';
+/** Default lifetime of a relay CA (the server's `--ca-validity`, `relayctl rotate-ca --ca-validity`). */
+export const DEFAULT_CA_VALIDITY_MS = 365 * 86_400_000;
 export const RelayCaKey = {
   /** The CA that signs now. */
   cert: 'tls.crt',

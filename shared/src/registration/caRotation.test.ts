@@ -1,7 +1,8 @@
-import { RelayCaKey } from '@kuberelay/shared';
-import { createCa, splitPemBundle } from '@kuberelay/shared/pki';
 import { describe, expect, it } from 'vitest';
+import { createCa } from '../pki/issueCertificate.js';
+import { splitPemBundle } from '../pki/pem.js';
 import { rotateCa } from './caRotation.js';
+import { RelayCaKey } from './names.js';
 import { newCaSecret, type RelayCa, relayCaOf } from './relayCa.js';
 
 const now = Date.parse('2030-01-01T00:00:00Z');

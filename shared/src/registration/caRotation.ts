@@ -1,5 +1,9 @@
-import { ErrorCode, err, ok, RelayCaKey, RelayError, type Result } from '@kuberelay/shared';
-import { type CertificateAndKey, joinPemBundle } from '@kuberelay/shared/pki';
+import { ErrorCode } from '../errors/errorCode.js';
+import { RelayError } from '../errors/relayError.js';
+import { err, ok, type Result } from '../errors/result.js';
+import type { CertificateAndKey } from '../pki/issueCertificate.js';
+import { joinPemBundle } from '../pki/pem.js';
+import { RelayCaKey } from './names.js';
 import type { RelayCa } from './relayCa.js';
 
 export const RotationStep = { begin: 'begin', switch: 'switch', finish: 'finish' } as const;

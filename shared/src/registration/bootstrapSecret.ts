@@ -1,12 +1,12 @@
+import type { BootstrapTokenRecord } from './bootstrapToken.js';
 import {
   BOOTSTRAP_SECRET_HASH_KEY,
   BOOTSTRAP_SECRET_TYPE,
-  type BootstrapTokenRecord,
   bootstrapSecretName,
   KUBERNETES_CLUSTER,
   RegistrationAnnotation,
   RegistrationLabel,
-} from '@kuberelay/shared';
+} from './names.js';
 import type { CaSecret } from './relayCa.js';
 
 /**

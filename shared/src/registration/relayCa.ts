@@ -1,10 +1,10 @@
-import { ErrorCode, err, ok, RELAY_CA_SECRET, RelayCaKey, RelayError, type Result } from '@kuberelay/shared';
-import {
-  type CertificateAndKey,
-  joinPemBundle,
-  parseCertificate,
-  splitPemBundle,
-} from '@kuberelay/shared/pki';
+import { ErrorCode } from '../errors/errorCode.js';
+import { RelayError } from '../errors/relayError.js';
+import { err, ok, type Result } from '../errors/result.js';
+import type { CertificateAndKey } from '../pki/issueCertificate.js';
+import { joinPemBundle, splitPemBundle } from '../pki/pem.js';
+import { parseCertificate } from '../pki/verifyCertificate.js';
+import { RELAY_CA_SECRET, RelayCaKey } from './names.js';
 
 /**
  * The relay CA as the server uses it (docs/design.md "Mutual TLS"): the CA that signs now, every

@@ -1,6 +1,10 @@
-import { generateBootstrapToken, hashBootstrapToken } from '@kuberelay/shared';
+import {
+  bootstrapRecordOf,
+  bootstrapSecretManifest,
+  generateBootstrapToken,
+  hashBootstrapToken,
+} from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { bootstrapRecordOf, bootstrapSecretManifest } from '../pki/bootstrapRecord.js';
 import { credentialsSecretManifest, kubernetesClusterManifest, secretValue } from './registrationObjects.js';
 
 describe('registration objects', () => {

@@ -1,7 +1,7 @@
+import { decodeRejectedAgents } from '@kuberelay/shared';
 import {
   buildCheckReport,
   type ClusterObservation,
-  parseRejectedAgents,
   type ReadyzResult,
   ReadyzState,
   renderCheckReport,
@@ -85,7 +85,7 @@ async function runCheck(ctx: CommandContext, parsed: Parameters<Command['run']>[
     replicas,
     readyz: await probeReplicas(ctx, replicas),
     clusters: clusters.map((c): ClusterObservation => ({ name: c.metadata.name, status: c.status })),
-    rejected: parseRejectedAgents(rejected?.data),
+    rejected: decodeRejectedAgents(rejected?.data),
   });
   io.stdout(globals.output === OutputFormat.json ? renderJson(report) : renderCheckReport(report, { now }));
   return report.ok ? ExitCode.ok : ExitCode.failure;

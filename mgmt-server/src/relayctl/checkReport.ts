@@ -1,4 +1,4 @@
-import { compareStrings, type KubernetesClusterStatus, type RejectedAgent } from '@kuberelay/shared';
+import { compareStrings, type KubernetesClusterStatus, type RejectedAgentRecord } from '@kuberelay/shared';
 import { formatAge, HEALTH_EMOJI, Health, healthLine, renderTable, worstHealth } from './render.js';
 import { SERVER_LEASE_STALE_AFTER_MS, type ServerReplica } from './serverLeases.js';
 
@@ -20,12 +20,8 @@ export interface ClusterObservation {
   readonly status: KubernetesClusterStatus | undefined;
 }
 
-/** One key of the rejected-agents ConfigMap; `problem` when its value is not the expected JSON. */
-export interface RejectedObservation {
-  readonly cluster: string;
-  readonly entry: Partial<RejectedAgent>;
-  readonly problem?: string;
-}
+/** One key of the rejected-agents ConfigMap, as decoded by the shared codec. */
+export type RejectedObservation = RejectedAgentRecord;
 
 export interface CheckInput {
   readonly context: string;
@@ -344,35 +340,6 @@ function rejectedSection(
 
 function section(id: SectionId, findings: readonly Finding[]): CheckSection {
   return { id, title: TITLES[id], health: worstHealth(findings.map((f) => f.health)), findings };
-}
-
-/** Reads the rejected-agents ConfigMap's data: one key per claimed cluster, JSON values. */
-export function parseRejectedAgents(
-  data: Readonly<Record<string, string>> | undefined,
-): RejectedObservation[] {
-  return Object.entries(data ?? {}).map(([cluster, value]) => {
-    try {
-      const parsed: unknown = JSON.parse(value);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        return { cluster, entry: {}, problem: 'not a JSON object' };
-      }
-      const o = parsed as Record<string, unknown>;
-      const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-      const entry: Partial<{ -readonly [K in keyof RejectedAgent]: RejectedAgent[K] }> = {};
-      const lastAttempt = str('lastAttempt');
-      const reason = str('reason');
-      const code = str('code');
-      const peer = str('peer');
-      if (lastAttempt !== undefined) entry.lastAttempt = lastAttempt;
-      if (reason !== undefined) entry.reason = reason;
-      if (code !== undefined) entry.code = code;
-      if (peer !== undefined) entry.peer = peer;
-      if (typeof o.count === 'number') entry.count = o.count;
-      return { cluster, entry };
-    } catch {
-      return { cluster, entry: {}, problem: 'not valid JSON' };
-    }
-  });
 }
 
 /** The report as meshctl-style text. */

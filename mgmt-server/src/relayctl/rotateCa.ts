@@ -1,8 +1,5 @@
-import { RELAY_CA_SECRET } from '@kuberelay/shared';
-import { createCa, splitPemBundle } from '@kuberelay/shared/pki';
-import { DEFAULT_CA_VALIDITY_MS, parseDurationFlag } from '../config/parseFlags.js';
-import { RotationStep, rotateCa } from '../pki/caRotation.js';
-import { relayCaOf } from '../pki/relayCa.js';
+import { DEFAULT_CA_VALIDITY_MS, parseDurationFlag, RELAY_CA_SECRET } from '@kuberelay/shared';
+import { createCa, RotationStep, relayCaOf, rotateCa, splitPemBundle } from '@kuberelay/shared/pki';
 import { CliError, CliErrorCode, ExitCode, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';

@@ -1,6 +1,7 @@
 import {
   AGENT_CREDENTIALS_SECRET,
   AgentCredentialsKey,
+  bootstrapSecretManifest,
   bootstrapSecretName,
   DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
   DEFAULT_RELAY_NAMESPACE,
@@ -11,9 +12,8 @@ import {
   RELAY_CA_SECRET,
   redactToken,
 } from '@kuberelay/shared';
+import { relayCaOf } from '@kuberelay/shared/pki';
 import { stringify } from 'yaml';
-import { bootstrapSecretManifest } from '../pki/bootstrapRecord.js';
-import { relayCaOf } from '../pki/relayCa.js';
 import { CliError, CliErrorCode, describeError, ExitCode, oneLine, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';

@@ -1,6 +1,6 @@
-import type { KubernetesClusterStatus } from '@kuberelay/shared';
+import { decodeRejectedAgents, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { buildCheckReport, type CheckInput, parseRejectedAgents, renderCheckReport } from './checkReport.js';
+import { buildCheckReport, type CheckInput, renderCheckReport } from './checkReport.js';
 import type { LeaseObject } from './kubeResources.js';
 import { serverReplicas } from './serverLeases.js';
 
@@ -245,7 +245,7 @@ describe('buildCheckReport', () => {
     const report = buildCheckReport(
       input({
         clusters: [{ name: 'cluster-1', status: connected() }],
-        rejected: parseRejectedAgents({
+        rejected: decodeRejectedAgents({
           'cluster-9': JSON.stringify({
             lastAttempt: '2026-01-01T00:08:00Z',
             reason: 'cluster cluster-9 is not registered',
@@ -281,21 +281,6 @@ describe('buildCheckReport', () => {
     expect(report.sections[2]?.findings.map((f) => f.message)).toEqual([
       'agent claiming "cluster-1": unreadable record (not valid JSON)',
       'agent claiming "cluster-9" (not registered) was refused 4 time(s), last from 10.1.2.3:5555: PERMISSION_DENIED: cluster cluster-9 is not registered; if it should connect, run relayctl register cluster-9',
-    ]);
-  });
-});
-
-describe('parseRejectedAgents', () => {
-  it.each([
-    { value: '[]', problem: 'not a JSON object', entry: {} },
-    {
-      value: '{"count":"x","code":"UNAUTHENTICATED"}',
-      problem: undefined,
-      entry: { code: 'UNAUTHENTICATED' },
-    },
-  ])('$value', ({ value, problem, entry }) => {
-    expect(parseRejectedAgents({ c: value })).toEqual([
-      { cluster: 'c', entry, ...(problem ? { problem } : {}) },
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, runRelayctl } from './main.js';
-import { recordingIo } from './testIo.js';
+import { recordingIo } from './testIo.testkit.js';
 
 async function run(argv: string[], env: Record<string, string> = { KUBECONFIG: '/nonexistent/kubeconfig' }) {
   const io = recordingIo({ env });
