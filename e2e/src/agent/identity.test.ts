@@ -217,8 +217,8 @@ describe('agent credentials (mutual TLS)', () => {
     // When it renewed, read from the certificates (issued when asked, whole seconds) rather than
     // a stopwatch around the poll: not before 0.66 of the lifetime (5.94 s, 5 s after truncating
     // to seconds), and before the first certificate expired.
-    const first = parsePem(bootstrapped.certPem ?? '');
-    const second = parsePem(renewed.certPem ?? '');
+    const first = parseCertificate(bootstrapped.certPem ?? '');
+    const second = parseCertificate(renewed.certPem ?? '');
     expect(second.notBefore.getTime() - first.notBefore.getTime()).toBeGreaterThanOrEqual(5_000);
     expect(second.notBefore.getTime()).toBeLessThan(first.notAfter.getTime());
 
