@@ -1,11 +1,8 @@
 import {
-  bootstrapSecretManifest,
   bootstrapSecretName,
   DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
-  generateBootstrapToken,
-  hashBootstrapToken,
+  issueBootstrapToken,
   KUBERNETES_CLUSTER,
-  MAX_BOOTSTRAP_TOKEN_TTL_MS,
   RELAY_CA_SECRET,
 } from '@kuberelay/shared';
 import { isConflict, type KubeRest } from '@kuberelay/shared/kube';
@@ -39,7 +36,6 @@ export interface AgentBootstrap {
  */
 export async function issueAgentBootstrap(options: IssueAgentBootstrapOptions): Promise<AgentBootstrap> {
   const ttlMs = options.ttlMs ?? DEFAULT_BOOTSTRAP_TOKEN_TTL_MS;
-  if (!(ttlMs > 0 && ttlMs <= MAX_BOOTSTRAP_TOKEN_TTL_MS)) throw new RangeError('ttlMs must be in (0, 30 d]');
   const { rest, namespace, cluster } = options;
   const { group, version, plural } = KUBERNETES_CLUSTER;
   const kc = await rest.request<{ metadata?: { uid?: string } }>({
@@ -54,16 +50,16 @@ export async function issueAgentBootstrap(options: IssueAgentBootstrapOptions): 
   });
   const ca = relayCaOf(caSecret);
   if (!ca.ok) throw ca.errors[0];
-  const now = options.now ?? Date.now();
-  const token = generateBootstrapToken();
-  const expiresAt = new Date(now + ttlMs);
-  const body = bootstrapSecretManifest({
+  const {
+    token,
+    expiresAt,
+    secret: body,
+  } = issueBootstrapToken({
     cluster,
     namespace,
-    tokenHash: hashBootstrapToken(token),
     clusterUid,
-    issuedAt: new Date(now),
-    expiresAt,
+    issuedAt: new Date(options.now ?? Date.now()),
+    ttlMs,
   });
   try {
     await rest.request({ method: 'POST', path: `/api/v1/namespaces/${namespace}/secrets`, body });

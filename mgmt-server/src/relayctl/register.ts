@@ -1,13 +1,11 @@
 import {
   AGENT_CREDENTIALS_SECRET,
   AgentCredentialsKey,
-  bootstrapSecretManifest,
   bootstrapSecretName,
   DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
   DEFAULT_RELAY_NAMESPACE,
   dnsLabelProblem,
-  generateBootstrapToken,
-  hashBootstrapToken,
+  issueBootstrapToken,
   parseTokenTtl,
   RELAY_CA_SECRET,
   redactToken,
@@ -166,19 +164,16 @@ async function runRegister(ctx: CommandContext, parsed: ParsedCommandLine): Prom
       message: `KubernetesCluster ${ns}/${flags.cluster} has no uid (context "${mgmt.context}")`,
     });
   }
-  const token = generateBootstrapToken();
-  const issuedAt = io.now();
-  const expiresAt = new Date(issuedAt.getTime() + flags.tokenTtlMs);
+  const { token, expiresAt, secret } = issueBootstrapToken({
+    cluster: flags.cluster,
+    namespace: ns,
+    clusterUid,
+    issuedAt: io.now(),
+    ttlMs: flags.tokenTtlMs,
+  });
   const bootstrapSecret = await mgmt.createOrReplace<SecretObject>(
     secretRef(ns, bootstrapSecretName(flags.cluster)),
-    bootstrapSecretManifest({
-      cluster: flags.cluster,
-      namespace: ns,
-      tokenHash: hashBootstrapToken(token),
-      clusterUid,
-      issuedAt,
-      expiresAt,
-    }),
+    secret,
     `writing the bootstrap Secret ${ns}/${bootstrapSecretName(flags.cluster)}`,
   );
   step(

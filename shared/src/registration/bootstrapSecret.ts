@@ -1,4 +1,9 @@
-import type { BootstrapTokenRecord } from './bootstrapToken.js';
+import {
+  type BootstrapTokenRecord,
+  generateBootstrapToken,
+  hashBootstrapToken,
+  MAX_BOOTSTRAP_TOKEN_TTL_MS,
+} from './bootstrapToken.js';
 import {
   BOOTSTRAP_SECRET_HASH_KEY,
   BOOTSTRAP_SECRET_TYPE,
@@ -63,4 +68,34 @@ export function bootstrapSecretManifest(options: {
     },
     data: { [BOOTSTRAP_SECRET_HASH_KEY]: Buffer.from(options.tokenHash, 'utf8').toString('base64') },
   };
+}
+
+/** A new one-time bootstrap token and the Secret that records it (what both relayctl register
+ * and the server's issueAgentBootstrap write). The token is returned once and stored only hashed. */
+export function issueBootstrapToken(options: {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly clusterUid: string;
+  readonly issuedAt: Date;
+  /** At most MAX_BOOTSTRAP_TOKEN_TTL_MS. */
+  readonly ttlMs: number;
+}): {
+  readonly token: string;
+  readonly expiresAt: Date;
+  readonly secret: ReturnType<typeof bootstrapSecretManifest>;
+} {
+  if (!(options.ttlMs > 0 && options.ttlMs <= MAX_BOOTSTRAP_TOKEN_TTL_MS)) {
+    throw new RangeError('a bootstrap token lives more than 0 and at most 30 days');
+  }
+  const token = generateBootstrapToken();
+  const expiresAt = new Date(options.issuedAt.getTime() + options.ttlMs);
+  const secret = bootstrapSecretManifest({
+    cluster: options.cluster,
+    namespace: options.namespace,
+    tokenHash: hashBootstrapToken(token),
+    clusterUid: options.clusterUid,
+    issuedAt: options.issuedAt,
+    expiresAt,
+  });
+  return { token, expiresAt, secret };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { bootstrapRecordOf, issueBootstrapToken } from './bootstrapSecret.js';
 import {
   checkBootstrapToken,
   generateBootstrapToken,
@@ -58,5 +59,31 @@ describe('bootstrap tokens', () => {
 
   it.each(['31d', '0h', '1w', '', '-1h'])('refuses --token-ttl %j', (value) => {
     expect(parseTokenTtl(value).ok).toBe(false);
+  });
+});
+
+describe('issueBootstrapToken', () => {
+  const base = {
+    cluster: 'qa',
+    namespace: 'gloo-mesh',
+    clusterUid: 'uid-1',
+    issuedAt: new Date('2026-01-01T00:00:00Z'),
+  };
+
+  it('returns the token once and a Secret that holds only its hash, the expiry and the cluster uid', () => {
+    const { token, expiresAt, secret } = issueBootstrapToken({ ...base, ttlMs: 3_600_000 });
+    expect(isWellFormedBootstrapToken(token)).toBe(true);
+    expect(expiresAt.toISOString()).toBe('2026-01-01T01:00:00.000Z');
+    expect(JSON.stringify(secret)).not.toContain(token);
+    expect(bootstrapRecordOf(secret, 'qa')).toEqual({
+      cluster: 'qa',
+      sha256: hashBootstrapToken(token),
+      expiresAt: expiresAt.getTime(),
+      clusterUid: 'uid-1',
+    });
+  });
+
+  it.each([0, -1, 31 * 24 * 3_600_000])('refuses a lifetime of %s ms', (ttlMs) => {
+    expect(() => issueBootstrapToken({ ...base, ttlMs })).toThrow(RangeError);
   });
 });
