@@ -26,7 +26,7 @@ export class ScriptedAgent {
   readonly #call: ReturnType<RelayServiceClient['connect']>;
   #waiters: (() => void)[] = [];
 
-  constructor(options: { port: number; token?: string; tls?: AgentTls }) {
+  constructor(options: { port: number; tls?: AgentTls }) {
     const tls = options.tls;
     const channel =
       tls === undefined
@@ -37,9 +37,7 @@ export class ScriptedAgent {
             tls.certPem === undefined ? null : Buffer.from(tls.certPem),
           );
     this.#client = new RelayServiceClient(`127.0.0.1:${options.port}`, channel);
-    const metadata = new Metadata();
-    if (options.token !== undefined) metadata.set('authorization', `Bearer ${options.token}`);
-    this.#call = this.#client.connect(metadata);
+    this.#call = this.#client.connect(new Metadata());
     this.#call.on('data', (message: ConnectResponse) => {
       this.received.push(message);
       for (const wake of this.#waiters.splice(0)) wake();

@@ -1,11 +1,10 @@
 import type { Result } from '@kuberelay/shared';
 
 /**
- * What a caller presented, independent of gRPC: request metadata (lower-case keys, every value of
- * each key, binary values excluded) and the peer address (for records and logs only).
+ * What a caller presented, independent of gRPC: the client certificate of its TLS connection and
+ * the peer address (for records and logs only).
  */
 export interface AuthRequest {
-  readonly metadata: Readonly<Record<string, readonly string[]>>;
   readonly peer: string;
   /**
    * DER of the client certificate the TLS layer accepted, if any. The TLS layer checked it against
@@ -18,10 +17,10 @@ export interface AuthRequest {
 export interface Identity {
   readonly cluster: string;
   /**
-   * The KubernetesCluster uid the credentials were issued for (certificates only): renewals keep
-   * it, so a renewed certificate dies with the registration it came from.
+   * The KubernetesCluster uid the certificate was issued for: renewals keep it, so a renewed
+   * certificate dies with the registration it came from.
    */
-  readonly uid?: string;
+  readonly uid: string;
 }
 
 /**

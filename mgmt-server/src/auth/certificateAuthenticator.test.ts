@@ -32,7 +32,7 @@ describe('CertificateAuthenticator', async () => {
     clock: { now: () => clock, sleep: async () => {} },
   });
   const as = (peerCertificate: Uint8Array | undefined) =>
-    auth.authenticate({ metadata: {}, peer: 'p', ...(peerCertificate ? { peerCertificate } : {}) });
+    auth.authenticate({ peer: 'p', ...(peerCertificate ? { peerCertificate } : {}) });
 
   it('reads cluster and uid from the certificate', async () => {
     expect(as(await der({}))).toEqual({ ok: true, value: { cluster: 'qa', uid: 'uid-1' } });

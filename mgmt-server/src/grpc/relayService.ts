@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Metadata, type ServerDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
+import { type ServerDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
 import {
   type BoundedRelayServiceServer,
   type ConnectRequest,
@@ -99,7 +99,7 @@ async function serveConnect(
     ...context,
     streamId,
     io,
-    credentials: credentialsOf(call.metadata, call.getPeer(), peerCertificateOf(call)),
+    credentials: credentialsOf(call.getPeer(), peerCertificateOf(call)),
   });
   if (call.destroyed || call.cancelled) return;
   if (error === undefined) {
@@ -153,14 +153,9 @@ function peerCertificateOf(
   return raw !== undefined && raw.length > 0 ? new Uint8Array(raw) : undefined;
 }
 
-/** Text metadata as plain data for the Authenticator (binary `-bin` values are left out). */
-export function credentialsOf(metadata: Metadata, peer: string, peerCertificate?: Uint8Array): AuthRequest {
-  const out: Record<string, string[]> = {};
-  for (const [key, values] of Object.entries(metadata.toJSON())) {
-    const text = values.filter((v): v is string => typeof v === 'string');
-    if (text.length > 0) out[key.toLowerCase()] = text;
-  }
-  return peerCertificate === undefined ? { metadata: out, peer } : { metadata: out, peer, peerCertificate };
+/** What the Authenticator judges: the peer and its verified client certificate, if any. */
+export function credentialsOf(peer: string, peerCertificate?: Uint8Array): AuthRequest {
+  return peerCertificate === undefined ? { peer } : { peer, peerCertificate };
 }
 
 /** The decoding boundary's status for a refused message: chosen here, at the edge. */

@@ -58,15 +58,19 @@ function state(
   });
 }
 
-/** Token "good-<cluster>" authenticates as <cluster>; anything else is unknown. */
+/**
+ * Stands in for the certificate check: a "certificate" whose bytes read `good-<cluster>`
+ * authenticates as <cluster> (registration uid `uid-<cluster>`); anything else is unknown.
+ */
 const authenticator: Authenticator = {
-  authenticate: ({ metadata }) => {
-    const token = metadata.authorization?.[0] ?? '';
-    return token.startsWith('Bearer good-')
-      ? ok({ cluster: token.slice('Bearer good-'.length) })
-      : err(new RelayError({ code: ErrorCode.Unauthenticated, message: 'unknown token' }));
+  authenticate: ({ peerCertificate }) => {
+    const presented = Buffer.from(peerCertificate ?? []).toString('utf8');
+    return presented.startsWith('good-')
+      ? ok({ cluster: presented.slice('good-'.length), uid: `uid-${presented.slice('good-'.length)}` })
+      : err(new RelayError({ code: ErrorCode.Unauthenticated, message: 'unknown certificate' }));
   },
 };
+const certificate = (name: string) => new Uint8Array(Buffer.from(name));
 
 /** An agent on the other end of an in-memory stream. */
 class FakeAgent implements AgentStreamIo {
@@ -131,7 +135,7 @@ function setup(options: { settings?: Partial<StreamSettings>; token?: string; pu
     const done = runAgentStream({
       streamId: `s-${Math.random()}`,
       io: agent,
-      credentials: { metadata: { authorization: [`Bearer ${token}`] }, peer: '127.0.0.1:5555' },
+      credentials: { peer: '127.0.0.1:5555', peerCertificate: certificate(token) },
       authenticator,
       cache,
       sessions,
@@ -458,7 +462,7 @@ describe('agent stream: backpressure', () => {
     const done = runAgentStream({
       streamId: 's-flood',
       io: flood,
-      credentials: { metadata: { authorization: ['Bearer good-qa'] }, peer: '127.0.0.1:5555' },
+      credentials: { peer: '127.0.0.1:5555', peerCertificate: certificate('good-qa') },
       authenticator,
       cache,
       sessions,

@@ -7,6 +7,7 @@ import {
   isWellFormedBootstrapToken,
   MAX_BOOTSTRAP_TOKEN_TTL_MS,
   parseTokenTtl,
+  redactToken,
 } from './bootstrapToken.js';
 
 const token = generateBootstrapToken();
@@ -85,5 +86,14 @@ describe('issueBootstrapToken', () => {
 
   it.each([0, -1, 31 * 24 * 3_600_000])('refuses a lifetime of %s ms', (ttlMs) => {
     expect(() => issueBootstrapToken({ ...base, ttlMs })).toThrow(RangeError);
+  });
+});
+
+describe('redactToken', () => {
+  it('keeps only a short prefix', () => {
+    const t = generateBootstrapToken();
+    expect(redactToken(t)).toBe(`${t.slice(0, 8)}…(redacted)`);
+    expect(redactToken(t)).not.toContain(t.slice(8, 20));
+    expect(redactToken('short')).toBe('(redacted)');
   });
 });

@@ -85,3 +85,8 @@ export function parseTokenTtl(value: string): { ok: true; ms: number } | { ok: f
     return { ok: false, message: `"${value}" is longer than the maximum 30d` };
   return { ok: true, ms };
 }
+
+/** For logs and CLI output: never the token, only enough to tell two apart. */
+export function redactToken(token: string): string {
+  return token.length > 8 ? `${token.slice(0, 8)}…(redacted)` : '(redacted)';
+}

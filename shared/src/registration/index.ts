@@ -1,4 +1,3 @@
-export * from './agentToken.js';
 export * from './bootstrapSecret.js';
 export * from './bootstrapToken.js';
 export * from './clusterStatus.js';

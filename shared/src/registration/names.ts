@@ -13,11 +13,11 @@ export const KUBERNETES_CLUSTER = {
 /** Default namespace of the management server (and of the agent's credentials Secret). */
 export const DEFAULT_RELAY_NAMESPACE = 'gloo-mesh';
 
-/** The Secret (in the server's namespace) holding the SHA-256 of a cluster's agent token. */
+/**
+ * The Secret in which registrations from before mutual TLS kept a bearer token's hash. Nothing
+ * reads it any more; `relayctl deregister` deletes one left behind.
+ */
 export const tokenSecretName = (cluster: string): string => `kuberelay-token-${cluster}`;
-export const TOKEN_SECRET_TYPE = 'kuberelay.dev/agent-token';
-/** Data key of the token Secret: hex SHA-256 of the token. The token itself is never stored. */
-export const TOKEN_SECRET_HASH_KEY = 'sha256';
 
 /** The Secret (server namespace) holding the hash of a cluster's one-time bootstrap token. */
 export const bootstrapSecretName = (cluster: string): string => `kuberelay-bootstrap-${cluster}`;
