@@ -94,11 +94,26 @@ export class KubeRest {
     return cluster.server;
   }
 
+  /**
+   * Sends one request and returns the JSON body. `T` is what the caller expects of the API
+   * server's answer; it is not checked here beyond "valid JSON" (callers that act on outside data
+   * validate the fields they read). A body that is not JSON is a KubeApiError (`InvalidResponse`),
+   * never a bare SyntaxError.
+   */
   async request<T>(req: KubeRequest): Promise<T> {
     const res = await this.#send(req, false);
     const text = await res.text();
     if (res.status >= 400) throw toApiError(res.status, text, req);
-    return (text ? JSON.parse(text) : undefined) as T;
+    if (!text) return undefined as T;
+    const parsed = parseJson(text);
+    if (parsed === undefined) {
+      throw new KubeApiError({
+        status: res.status,
+        reason: 'InvalidResponse',
+        message: `${req.method} ${req.path}: the API server answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      });
+    }
+    return parsed.value as T;
   }
 
   /** Opens a streaming GET (used for watches); the caller reads `body` and aborts via `signal`. */
@@ -141,22 +156,32 @@ export class KubeRest {
 }
 
 function toApiError(status: number, text: string, req: Pick<KubeRequest, 'method' | 'path'>): KubeApiError {
-  try {
-    const s = JSON.parse(text) as { kind?: string; reason?: string; message?: string; details?: unknown };
-    if (s.kind === 'Status') {
-      return new KubeApiError({
-        status,
-        reason: s.reason ?? 'Unknown',
-        message: s.message ?? text,
-        details: s.details,
-      });
-    }
-  } catch {
-    // not JSON: fall through
+  // A metav1.Status when the API server answered; anything else (a proxy's HTML, an empty body)
+  // is described by its HTTP status and the first bytes.
+  const s = parseJson(text)?.value;
+  if (typeof s === 'object' && s !== null && !Array.isArray(s) && 'kind' in s && s.kind === 'Status') {
+    const field = (name: string): string | undefined => {
+      const value: unknown = (s as Record<string, unknown>)[name];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    };
+    return new KubeApiError({
+      status,
+      reason: field('reason') ?? 'Unknown',
+      message: field('message') ?? text,
+      details: (s as Record<string, unknown>).details,
+    });
   }
   return new KubeApiError({
     status,
     reason: 'Unknown',
     message: `${req.method} ${req.path}: HTTP ${status} ${text.slice(0, 200)}`,
   });
+}
+
+function parseJson(text: string): { readonly value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
 }
