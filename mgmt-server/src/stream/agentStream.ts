@@ -1,17 +1,9 @@
-import {
-  type ConnectRequest,
-  type ConnectResponse,
-  type Copy,
-  type CopyResult,
-  DEFAULT_CHUNK_BYTES,
-  type Hello,
-  splitVersion,
-} from '@kuberelay/proto';
-import { createBackoff, type DesiredCopy, type Logger } from '@kuberelay/shared';
+import type { ConnectResponse, Hello } from '@kuberelay/proto';
+import type { Logger } from '@kuberelay/shared';
 import type { StreamLease } from '../limits/index.js';
-import type { ClusterSnapshot } from '../snapshot/snapshotCache.js';
 import { AsyncQueue } from './asyncQueue.js';
-import { checkAlive, checkHello, renewOnStream, toEndCode } from './streamChecks.js';
+import { ConnectedStream, type StreamInput } from './connectedStream.js';
+import { checkHello, toEndCode } from './streamChecks.js';
 import { StreamEndCode, StreamError } from './streamError.js';
 import type { StreamEvent } from './streamEvents.js';
 import type {
@@ -21,22 +13,8 @@ import type {
   StreamSettings,
 } from './streamOptions.js';
 import type { StreamSession } from './streamSessions.js';
-import { type ProtocolStep, VersionProtocol, type VersionToSend } from './versionProtocol.js';
 
 export type { AgentStreamIo, AgentStreamOptions, StreamCertificates, StreamSettings };
-
-/** Inputs of the state machine, handled one at a time in arrival order. */
-type Input =
-  | { readonly type: 'message'; readonly message: ConnectRequest }
-  | { readonly type: 'closed' }
-  | { readonly type: 'snapshot'; readonly snapshot: ClusterSnapshot | undefined }
-  | { readonly type: 'tick' }
-  | { readonly type: 'retry' }
-  /** A one-off deadline (Hello wait) passed; ignored once it no longer matters. */
-  | { readonly type: 'timeout' }
-  /** The relay CA bundle changed: push it (TrustBundle). */
-  | { readonly type: 'trust'; readonly bundlePem: string }
-  | { readonly type: 'end'; readonly error: StreamError };
 
 /**
  * Most inputs waiting to be handled before the stream stops reading the agent's messages. Each is
@@ -49,10 +27,11 @@ export const MAX_PENDING_INPUTS = 16;
 const REJECTED_HELLO_WAIT_MS = 2_000;
 
 /**
- * Runs one agent stream to its end (docs/design.md, Protocol): authenticate from metadata, expect
- * a Hello naming the authenticated and registered cluster, Welcome, then versions with one in
- * flight, Ack/Nack handling, heartbeats. Resolves with the error the stream must end with, or
- * undefined when it ended normally (the agent closed it). Never rejects.
+ * Runs one agent stream to its end (docs/design.md, Protocol). This file is the admission: wait for
+ * the server's complete view, authenticate the client certificate, admit the stream (limits),
+ * expect a Hello naming the authenticated and registered cluster, Welcome; then ConnectedStream
+ * (connectedStream.ts) serves versions, Acks, heartbeats. Resolves with the error the stream must
+ * end with, or undefined when it ended normally (the agent closed it). Never rejects.
  */
 export async function runAgentStream(options: AgentStreamOptions): Promise<StreamError | undefined> {
   const stream = new AgentStream(options);
@@ -62,23 +41,17 @@ export async function runAgentStream(options: AgentStreamOptions): Promise<Strea
 class AgentStream {
   #lease: StreamLease | undefined;
   readonly #o: AgentStreamOptions;
-  readonly #queue = new AsyncQueue<Input>({ limit: MAX_PENDING_INPUTS });
+  readonly #queue = new AsyncQueue<StreamInput>({ limit: MAX_PENDING_INPUTS });
   /** Ends timers and watches of this stream (not the server). */
   readonly #local = new AbortController();
-  readonly #protocol: VersionProtocol;
   #logger: Logger;
   #cluster = '';
   #uid: string | undefined;
   #peerClosed = false;
-  #lastHeard = 0;
 
   constructor(options: AgentStreamOptions) {
     this.#o = options;
     this.#logger = options.logger.child({ stream: options.streamId });
-    this.#protocol = new VersionProtocol({
-      distributionEnabled: options.settings.distributionEnabled,
-      retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000, ...options.settings.retryBackoff }),
-    });
   }
 
   async run(): Promise<StreamError | undefined> {
@@ -94,8 +67,8 @@ class AgentStream {
     let connected = false;
     let outcome: StreamError | undefined;
     try {
-      // A restarting server says nothing, not even a refusal, until it has a complete view (docs/spec.md
-      // §4): before the token Secrets are synced every agent would look unauthenticated.
+      // A restarting server says nothing, not even a refusal, until it has a complete view
+      // (docs/spec.md §4): before the registry is synced every agent would look unregistered.
       await this.#untilReady();
       // A peer refused too often lately is cut off before any work is done for it.
       const cutOff = this.#o.limits?.refusals.check(this.#o.credentials.peer);
@@ -165,18 +138,16 @@ class AgentStream {
         },
         'agent connected',
       );
-      this.#lastHeard = this.#o.clock.now();
-      this.#startHeartbeats();
-      // The snapshot was checked by #expectHello; a deregistration since arrives as an input.
-      await this.#step(
-        this.#protocol.start({
-          have: hello.have,
-          haveVersion: hello.haveVersion,
-          snapshot: this.#o.cache.get(this.#cluster),
-          now: this.#o.clock.now(),
-        }),
-      );
-      outcome = await this.#loop();
+      outcome = await new ConnectedStream({
+        options: this.#o,
+        queue: this.#queue,
+        signal: this.#local.signal,
+        logger: this.#logger,
+        cluster: this.#cluster,
+        uid: this.#uid,
+        send: (message) => this.#send(message),
+        observe: (event) => this.#observe(event),
+      }).run(hello);
       return outcome;
     } catch (error) {
       if (this.#peerClosed && error instanceof StreamError && error.code === StreamEndCode.Internal) {
@@ -314,174 +285,6 @@ class AgentStream {
       () => this.#queue.push({ type: 'timeout' }),
       () => {},
     );
-  }
-
-  #startHeartbeats(): void {
-    const periodMs = this.#o.settings.heartbeatSeconds * 1000;
-    const signal = this.#local.signal;
-    void (async () => {
-      while (!signal.aborted) {
-        try {
-          await this.#o.clock.sleep(periodMs, signal);
-        } catch {
-          return;
-        }
-        this.#queue.push({ type: 'tick' });
-      }
-    })();
-  }
-
-  async #loop(): Promise<StreamError | undefined> {
-    for (;;) {
-      const input = await this.#queue.next();
-      switch (input.type) {
-        case 'end':
-          return input.error;
-        case 'closed':
-          return undefined;
-        case 'snapshot':
-          if (input.snapshot === undefined) {
-            return new StreamError({
-              code: StreamEndCode.Deregistered,
-              message: `cluster "${this.#cluster}" was deregistered (KubernetesCluster deleted)`,
-            });
-          }
-          await this.#step(this.#protocol.snapshot(input.snapshot, this.#o.clock.now()));
-          break;
-        case 'timeout':
-          break;
-        case 'trust':
-          await this.#send({ $case: 'trust', value: { caBundlePem: input.bundlePem } });
-          break;
-        case 'retry':
-          await this.#step(this.#protocol.retryDue(this.#o.clock.now()));
-          break;
-        case 'tick': {
-          const problem = this.#checkAlive();
-          if (problem !== undefined) return problem;
-          await this.#send({ $case: 'heartbeat', value: { unixMillis: this.#o.clock.now() } });
-          break;
-        }
-        case 'message': {
-          this.#lastHeard = this.#o.clock.now();
-          const problem = await this.#handleMessage(input.message);
-          if (problem !== undefined) return problem;
-          break;
-        }
-      }
-    }
-  }
-
-  #checkAlive(): StreamError | undefined {
-    return checkAlive({
-      now: this.#o.clock.now(),
-      lastHeard: this.#lastHeard,
-      heartbeatSeconds: this.#o.settings.heartbeatSeconds,
-      // Credentials are re-checked so an expired certificate, a CA dropped from the bundle or a
-      // re-registration (another uid) ends open streams too.
-      identity: this.#o.authenticator.authenticate(this.#o.credentials),
-      cluster: this.#cluster,
-      uid: this.#uid,
-    });
-  }
-
-  async #handleMessage(request: ConnectRequest): Promise<StreamError | undefined> {
-    const message = request.message;
-    switch (message?.$case) {
-      case undefined:
-        return new StreamError({ code: StreamEndCode.InvalidArgument, message: 'empty message' });
-      case 'hello':
-        return new StreamError({
-          code: StreamEndCode.InvalidArgument,
-          message: 'Hello sent twice on one stream',
-        });
-      case 'heartbeat':
-        this.#observe({ type: 'heartbeat', cluster: this.#cluster });
-        return undefined;
-      case 'report':
-        this.#observe({
-          type: 'reported',
-          cluster: this.#cluster,
-          version: message.value.version,
-          results: message.value.results,
-        });
-        return undefined;
-      case 'ack': {
-        const { version, digest, results } = message.value;
-        await this.#step(this.#protocol.ack({ version, digest, now: this.#o.clock.now() }), results);
-        return undefined;
-      }
-      case 'nack': {
-        const { version, reason, message: text } = message.value;
-        await this.#step(this.#protocol.nack({ version, reason, message: text, now: this.#o.clock.now() }));
-        return undefined;
-      }
-      case 'renew':
-        return this.#onRenew(message.value.csrPem);
-    }
-  }
-
-  async #onRenew(csrPem: string): Promise<StreamError | undefined> {
-    const renewed = await renewOnStream({
-      certificates: this.#o.certificates,
-      cluster: this.#cluster,
-      uid: this.#uid,
-      csrPem,
-    });
-    if (renewed instanceof StreamError) return renewed;
-    this.#logger.info('client certificate renewed');
-    await this.#send({ $case: 'renewed', value: renewed });
-    return undefined;
-  }
-
-  /** Does what the version protocol decided: observe, schedule a retry, send a version. */
-  async #step(step: ProtocolStep, ackResults: readonly CopyResult[] = []): Promise<void> {
-    if (step.ignored !== undefined) this.#logger.debug({ why: step.ignored }, 'ignored a message');
-    if (step.acked !== undefined) {
-      this.#observe({ type: 'acked', cluster: this.#cluster, ...step.acked, results: ackResults });
-    }
-    if (step.nacked !== undefined) {
-      this.#observe({ type: 'nacked', cluster: this.#cluster, ...step.nacked });
-      this.#logger.warn(step.nacked, 'agent rejected a version');
-    }
-    if (step.retryAfterMs !== undefined) {
-      this.#o.clock.sleep(step.retryAfterMs, this.#local.signal).then(
-        () => this.#queue.push({ type: 'retry' }),
-        () => {},
-      );
-    }
-    if (step.send !== undefined) await this.#sendVersion(step.send);
-  }
-
-  async #sendVersion(next: VersionToSend): Promise<void> {
-    const { version, replace, upserts, removes, snapshot } = next;
-    const deltas = splitVersion(
-      {
-        version,
-        replace,
-        upserts: upserts.map((copy) => this.#copyMessage(copy)),
-        removes: [...removes],
-        digest: snapshot.digest,
-      },
-      this.#o.settings.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-    );
-    this.#logger.debug(
-      { version, replace, upserts: upserts.length, removes: removes.length, chunks: deltas.length },
-      'sending version',
-    );
-    for (const delta of deltas) {
-      await this.#send({ $case: 'delta', value: delta });
-    }
-    this.#observe({ type: 'sent', cluster: this.#cluster, version, replace, snapshot });
-  }
-
-  #copyMessage(copy: DesiredCopy): Copy {
-    return {
-      key: copy.key,
-      hash: copy.hash,
-      manifest: this.#o.cache.encoded.manifest(copy),
-      overwrite: copy.overwrite,
-    };
   }
 
   async #send(message: ConnectResponse['message']): Promise<void> {
