@@ -10,7 +10,7 @@ import {
   RelayCaKey,
   serverLeaseName,
 } from '@kuberelay/shared';
-import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import { isNotFound, resourcePath } from '@kuberelay/shared/kube';
 import {
   type CertificateAndKey,
   clusterSpiffeId,
@@ -20,9 +20,9 @@ import {
   signCsr,
 } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { attachLab, type Lab } from '../lab/lab.js';
+import { describe, expect, it } from 'vitest';
 import { example } from '../support/examples.js';
+import { useMgmtLab } from '../support/mgmtLab.js';
 import { startTestServer, unique } from '../support/testing.js';
 import { type AgentTls, ScriptedAgent } from './fakeAgent.js';
 
@@ -34,56 +34,8 @@ const GW_KEY = 'gateway.networking.k8s.io/Gateway/gloo-system/distributed-gatewa
 const ROUTE_KEY = 'gateway.networking.k8s.io/HTTPRoute/httpbin/httpbin-mydomain';
 const UPSTREAM_KEY = 'gloo.solo.io/Upstream/httpbin/httpbin';
 
-let lab: Lab;
-let rest: KubeRest;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(() => {
-  lab = attachLab(inject('labDir'));
-  rest = new KubeRest(lab.kubeConfig('mgmt'));
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-async function createNamespace(prefix: string): Promise<string> {
-  const name = unique(prefix);
-  await rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
-  return name;
-}
-
-async function create<T = KubeObject>(
-  object: KubeObject & { type?: string; stringData?: object },
-): Promise<T> {
-  const [group, version] = object.apiVersion.includes('/')
-    ? object.apiVersion.split('/')
-    : ['', object.apiVersion];
-  const plural = `${object.kind.toLowerCase()}${object.kind.endsWith('s') ? 'es' : 's'}`;
-  const created = await rest.request<T>({
-    method: 'POST',
-    path: resourcePath({
-      group: group ?? '',
-      version: version ?? '',
-      plural,
-      namespace: object.metadata.namespace,
-    }),
-    body: object,
-  });
-  cleanups.push(() =>
-    rest.request({
-      method: 'DELETE',
-      path: resourcePath({
-        group: group ?? '',
-        version: version ?? '',
-        plural,
-        namespace: object.metadata.namespace,
-        name: object.metadata.name,
-      }),
-    }),
-  );
-  return created;
-}
+const m = useMgmtLab();
+const { createNamespace, create, cleanups } = m;
 
 /** Registers `cluster`: its KubernetesCluster. Returns the name, for `agent(server, cluster)`. */
 async function register(namespace: string, cluster: string): Promise<string> {
@@ -105,11 +57,11 @@ const secretText = (data: Record<string, string> | undefined, key: string) =>
  * mtls.test.ts covers Bootstrap itself.
  */
 async function clientTls(namespace: string, cluster: string, rogueCa?: CertificateAndKey): Promise<AgentTls> {
-  const secret = await rest.request<{ data?: Record<string, string> }>({
+  const secret = await m.rest.request<{ data?: Record<string, string> }>({
     method: 'GET',
     path: `/api/v1/namespaces/${namespace}/secrets/${RELAY_CA_SECRET}`,
   });
-  const kc = await rest.request<{ metadata: { uid: string } }>({
+  const kc = await m.rest.request<{ metadata: { uid: string } }>({
     method: 'GET',
     path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
   });
@@ -142,7 +94,7 @@ async function startServer(
   namespace: string,
   overrides: Partial<MgmtServerOptions> = {},
 ): Promise<MgmtServer> {
-  const server = await startTestServer(lab, namespace, { logger, ...overrides });
+  const server = await startTestServer(m.lab, namespace, { logger, ...overrides });
   cleanups.push(() => server.stop());
   return server;
 }
@@ -168,7 +120,7 @@ async function clusterStatus(
   namespace: string,
   cluster: string,
 ): Promise<KubernetesClusterStatus | undefined> {
-  const object = await rest.request<{ status?: KubernetesClusterStatus }>({
+  const object = await m.rest.request<{ status?: KubernetesClusterStatus }>({
     method: 'GET',
     path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
   });
@@ -207,7 +159,7 @@ describe('management server on a real API server', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: user },
       subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }],
     } as KubeObject);
-    const blind = await lab.mintIdentity({ cluster: 'mgmt', user });
+    const blind = await m.lab.mintIdentity({ cluster: 'mgmt', user });
     const server = await startServer(namespace, { kubeConfig: blind });
     let ready = false;
     void server.ready.then(() => {
@@ -302,7 +254,7 @@ describe('management server on a real API server', () => {
     const metrics = await (await get(server, '/metrics')).text();
     expect(metrics).toContain('kuberelay_mgmt_versions_acked_total{cluster="alpha"} 1');
     expect(metrics).toContain('kuberelay_mgmt_connected_agents 1');
-    const lease = await rest.request<{ metadata: { annotations?: Record<string, string> } }>({
+    const lease = await m.rest.request<{ metadata: { annotations?: Record<string, string> } }>({
       method: 'GET',
       path: `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${serverLeaseName('mgmt-server-0')}`,
     });
@@ -315,7 +267,7 @@ describe('management server on a real API server', () => {
     await again.waitForMessages(2);
 
     // Deregistering ends the stream within seconds, and stops status writes.
-    await rest.request({
+    await m.rest.request({
       method: 'DELETE',
       path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: 'alpha' }),
     });
@@ -325,7 +277,7 @@ describe('management server on a real API server', () => {
 
     await server.stop();
     await expect(
-      rest.request({
+      m.rest.request({
         method: 'GET',
         path: `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${serverLeaseName('mgmt-server-0')}`,
       }),
@@ -359,7 +311,7 @@ describe('management server on a real API server', () => {
     await expect
       .poll(
         async () => {
-          const cm = await rest
+          const cm = await m.rest
             .request<{ data?: Record<string, string> }>({
               method: 'GET',
               path: `/api/v1/namespaces/${namespace}/configmaps/${REJECTED_AGENTS_CONFIGMAP}`,
@@ -396,7 +348,7 @@ describe('management server on a real API server', () => {
       spec: { static: { hosts: [{ addr: 'x', port: 80 }] } },
     });
     const events = async () => {
-      const list = await rest.request<{
+      const list = await m.rest.request<{
         items: {
           involvedObject: { name: string };
           reason: string;

@@ -1,44 +1,18 @@
 import type { MgmtServer, MgmtServerOptions } from '@kuberelay/mgmt-server';
 import { KUBERNETES_CLUSTER, type KubeObject } from '@kuberelay/shared';
-import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { attachLab, type Lab } from '../lab/lab.js';
+import { resourcePath } from '@kuberelay/shared/kube';
+import { describe, expect, it } from 'vitest';
 import { relayctl } from '../relayctl/harness.js';
+import { useMgmtLab } from '../support/mgmtLab.js';
 import { REFERENCE_GRANT, referenceGrant } from '../support/referenceGrant.js';
-import { startTestServer, unique } from '../support/testing.js';
+import { startTestServer } from '../support/testing.js';
 
 // Warnings a person sees on a source without reading logs (docs/spec.md §8): Warning Events recorded by a
 // real management server against the lab, and relayctl status showing them.
 
-let lab: Lab;
-let rest: KubeRest;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(() => {
-  lab = attachLab(inject('labDir'));
-  rest = new KubeRest(lab.kubeConfig('mgmt'));
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-async function namespaceNamed(prefix: string): Promise<string> {
-  const name = unique(prefix);
-  await rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
-  return name;
-}
-
-async function create(object: KubeObject, plural: string): Promise<void> {
-  const slash = object.apiVersion.lastIndexOf('/');
-  const path = resourcePath({
-    group: slash < 0 ? '' : object.apiVersion.slice(0, slash),
-    version: object.apiVersion.slice(slash + 1),
-    plural,
-    namespace: object.metadata.namespace,
-  });
-  await rest.request({ method: 'POST', path, body: object });
-}
+const m = useMgmtLab();
+const namespaceNamed = m.createNamespace;
+const create = (object: KubeObject, plural: string) => m.create(object, { plural });
 
 async function registerCluster(namespace: string, cluster: string): Promise<void> {
   await create(
@@ -55,8 +29,8 @@ async function startServer(
   namespace: string,
   overrides: Partial<MgmtServerOptions> = {},
 ): Promise<MgmtServer> {
-  const server = await startTestServer(lab, namespace, overrides);
-  cleanups.push(() => server.stop());
+  const server = await startTestServer(m.lab, namespace, overrides);
+  m.cleanups.push(() => server.stop());
   await server.ready;
   return server;
 }
@@ -71,7 +45,7 @@ interface EventSeen {
 }
 
 async function events(namespace: string): Promise<EventSeen[]> {
-  const list = await rest.request<{
+  const list = await m.rest.request<{
     items: {
       involvedObject: { name: string; kind: string };
       reason: string;
@@ -137,7 +111,7 @@ describe('local references', () => {
           ),
         }),
       ]);
-    const status = await relayctl(lab, [
+    const status = await relayctl(m.lab, [
       'status',
       'gateway/gw',
       '--kubecontext',
@@ -183,7 +157,7 @@ describe('annotated objects of a kind that is not distributed', () => {
     // Another edit records nothing new; a new annotation value is reported again (count 2).
     const path = `${resourcePath({ ...REFERENCE_GRANT, namespace })}/grant`;
     const patch = (body: object) =>
-      rest.request({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' });
+      m.rest.request({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' });
     await patch({ metadata: { labels: { edited: 'yes' } } });
     await new Promise((r) => setTimeout(r, 2_000));
     expect((await onGrant()).map((e) => e.count)).toEqual([1]);
