@@ -1,9 +1,11 @@
 import {
   bootstrapSecretName,
   DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
+  ErrorCode,
   issueBootstrapToken,
   KUBERNETES_CLUSTER,
   RELAY_CA_SECRET,
+  RelayError,
 } from '@kuberelay/shared';
 import { isConflict, type KubeRest } from '@kuberelay/shared/kube';
 import { type CaSecret, relayCaOf } from '@kuberelay/shared/pki';
@@ -43,7 +45,13 @@ export async function issueAgentBootstrap(options: IssueAgentBootstrapOptions): 
     path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}/${cluster}`,
   });
   const clusterUid = kc.metadata?.uid;
-  if (clusterUid === undefined) throw new Error(`KubernetesCluster ${namespace}/${cluster} has no uid`);
+  if (clusterUid === undefined) {
+    throw new RelayError({
+      code: ErrorCode.InvalidObject,
+      message: `KubernetesCluster ${namespace}/${cluster} has no uid`,
+      details: { cluster },
+    });
+  }
   const caSecret = await rest.request<CaSecret>({
     method: 'GET',
     path: `/api/v1/namespaces/${namespace}/secrets/${RELAY_CA_SECRET}`,

@@ -2,10 +2,12 @@ import {
   type Clock,
   completeRejectedAgent,
   decodeRejectedAgents,
+  ErrorCode,
   encodeRejectedAgents,
   type Logger,
   REJECTED_AGENTS_CONFIGMAP,
   type RejectedAgent,
+  RelayError,
   rejectedAgentKey,
 } from '@kuberelay/shared';
 import { isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
@@ -167,6 +169,9 @@ export class RejectedAgentsRecorder {
         if (!isConflict(error)) throw error;
       }
     }
-    throw new Error('the rejected-agents ConfigMap kept changing under us');
+    throw new RelayError({
+      code: ErrorCode.Internal,
+      message: `the ConfigMap ${REJECTED_AGENTS_CONFIGMAP} kept changing while it was written (3 conflicts in a row)`,
+    });
   }
 }

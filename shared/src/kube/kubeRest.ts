@@ -1,5 +1,7 @@
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import { ErrorCode } from '../errors/errorCode.js';
+import { RelayError } from '../errors/relayError.js';
 
 /**
  * A resource collection or object on an API server. `group` is '' for the core API.
@@ -90,7 +92,12 @@ export class KubeRest {
 
   get server(): string {
     const cluster = this.#kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    if (!cluster) {
+      throw new RelayError({
+        code: ErrorCode.InvalidConfig,
+        message: 'the kubeconfig has no current cluster',
+      });
+    }
     return cluster.server;
   }
 

@@ -1,4 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
+import { ErrorCode } from '../errors/errorCode.js';
+import { RelayError } from '../errors/relayError.js';
 import { type CryptoKey, type CryptoKeyPair, ecdsaP256, subtle, x509 } from './x509.js';
 
 /** A fresh ECDSA P-256 key pair; extractable so the private key can be written as PEM. */
@@ -28,7 +30,9 @@ export async function importSigningKey(keyPem: string): Promise<SigningKey> {
   if (keyObject.asymmetricKeyType === 'ec') {
     const curve = keyObject.asymmetricKeyDetails?.namedCurve;
     const namedCurve = curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : undefined;
-    if (namedCurve === undefined) throw new Error(`unsupported EC curve ${curve ?? '(unknown)'}`);
+    if (namedCurve === undefined) {
+      throw unsupportedKey(`an EC key on curve ${curve ?? '(unknown)'} (P-256 and P-384 are supported)`);
+    }
     const hash = namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384';
     const key = await subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve }, false, ['sign']);
     return { key, algorithm: { name: 'ECDSA', hash } };
@@ -38,5 +42,12 @@ export async function importSigningKey(keyPem: string): Promise<SigningKey> {
     const key = await subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']);
     return { key, algorithm };
   }
-  throw new Error(`unsupported key type ${keyObject.asymmetricKeyType ?? '(unknown)'}`);
+  throw unsupportedKey(
+    `a key of type ${keyObject.asymmetricKeyType ?? '(unknown)'} (EC and RSA are supported)`,
+  );
+}
+
+/** A CA key the relay cannot sign with (brought by the user): a configuration error, with a code. */
+function unsupportedKey(what: string): RelayError {
+  return new RelayError({ code: ErrorCode.InvalidConfig, message: `the CA private key is ${what}` });
 }

@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createCsr } from './createCsr.js';
 import { createCa, InvalidCsrError, issueCertificate, signCsr } from './issueCertificate.js';
+import { importSigningKey } from './keys.js';
 import { joinPemBundle, splitPemBundle } from './pem.js';
 import { clusterSpiffeId, clusterUidUri, parseClusterIdentity } from './spiffe.js';
 import { parseCertificate, verifyCertificate } from './verifyCertificate.js';
@@ -117,5 +119,18 @@ describe('pki', async () => {
     { uris: [clusterSpiffeId('Not_A_Label'), clusterUidUri(uid)] },
   ])('parseClusterIdentity refuses $uris', ({ uris }) => {
     expect(parseClusterIdentity(uris)).toBeUndefined();
+  });
+});
+
+describe('importSigningKey', () => {
+  it.each([
+    ['an EC key on P-521', () => generateKeyPairSync('ec', { namedCurve: 'secp521r1' })],
+    ['an Ed25519 key', () => generateKeyPairSync('ed25519')],
+  ])('refuses %s with a configuration error that says what is supported', async (_what, make) => {
+    const pem = make().privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await expect(importSigningKey(pem)).rejects.toMatchObject({
+      code: 'InvalidConfig',
+      message: expect.stringMatching(/supported/),
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { ErrorCode } from '../errors/errorCode.js';
+import { RelayError } from '../errors/relayError.js';
 import {
   type BootstrapTokenRecord,
   generateBootstrapToken,
@@ -85,7 +87,11 @@ export function issueBootstrapToken(options: {
   readonly secret: ReturnType<typeof bootstrapSecretManifest>;
 } {
   if (!(options.ttlMs > 0 && options.ttlMs <= MAX_BOOTSTRAP_TOKEN_TTL_MS)) {
-    throw new RangeError('a bootstrap token lives more than 0 and at most 30 days');
+    throw new RelayError({
+      code: ErrorCode.InvalidConfig,
+      message: 'a bootstrap token lives more than 0 and at most 30 days',
+      details: { ttlMs: String(options.ttlMs) },
+    });
   }
   const token = generateBootstrapToken();
   const expiresAt = new Date(options.issuedAt.getTime() + options.ttlMs);
