@@ -49,6 +49,8 @@ export interface IssueCertificateOptions {
   /** The signing CA (its certificate and private key). */
   readonly ca: CertificateAndKey;
   readonly commonName: string;
+  /** Subject O= entries (Kubernetes reads a client certificate's groups from them). */
+  readonly organizations?: readonly string[];
   readonly usage: CertificateUsage;
   readonly dnsNames?: readonly string[];
   readonly ipAddresses?: readonly string[];
@@ -109,7 +111,14 @@ async function signPublicKey(
   const notAfter = Math.min(options.now + options.validityMs, caCert.notAfter.getTime());
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: [{ CN: [options.commonName] }],
+    subject: [
+      {
+        CN: [options.commonName],
+        ...(options.organizations === undefined || options.organizations.length === 0
+          ? {}
+          : { O: [...options.organizations] }),
+      },
+    ],
     issuer: caCert.subject,
     publicKey: options.publicKey,
     signingKey: signing.key,

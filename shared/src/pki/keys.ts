@@ -8,6 +8,12 @@ export async function generateKeyPair(): Promise<CryptoKeyPair> {
   return (await subtle.generateKey(ecdsaP256, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
+/** SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
+export async function publicKeyToPem(key: CryptoKey): Promise<string> {
+  const der = await subtle.exportKey('spki', key);
+  return x509.PemConverter.encode(der, 'PUBLIC KEY');
+}
+
 /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), the form Node's TLS and Kubernetes TLS Secrets take. */
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {
   const der = await subtle.exportKey('pkcs8', key);

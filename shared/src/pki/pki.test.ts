@@ -134,3 +134,29 @@ describe('importSigningKey', () => {
     });
   });
 });
+
+describe('issueCertificate subject', () => {
+  it('carries O= entries when asked (Kubernetes reads a client certificate groups from them)', async () => {
+    const now = Date.UTC(2026, 0, 1);
+    const ca = await createCa({ commonName: 'subject-ca', validityMs: 86_400_000, now });
+    const admin = await issueCertificate({
+      ca,
+      commonName: 'lab-admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+      validityMs: 3_600_000,
+      now,
+    });
+    expect(parseCertificate(admin.certPem).subject).toMatch(
+      /CN=lab-admin.*O=system:masters|O=system:masters.*CN=lab-admin/,
+    );
+    const plain = await issueCertificate({
+      ca,
+      commonName: 'agent',
+      usage: 'client',
+      validityMs: 3_600_000,
+      now,
+    });
+    expect(parseCertificate(plain.certPem).subject).toBe('CN=agent');
+  });
+});
