@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Decoded,
@@ -19,9 +20,9 @@ import {
 // never take long, never accept what breaks a limit, and whatever is accepted must survive an
 // encode/decode round trip unchanged.
 //
-// A small seeded generator instead of fast-check: fast-check is a devDependency of shared only and
-// does not resolve from proto. Runs are reproducible: a failure names its seed and iteration;
-// FUZZ_SEED and FUZZ_RUNS widen a local run (e.g. FUZZ_RUNS=200000).
+// The inputs are drawn from fast-check (`fc.gen()`), so a failure is shrunk to a small input and
+// replays from the seed fast-check prints; FUZZ_SEED and FUZZ_RUNS widen a local run (e.g.
+// FUZZ_RUNS=200000).
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 4_000);
@@ -32,24 +33,37 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 4_000);
  */
 const MAX_MS_PER_DECODE = 1_000;
 
-/** mulberry32: tiny, fast, good enough to spread inputs; deterministic per seed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/**
+ * The message generators' view of randomness: read from an entropy tape that fast-check draws
+ * (one draw per run, so thousands of runs stay fast, and a failing tape shrinks to a short one).
+ * Past its end the tape repeats, shifted by the position, so long byte strings still vary.
+ */
+function random(tape: Uint8Array) {
+  let position = 0;
+  const byte = () => {
+    const at = position++;
+    return tape.length === 0
+      ? 0
+      : ((tape[at % tape.length] ?? 0) + Math.floor(at / tape.length) * 131) & 0xff;
   };
-  const int = (max: number) => Math.floor(next() * max);
-  const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
+  const int = (max: number) => (max <= 1 ? 0 : ((byte() << 16) | (byte() << 8) | byte()) % max);
+  const bytes = (n: number) => Uint8Array.from({ length: n }, byte);
   const text = (max: number) => {
     const alphabet = ['a', 'Z', '0', '/', '-', '.', 'é', '😀', '\u0000', 'krt_', '{"'];
     return Array.from({ length: int(max) }, () => alphabet[int(alphabet.length)]).join('');
   };
   const pick = <T>(items: readonly T[]): T => items[int(items.length)] as T;
-  return { next, int, bytes, text, pick };
+  return { int, bytes, text, pick };
+}
+/** Runs `body` once per generated input, `runs` times, from the fixed seed. */
+function forEachInput(runs: number, seedOffset: number, body: (r: Random, iteration: number) => void): void {
+  let iteration = 0;
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 1_024 }), (tape) => {
+      body(random(tape), iteration++);
+    }),
+    { numRuns: Math.max(1, Math.floor(runs)), seed: SEED + seedOffset },
+  );
 }
 type Random = ReturnType<typeof random>;
 
@@ -99,7 +113,7 @@ function validResponse(r: Random): Uint8Array {
         cluster: r.text(20),
         mgmtCluster: r.text(20),
         serverPod: r.text(30),
-        distributionEnabled: r.next() < 0.5,
+        distributionEnabled: r.int(2) === 0,
         heartbeatSeconds: r.int(60),
       },
     }),
@@ -107,12 +121,12 @@ function validResponse(r: Random): Uint8Array {
       $case: 'delta' as const,
       value: {
         version: r.int(2 ** 40),
-        replace: r.next() < 0.5,
+        replace: r.int(2) === 0,
         upserts: Array.from({ length: r.int(4) }, () => ({
           key: r.text(40),
           hash: r.text(10),
           manifest: Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', data: r.text(100) })),
-          overwrite: r.next() < 0.5,
+          overwrite: r.int(2) === 0,
         })),
         removes: Array.from({ length: r.int(4) }, () => r.text(40)),
         digest: r.text(20),
@@ -291,52 +305,48 @@ describe.each(targets)('fuzzing $name', (target) => {
     const problem = violation(target as Target<unknown>, bytes, limits);
     if (problem !== undefined) {
       throw new Error(
-        `${target.name}: ${problem} (FUZZ_SEED=${SEED}, iteration ${iteration}, bytes ${Buffer.from(bytes).toString('hex').slice(0, 400)})`,
+        `${target.name}: ${problem} (iteration ${iteration}, bytes ${Buffer.from(bytes).toString('hex').slice(0, 400)})`,
       );
     }
   };
 
   it('valid messages decode and round-trip', () => {
-    const r = random(SEED);
-    for (let i = 0; i < RUNS / 4; i++) {
+    forEachInput(RUNS / 4, 0, (r, i) => {
       const bytes = target.valid(r);
       const decoded = (target as Target<unknown>).decode(bytes);
       if (!decoded.ok) throw new Error(`${target.name}: valid message refused: ${decoded.error.message}`);
       check(bytes, i);
-    }
+    });
   });
 
   it('random bytes never throw or hang', () => {
-    const r = random(SEED + 1);
     let accepted = 0;
-    for (let i = 0; i < RUNS; i++) {
+    forEachInput(RUNS, 1, (r, i) => {
       const bytes = r.bytes(r.pick([0, 1, 2, 5, 16, 64, 512, 4096]));
       check(bytes, i);
       if ((target as Target<unknown>).decode(bytes).ok) accepted++;
-    }
+    });
     // Some random inputs are valid protobuf; most are not. Either way, the run must have checked
     // both outcomes often enough to mean something.
     expect(accepted).toBeLessThan(RUNS);
   });
 
   it('mutated valid messages never throw, hang, or slip past a limit', () => {
-    const r = random(SEED + 2);
     let refused = 0;
-    for (let i = 0; i < RUNS; i++) {
+    forEachInput(RUNS, 2, (r, i) => {
       const limits = i % 2 === 0 ? TIGHT : undefined;
       const bytes = mutate(r, target.valid(r), target.valid(r));
       check(bytes, i, limits);
       if (!(target as Target<unknown>).decode(bytes, limits).ok) refused++;
-    }
+    });
     expect(refused).toBeGreaterThan(0);
   });
 
   it('refuses anything over the message limit, before decoding', () => {
-    const r = random(SEED + 3);
-    for (let i = 0; i < RUNS / 4; i++) {
+    forEachInput(RUNS / 4, 3, (r) => {
       const bytes = r.bytes(601 + r.int(4096));
       const decoded = (target as Target<unknown>).decode(bytes, TIGHT);
       expect(decoded.ok ? undefined : decoded.error.code).toBe(DecodeErrorCode.TooLarge);
-    }
+    });
   });
 });
