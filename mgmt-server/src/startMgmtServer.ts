@@ -25,7 +25,6 @@ import {
 } from './config/parseFlags.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
-import { grpcStatusName } from './grpc/statusCodes.js';
 import { createRefusalLimiter, createStreamLimiter, type RelayLimits } from './limits/index.js';
 import { createServerMetrics } from './metrics/serverMetrics.js';
 import { AgentCertificates } from './pki/agentCertificates.js';
@@ -40,8 +39,8 @@ import { desiredOutcomes, OutcomeEvents } from './status/outcomeEvents.js';
 import { RejectedAgentsRecorder } from './status/rejectedAgents.js';
 import { ServerLease } from './status/serverLease.js';
 import { StatusWriter } from './status/statusWriter.js';
-import type { StreamEvent } from './stream/streamEvents.js';
 import { StreamSessions } from './stream/streamSessions.js';
+import { createStreamObserver } from './streamObserver.js';
 
 export interface MgmtServerOptions {
   /** The management cluster. */
@@ -238,44 +237,13 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     copiesByOutcome: () => reporter.copiesByOutcome(),
     connectedAgents: () => sessions.size,
   });
-  const lastMeasured = new Map<string, number>();
-  const observe = (event: StreamEvent) => {
-    reporter.observe(event);
-    switch (event.type) {
-      case 'rejected':
-        metrics.rejectedStreams.inc({ code: event.code });
-        rejected.record({
-          claimedCluster: event.claimedCluster,
-          reason: event.reason,
-          code: grpcStatusName(event.code),
-          peer: event.peer,
-        });
-        break;
-      case 'sent':
-        metrics.versionsSent.inc({ cluster: event.cluster });
-        break;
-      case 'acked': {
-        metrics.versionsAcked.inc({ cluster: event.cluster });
-        const { changedAt, revision } = event.snapshot;
-        // Measured once per content change and cluster: a reconnect acking old content is no edit.
-        if (changedAt !== undefined && lastMeasured.get(event.cluster) !== revision) {
-          lastMeasured.set(event.cluster, revision);
-          metrics.editToAck.observe(Math.max(0, clock.now() - changedAt) / 1000);
-        }
-        break;
-      }
-      case 'nacked':
-        metrics.nacks.inc({ cluster: event.cluster, reason: String(event.reason) });
-        break;
-      default:
-        break;
-    }
-  };
+  const observer = createStreamObserver({ reporter, metrics, rejected, clock });
+  const observe = observer.observe;
   cache.onState((state) => {
     outcomes.setDesired(desiredOutcomes(state));
     scheduleEvents();
     reporter.onState(state);
-    for (const cluster of lastMeasured.keys()) if (!state.clusters.has(cluster)) lastMeasured.delete(cluster);
+    observer.forgetGone(state);
   });
   loop = new DesiredStateLoop({
     inputs: view,

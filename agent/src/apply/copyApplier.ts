@@ -1,56 +1,30 @@
 import type { KubeObject, Logger } from '@kuberelay/shared';
+import { isConflict, isNotFound, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import {
-  isConflict,
-  isNotFound,
-  KubeApiError,
-  type KubeRest,
-  kindServed,
-  resourcePath,
-} from '@kuberelay/shared/kube';
-import { CopyCode, type CopyResult, Outcome } from './copyResult.js';
+  type ApplyOutcome,
+  apiFailure,
+  describe,
+  failed,
+  RetryHint,
+  settled,
+  WriteVerb,
+} from './applyOutcome.js';
+import { CopyCode, Outcome } from './copyResult.js';
 import type { CopyTarget, DesiredCopy } from './desiredCopy.js';
 import type { Drift } from './findDrift.js';
+import { diagnoseNotFound } from './notFoundDiagnosis.js';
 import {
   type Judgment,
   planWrite,
   resourceVersionOf,
-  type StoredDifference,
   storedDifference,
   UpdateReason,
   wouldChange,
 } from './planWrite.js';
 import { creationBody, replacementBody } from './writeBodies.js';
 
-export const WriteVerb = { Create: 'create', Update: 'update', Delete: 'delete' } as const;
-export type WriteVerb = (typeof WriteVerb)[keyof typeof WriteVerb];
-
-/** When the caller should look at the copy again without an event telling it to. */
-export const RetryHint = {
-  /** Settled (applied, or waiting for a watch to say something changed). */
-  None: 'none',
-  /** Lost a race with another writer: look again at once. */
-  Soon: 'soon',
-  /** Failed: look again after a growing delay. */
-  Backoff: 'backoff',
-} as const;
-export type RetryHint = (typeof RetryHint)[keyof typeof RetryHint];
-
-export interface ApplyOutcome {
-  readonly result: CopyResult;
-  /** The write made, if any. */
-  readonly wrote: WriteVerb | undefined;
-  /** Why an update was made (or refused). */
-  readonly reason?: UpdateReason;
-  /** The drift found in the live object (what an update reverted, or was refused to revert). */
-  readonly drift: readonly Drift[];
-  /** After a write: the API server stored other values than the copy's (mutation; not pruning). */
-  readonly rewrittenByServer?: boolean;
-  /** After an update: whether it changed the stored object (a new resourceVersion). */
-  readonly changed?: boolean;
-  /** What to remember about the live object, so an unchanged one costs no further request. */
-  readonly judgment?: Judgment;
-  readonly retry: RetryHint;
-}
+// Other modules import these from here, where they were first defined.
+export { type ApplyOutcome, RetryHint, WriteVerb } from './applyOutcome.js';
 
 export interface CopyApplierOptions {
   readonly rest: KubeRest;
@@ -234,7 +208,16 @@ export class CopyApplier {
       });
     } catch (error) {
       if (isConflict(error)) return 'raced'; // AlreadyExists: someone created it meanwhile; re-read
-      if (isNotFound(error)) return this.#notFound(copy, plural, error, options.signal);
+      if (isNotFound(error)) {
+        return diagnoseNotFound({
+          rest: this.#rest,
+          copy,
+          plural,
+          error,
+          signal: options.signal,
+          read: (ref, signal) => this.#get(ref, signal),
+        });
+      }
       return apiFailure(copy, error);
     }
     this.#onWrite(WriteVerb.Create);
@@ -267,96 +250,6 @@ export class CopyApplier {
       throw error;
     }
   }
-
-  /** A 404 on create: tell a missing kind from a missing namespace, the two reasons docs/spec.md §4 names. */
-  async #notFound(
-    copy: DesiredCopy,
-    plural: string,
-    error: unknown,
-    signal: AbortSignal,
-  ): Promise<ApplyOutcome> {
-    const { target } = copy;
-    if (!(await this.#kindServed(target, plural, signal))) {
-      return failed(
-        copy,
-        CopyCode.KindNotInstalled,
-        `kind ${target.kind} (${target.group}/${target.version}, resource ${plural}) is not installed in the workload cluster`,
-        RetryHint.Backoff,
-      );
-    }
-    if (target.namespace !== undefined) {
-      const ns = await this.#get(
-        { group: '', version: 'v1', plural: 'namespaces', name: target.namespace },
-        signal,
-      );
-      if (ns === undefined) {
-        return failed(
-          copy,
-          CopyCode.NamespaceNotFound,
-          `namespace ${target.namespace} does not exist in the workload cluster`,
-          RetryHint.Backoff,
-        );
-      }
-    }
-    return apiFailure(copy, error);
-  }
-
-  async #kindServed(target: CopyTarget, plural: string, signal: AbortSignal): Promise<boolean> {
-    return kindServed({ rest: this.#rest, kind: { ...target, plural }, signal });
-  }
-}
-
-/**
- * Applied, possibly with a warning: the API server stores the copy with differences it makes
- * itself (fields an older schema prunes, values it rewrites). The judgment lets the next look at
- * an unchanged object skip every request but the GET.
- */
-function settled(
-  copy: DesiredCopy,
-  difference: StoredDifference | undefined,
-  object: KubeObject | undefined,
-  schema: string | undefined,
-): ApplyOutcome {
-  const judgment: Judgment | undefined =
-    object === undefined
-      ? undefined
-      : { hash: copy.hash, resourceVersion: resourceVersionOf(object), schema, difference };
-  return {
-    result: { key: copy.key, hash: copy.hash, ...warningOf(difference) },
-    wrote: undefined,
-    drift: [],
-    retry: RetryHint.None,
-    ...(judgment === undefined ? {} : { judgment }),
-  };
-}
-
-/** Most field paths named in one warning; the rest are counted. */
-const WARNING_PATHS = 10;
-
-function warningOf(
-  difference: StoredDifference | undefined,
-): Pick<CopyResult, 'outcome' | 'code' | 'message'> {
-  if (difference === undefined) return { outcome: Outcome.Applied, code: CopyCode.Ok, message: '' };
-  const parts: string[] = [];
-  if (difference.pruned.length > 0) {
-    parts.push(`the workload cluster's schema dropped ${listPaths(difference.pruned)}`);
-  }
-  if (difference.changed.length > 0) {
-    parts.push(`the workload API server stored other values for ${listPaths(difference.changed)}`);
-  }
-  return {
-    outcome: Outcome.Applied,
-    code:
-      difference.pruned.length > 0
-        ? CopyCode.FieldsPrunedByWorkloadSchema
-        : CopyCode.FieldsChangedByWorkloadServer,
-    message: `${parts.join('; ')} (the copy is otherwise applied; not written again until the source or the workload schema changes)`,
-  };
-}
-
-function listPaths(paths: readonly string[]): string {
-  const shown = paths.slice(0, WARNING_PATHS).join(', ');
-  return paths.length > WARNING_PATHS ? `${shown} and ${paths.length - WARNING_PATHS} more` : shown;
 }
 
 function updateMessage(reason: UpdateReason): string {
@@ -370,31 +263,6 @@ function updateMessage(reason: UpdateReason): string {
   }
 }
 
-function failed(
-  copy: DesiredCopy,
-  code: CopyCode,
-  message: string,
-  retry: RetryHint,
-  outcome: Outcome = Outcome.Failed,
-): ApplyOutcome {
-  return {
-    result: { key: copy.key, hash: copy.hash, outcome, code, message },
-    wrote: undefined,
-    drift: [],
-    retry,
-  };
-}
-
-/** The API server refused the copy (validation, admission, RBAC, ...): its message says why. */
-function apiFailure(copy: DesiredCopy, error: unknown): ApplyOutcome {
-  return failed(copy, CopyCode.ApplyFailed, describe(error), RetryHint.Backoff);
-}
-
 export function describeTarget(target: CopyTarget): string {
   return `${target.kind} ${target.namespace === undefined ? '' : `${target.namespace}/`}${target.name}`;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof KubeApiError) return `${error.status} ${error.reason}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
 }

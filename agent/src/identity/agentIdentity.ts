@@ -1,5 +1,4 @@
-import { type ServiceError, status } from '@grpc/grpc-js';
-import type { BootstrapRequest, BootstrapResponse, RenewResponse } from '@kuberelay/proto';
+import type { RenewResponse } from '@kuberelay/proto';
 import {
   type Backoff,
   type Clock,
@@ -14,7 +13,15 @@ import {
 } from '@kuberelay/shared';
 import { createCsr } from '@kuberelay/shared/pki';
 import { type ChannelAuth, callBootstrap, type DialCredentials } from '../connection/grpcDial.js';
-import type { AgentAuth, TlsMaterial } from './agentCredentials.js';
+import type { AgentAuth } from './agentCredentials.js';
+import {
+  type BootstrapCall,
+  type CsrFactory,
+  detailsOf,
+  isRefusal,
+  loadQuietly,
+  waitForNewToken,
+} from './bootstrapWait.js';
 import {
   type CaFacts,
   type CertificateFacts,
@@ -23,19 +30,11 @@ import {
   parseBundle,
 } from './certificateFacts.js';
 import type { CredentialsStore, CredentialsUpdate } from './credentialsStore.js';
+import { type IdentityState, stateOf } from './identityState.js';
 import { type RenewalDecision, renewalDue } from './renewalDue.js';
 
-/** The Bootstrap RPC, injectable for tests. */
-export type BootstrapCall = (options: {
-  readonly caPem: string;
-  readonly request: BootstrapRequest;
-  readonly signal: AbortSignal;
-}) => Promise<BootstrapResponse>;
-
-/** Key generation and CSR, injectable for tests. The key stays in the agent. */
-export type CsrFactory = (options: {
-  readonly commonName: string;
-}) => Promise<{ csrPem: string; keyPem: string }>;
+// Other modules and tests import these from here, where they were first defined.
+export type { BootstrapCall, CsrFactory } from './bootstrapWait.js';
 
 export interface AgentIdentityOptions {
   readonly cluster: string;
@@ -64,17 +63,6 @@ export interface AgentIdentityOptions {
 export const DEFAULT_RENEW_FRACTION = 0.66;
 /** Longest single sleep: timers beyond 2^31 ms fire at once, and a cap re-checks the clock. */
 const MAX_SLEEP_MS = 60 * 60_000;
-/** While waiting after a refusal, the store is re-read this often: a re-registration is picked up. */
-const STORE_POLL_MS = 15_000;
-
-type IdentityState =
-  | {
-      readonly kind: 'certificate';
-      readonly material: TlsMaterial;
-      readonly cert: CertificateFacts;
-      readonly bundle: readonly CaFacts[];
-    }
-  | { readonly kind: 'bootstrap'; readonly caPem: string; readonly bootstrapToken: string };
 
 /**
  * The agent's credentials lifecycle (docs/design.md, "Mutual TLS"): bootstrap with a one-time
@@ -153,7 +141,22 @@ export class AgentIdentity {
             { server: this.#options.serverAddress, reason: detailsOf(error), retryInMs: delayMs },
             `the management server refused the bootstrap token (it is used, expired or revoked): register the cluster again (relayctl register ${this.#options.cluster} --kubecontext <mgmt>); the agent picks up the new token from ${this.#options.store.description}`,
           );
-          await this.#waitForNewToken(state.bootstrapToken, delayMs, signal);
+          const stored = await waitForNewToken({
+            clock: this.#clock,
+            store: this.#options.store,
+            logger: this.#logger,
+            usedToken: state.bootstrapToken,
+            delayMs,
+            signal,
+          });
+          const current = this.#state;
+          if (stored?.bootstrapToken !== undefined && current.kind === 'bootstrap') {
+            this.#state = {
+              ...current,
+              bootstrapToken: stored.bootstrapToken,
+              caPem: stored.caPem ?? current.caPem,
+            };
+          }
         } else {
           delayMs = this.#retryBackoff.next();
           this.#logger.warn(
@@ -172,7 +175,7 @@ export class AgentIdentity {
    */
   async reloadAfterRefusal(): Promise<void> {
     if (this.#state.kind !== 'certificate') return;
-    const stored = await this.#loadQuietly();
+    const stored = await loadQuietly(this.#options.store, this.#logger);
     if (stored?.bootstrapToken === undefined) return;
     this.#logger.info(
       { store: this.#options.store.description },
@@ -364,87 +367,11 @@ export class AgentIdentity {
       );
     }
   }
-
-  async #waitForNewToken(usedToken: string, delayMs: number, signal: AbortSignal): Promise<void> {
-    const until = this.#clock.now() + delayMs;
-    while (this.#clock.now() < until) {
-      await this.#clock.sleep(Math.min(STORE_POLL_MS, until - this.#clock.now()), signal);
-      const stored = await this.#loadQuietly();
-      if (stored?.bootstrapToken !== undefined && stored.bootstrapToken !== usedToken) {
-        this.#logger.info(
-          { store: this.#options.store.description },
-          'found a new bootstrap token; retrying now',
-        );
-        const state = this.#state;
-        if (state.kind === 'bootstrap') {
-          this.#state = {
-            ...state,
-            bootstrapToken: stored.bootstrapToken,
-            caPem: stored.caPem ?? state.caPem,
-          };
-        }
-        return;
-      }
-    }
-  }
-
-  async #loadQuietly() {
-    try {
-      return await this.#options.store.load();
-    } catch (error) {
-      this.#logger.warn(
-        {
-          store: this.#options.store.description,
-          err: error instanceof Error ? error.message : String(error),
-        },
-        'could not read the credentials store',
-      );
-      return undefined;
-    }
-  }
 }
 
 /** Caps a sleep until a renewal so timers stay in range and the clock is looked at again. */
 export function renewalSleepMs(decision: Extract<RenewalDecision, { due: false }>, now: number): number {
   return Math.min(MAX_SLEEP_MS, Math.max(0, decision.atMs - now));
-}
-
-function stateOf(auth: AgentAuth): IdentityState {
-  switch (auth.kind) {
-    case 'certificate': {
-      const bundle = parseBundle(auth.material.caPem, 'ca.crt');
-      return {
-        kind: 'certificate',
-        material: auth.material,
-        cert: auth.cert,
-        bundle: bundle.ok ? bundle.value : [],
-      };
-    }
-    case 'bootstrap':
-      return { kind: 'bootstrap', caPem: auth.caPem, bootstrapToken: auth.bootstrapToken };
-  }
-}
-
-/** The server's answers that another try with the same token cannot change. */
-function isRefusal(error: unknown): boolean {
-  const code =
-    typeof error === 'object' && error !== null && 'code' in error ? (error as ServiceError).code : undefined;
-  return (
-    code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED || code === status.INVALID_ARGUMENT
-  );
-}
-
-function detailsOf(error: unknown): string {
-  if (
-    typeof error === 'object' &&
-    error !== null &&
-    'details' in error &&
-    typeof error.details === 'string'
-  ) {
-    const code = (error as ServiceError).code;
-    return `${status[code] ?? code}: ${error.details}`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 function invalidMessage(message: string): RelayError {

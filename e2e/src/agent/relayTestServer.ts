@@ -1,6 +1,5 @@
 import {
   Server,
-  ServerCredentials,
   type ServerDuplexStream,
   type ServerUnaryCall,
   type sendUnaryData,
@@ -19,128 +18,17 @@ import {
   type Report,
   splitVersion,
 } from '@kuberelay/proto';
-import {
-  contentHash,
-  formatSourceUri,
-  type KubeObject,
-  objectKey,
-  objectRefOf,
-  stateDigest,
-} from '@kuberelay/shared';
-import {
-  BACKDATE_MS,
-  type CertificateAndKey,
-  clusterSpiffeId,
-  clusterUidUri,
-  createCa,
-  issueCertificate,
-  parseClusterIdentity,
-  signCsr,
-  verifyCertificate,
-} from '@kuberelay/shared/pki';
+import { stateDigest } from '@kuberelay/shared';
+import { parseClusterIdentity, verifyCertificate } from '@kuberelay/shared/pki';
+import { MGMT } from './testCopy.js';
+import { RelayTestServerCredentials, signClientCsr, type TestPki } from './testPki.js';
 
-export const MGMT = 'mgmt-e2e';
+// The test RelayService itself. Its PKI (CA, server and client certificates) is in testPki.ts and
+// the copies it serves are built by testCopy.ts; both are re-exported here, where tests import them.
+export { buildTestCopy, MGMT } from './testCopy.js';
+export { createTestPki, signClientCsr, type TestPki } from './testPki.js';
+
 export const TEST_CLUSTER = 'cluster-1';
-const TEST_CLUSTER_UID = '11111111-2222-3333-4444-555555555555';
-
-/** The relay CA of a test, and the server certificate it signed (for 127.0.0.1). */
-export interface TestPki {
-  readonly ca: CertificateAndKey;
-  readonly server: CertificateAndKey;
-}
-
-export async function createTestPki(): Promise<TestPki> {
-  const now = Date.now();
-  const ca = await createCa({ commonName: `relay-test-ca-${now}`, validityMs: 86_400_000, now });
-  const server = await issueCertificate({
-    ca,
-    commonName: 'relay-test-server',
-    usage: 'server',
-    ipAddresses: ['127.0.0.1'],
-    dnsNames: ['localhost'],
-    validityMs: 86_400_000,
-    now,
-  });
-  return { ca, server };
-}
-
-/**
- * Signs a client certificate for `cluster` whose life starts now and lasts `lifetimeMs`. The shared
- * signer backdates every certificate by BACKDATE_MS; shifting `now` by as much makes a
- * seconds-long lifetime possible, so renewal at a fraction of it can be seen in a test.
- */
-export async function signClientCsr(options: {
-  readonly ca: CertificateAndKey;
-  readonly csrPem: string;
-  readonly cluster: string;
-  readonly lifetimeMs: number;
-}): Promise<string> {
-  return signCsr({
-    ca: options.ca,
-    csrPem: options.csrPem,
-    commonName: options.cluster,
-    usage: 'client',
-    uris: [clusterSpiffeId(options.cluster), clusterUidUri(TEST_CLUSTER_UID)],
-    now: Date.now() + BACKDATE_MS,
-    validityMs: options.lifetimeMs - BACKDATE_MS,
-  });
-}
-
-/**
- * TLS 1.3 that asks for a client certificate but lets the handshake finish without one: Bootstrap
- * is served to agents that have none, and Connect checks the certificate itself (as the real
- * server does). `createSsl` cannot express either.
- */
-class RelayTestServerCredentials extends ServerCredentials {
-  constructor(pki: TestPki) {
-    super(
-      { requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
-      { ca: pki.ca.certPem, cert: pki.server.certPem, key: pki.server.keyPem },
-    );
-  }
-
-  override _equals(other: ServerCredentials): boolean {
-    return other === this;
-  }
-}
-
-/** A copy as the management server would build it (docs/spec.md §3 labels and annotation). */
-export function buildTestCopy(options: {
-  readonly object: KubeObject;
-  readonly sourceNamespace?: string;
-  readonly overwrite?: boolean;
-  readonly mgmtCluster?: string;
-}): Copy {
-  const mgmtCluster = options.mgmtCluster ?? MGMT;
-  const { object } = options;
-  const copy: KubeObject = {
-    ...object,
-    metadata: {
-      ...object.metadata,
-      labels: {
-        ...object.metadata.labels,
-        'app.kubernetes.io/managed-by': 'kuberelay-agent',
-        'relay.solo.io/cluster': mgmtCluster,
-      },
-      annotations: {
-        ...object.metadata.annotations,
-        'gloo.solo.io/distributed-source': formatSourceUri({
-          mgmtCluster,
-          namespace:
-            object.metadata.namespace === undefined ? undefined : (options.sourceNamespace ?? 'source-ns'),
-          kind: object.kind,
-          name: object.metadata.name,
-        }),
-      },
-    },
-  };
-  return {
-    key: objectKey(objectRefOf(copy)),
-    hash: contentHash(copy),
-    manifest: Buffer.from(JSON.stringify(copy)),
-    overwrite: options.overwrite ?? false,
-  };
-}
 
 /** What the agent holds of a copy; `overwrite` is unknown for what only Hello told us. */
 interface Held {

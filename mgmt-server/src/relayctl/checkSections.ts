@@ -1,0 +1,195 @@
+import {
+  type CheckInput,
+  type CheckSection,
+  type ClusterObservation,
+  type ClusterReport,
+  type Finding,
+  type ReadyzResult,
+  ReadyzState,
+  type RejectedObservation,
+  type RejectedReport,
+  type ReplicaReport,
+  SectionId,
+} from './checkReportTypes.js';
+import { formatAge, Health, worstHealth } from './render.js';
+import { SERVER_LEASE_STALE_AFTER_MS, type ServerReplica } from './serverLeases.js';
+
+// The three sections of `relayctl check`, one block each: the server replicas, the clusters'
+// connectivity, and the refused agents. Each turns observations into report rows and findings.
+
+const TITLES: Readonly<Record<SectionId, string>> = {
+  server: 'Mgmt server',
+  connectivity: 'Mgmt server connectivity to workload agents',
+  rejected: 'Agents refused by the mgmt server',
+};
+
+export function replicaReport(r: ServerReplica, readyz: ReadyzResult | undefined): ReplicaReport {
+  return {
+    pod: r.pod,
+    lease: r.lease,
+    holder: r.holder ?? null,
+    renewTime: r.renewTime ?? null,
+    renewedSecondsAgo: r.ageMs === undefined ? null : Math.max(0, Math.floor(r.ageMs / 1000)),
+    fresh: r.fresh,
+    grpcAddress: r.grpcAddress ?? null,
+    httpAddress: r.httpAddress ?? null,
+    mgmtCluster: r.mgmtCluster ?? null,
+    readyz: readyz ?? null,
+  };
+}
+
+export function serverSection(input: CheckInput, replicas: readonly ReplicaReport[]): CheckSection {
+  const findings: Finding[] = [];
+  const staleAfter = formatAge(SERVER_LEASE_STALE_AFTER_MS);
+  if (!input.namespaceExists) {
+    findings.push({
+      health: Health.error,
+      message: `namespace ${input.namespace} does not exist in context "${input.context}": is the management server installed there? (-n selects its namespace)`,
+    });
+  } else if (replicas.length === 0) {
+    findings.push({
+      health: Health.error,
+      message: `no management server is running: no Lease kuberelay-mgmt-server-* in namespace ${input.namespace}`,
+    });
+  } else if (!replicas.some((r) => r.fresh)) {
+    findings.push({
+      health: Health.error,
+      message: `no management server is running: no replica renewed its Lease in the last ${staleAfter}`,
+    });
+  }
+  const anyFresh = replicas.some((r) => r.fresh);
+  for (const r of replicas) {
+    const renewed =
+      r.renewedSecondsAgo === null ? 'never renewed' : `renewed ${formatAge(r.renewedSecondsAgo * 1000)} ago`;
+    if (!r.fresh) {
+      findings.push({
+        health: anyFresh ? Health.warning : Health.error,
+        message: `replica ${r.pod}: Lease ${renewed} (stopped? a replica renews it every 10s)`,
+      });
+      continue;
+    }
+    const parts = [`replica ${r.pod}: running (Lease ${renewed})`];
+    if (r.grpcAddress) parts.push(`gRPC ${r.grpcAddress}`);
+    let health: Health = Health.ok;
+    if (r.readyz) {
+      if (r.readyz.state === ReadyzState.ready)
+        parts.push(`${r.readyz.url} answers ready (${r.readyz.detail})`);
+      else if (r.readyz.state === ReadyzState.notReady) {
+        health = Health.warning;
+        parts.push(`${r.readyz.url} answers NOT ready (${r.readyz.detail})`);
+      } else parts.push(`${r.readyz.url} is not reachable from here (${r.readyz.detail})`);
+    }
+    findings.push({ health, message: parts.join('; ') });
+  }
+  return section(SectionId.server, findings);
+}
+
+export function clusterReport(c: ClusterObservation, replicas: readonly ServerReplica[]): ClusterReport {
+  const s = c.status ?? {};
+  const pod = s.connectedPod ? s.connectedPod : null;
+  const reported = s.connected === true;
+  const podName = pod?.slice(pod.lastIndexOf('/') + 1);
+  const holder = replicas.find((r) => r.pod === podName);
+  const upToDate = s.conditions?.find((cond) => cond.type === 'UpToDate');
+  return {
+    name: c.name,
+    registered: true,
+    connected: reported && holder?.fresh === true,
+    reportedConnected: reported,
+    connectedPod: pod,
+    agentVersion: s.agentVersion || null,
+    agentPod: s.agentPod || null,
+    lastHeartbeat: s.lastHeartbeat || null,
+    sentVersion: s.sentVersion || null,
+    ackedVersion: s.ackedVersion || null,
+    upToDate: upToDate?.status === 'True' ? true : upToDate?.status === 'False' ? false : null,
+    counts: s.counts ? { ...s.counts, warnings: s.counts.warnings ?? 0 } : null,
+  };
+}
+
+export function connectivitySection(input: CheckInput, clusters: readonly ClusterReport[]): CheckSection {
+  const findings: Finding[] = [];
+  if (clusters.length === 0) {
+    findings.push({
+      health: Health.warning,
+      message: `no workload clusters are registered; run relayctl register <cluster> --kubecontext ${input.context} --remote-context <workload-context>`,
+    });
+  }
+  const byName = new Map(input.clusters.map((c) => [c.name, c.status]));
+  for (const c of clusters) {
+    const status = byName.get(c.name);
+    if (!c.connected) findings.push({ health: Health.error, message: notConnectedMessage(c, input) });
+    // A disconnected agent is behind by definition, and already reported above.
+    if (c.connected && c.upToDate === false) {
+      const cond = status?.conditions?.find((x) => x.type === 'UpToDate');
+      const versions = `sent ${c.sentVersion ?? '-'}, acknowledged ${c.ackedVersion ?? '-'}`;
+      const rejected = status?.lastRejectedAttempt
+        ? `; last rejected version ${status.lastRejectedAttempt.version}: ${status.lastRejectedAttempt.message}`
+        : '';
+      const why = cond?.message ? `: ${cond.message}` : '';
+      findings.push({
+        health: Health.warning,
+        message: `${c.name}: the agent has not acknowledged the latest version (${versions})${why}${rejected}`,
+      });
+    }
+    if (c.counts && (c.counts.failed > 0 || c.counts.conflict > 0)) {
+      findings.push({
+        health: Health.warning,
+        message: `${c.name}: ${c.counts.failed} ${c.counts.failed === 1 ? 'copy' : 'copies'} failed, ${c.counts.conflict} in conflict (relayctl status shows which)`,
+      });
+    }
+    const warned = c.counts?.warnings ?? 0; // (null counts: nothing reported yet)
+    if (warned > 0) {
+      findings.push({
+        health: Health.warning,
+        message: `${c.name}: ${warned} applied ${warned === 1 ? 'copy differs' : 'copies differ'} from the source where the workload cluster dropped or changed fields (an older CRD?); relayctl status names them`,
+      });
+    }
+  }
+  return section(SectionId.connectivity, findings);
+}
+
+function notConnectedMessage(c: ClusterReport, input: CheckInput): string {
+  if (c.reportedConnected) {
+    return `${c.name}: not connected: its status says connected to ${c.connectedPod ?? '?'}, but that server replica is not running (no fresh Lease); the agent should reconnect to another replica`;
+  }
+  const heartbeat = c.lastHeartbeat
+    ? `last heartbeat ${formatAge(input.now.getTime() - Date.parse(c.lastHeartbeat))} ago`
+    : 'it never connected';
+  return `${c.name}: agent not connected (${heartbeat}); check the agent in that cluster and its credentials Secret`;
+}
+
+export function rejectedReport(r: RejectedObservation, registered: ReadonlySet<string>): RejectedReport {
+  return {
+    cluster: r.cluster,
+    registered: registered.has(r.cluster),
+    lastAttempt: r.entry.lastAttempt ?? null,
+    reason: r.entry.reason ?? r.problem ?? null,
+    code: r.entry.code ?? null,
+    peer: r.entry.peer ?? null,
+    count: r.entry.count ?? null,
+  };
+}
+
+export function rejectedSection(
+  observed: readonly RejectedObservation[],
+  reports: readonly RejectedReport[],
+): CheckSection {
+  if (reports.length === 0) return section(SectionId.rejected, []);
+  const findings = reports.map((r): Finding => {
+    const hint = r.registered ? '' : `; if it should connect, run relayctl register ${r.cluster}`;
+    const code = r.code ? `${r.code}: ` : '';
+    const unreadable = observed.find((o) => o.cluster === r.cluster)?.problem;
+    return {
+      health: Health.warning,
+      message: unreadable
+        ? `agent claiming "${r.cluster}": unreadable record (${unreadable})`
+        : `agent claiming "${r.cluster}"${r.registered ? '' : ' (not registered)'} was refused ${r.count ?? '?'} time(s), last from ${r.peer ?? '?'}: ${code}${r.reason ?? ''}${hint}`,
+    };
+  });
+  return section(SectionId.rejected, findings);
+}
+
+export function section(id: SectionId, findings: readonly Finding[]): CheckSection {
+  return { id, title: TITLES[id], health: worstHealth(findings.map((f) => f.health)), findings };
+}
