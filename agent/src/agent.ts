@@ -17,7 +17,7 @@ import {
 import { startProbeServer } from '@kuberelay/shared/http';
 import { KubeRest } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { CopyResult } from './apply/copyResult.js';
+import type { AgentCopyResult } from './apply/copyResult.js';
 import { runConnectLoop } from './connection/connectLoop.js';
 import { createRelayDialer, type DialCredentials } from './connection/grpcDial.js';
 import type { DialStream } from './connection/relayStream.js';
@@ -262,7 +262,7 @@ class AgentRuntime implements SessionHandler {
 
   async applyVersion(version: VersionContent): Promise<VersionReply> {
     this.#reporter.hold();
-    let told: { results: readonly CopyResult[]; removed: readonly CopyResult[] } = {
+    let told: { results: readonly AgentCopyResult[]; removed: readonly AgentCopyResult[] } = {
       results: [],
       removed: [],
     };

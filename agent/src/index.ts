@@ -1,6 +1,6 @@
 // Public API of @kuberelay/agent: start an agent for one workload cluster.
 export { type Agent, type AgentOptions, startAgent } from './agent.js';
-export { CopyCode, type CopyResult, Outcome } from './apply/copyResult.js';
+export { type AgentCopyResult, CopyCode, Outcome } from './apply/copyResult.js';
 export { type Drift, DriftReason, type FindDriftOptions, findDrift } from './apply/findDrift.js';
 export {
   type AgentAuth,

@@ -1,9 +1,9 @@
 import type { KubeObject } from '@kuberelay/shared';
 import { KubeApiError } from '@kuberelay/shared/kube';
-import { CopyCode, type CopyResult, Outcome } from './copyResult.js';
-import type { DesiredCopy } from './desiredCopy.js';
+import { type AgentCopyResult, CopyCode, Outcome } from './copyResult.js';
 import type { Drift } from './findDrift.js';
 import { type Judgment, resourceVersionOf, type StoredDifference, type UpdateReason } from './planWrite.js';
+import type { ReceivedCopy } from './receivedCopy.js';
 
 // What one apply of a copy comes to, and how each ending is phrased: shared by the write strategy
 // (copyApplier.ts) and the diagnosis of a 404 (notFoundDiagnosis.ts), kept apart so neither file
@@ -24,7 +24,7 @@ export const RetryHint = {
 export type RetryHint = (typeof RetryHint)[keyof typeof RetryHint];
 
 export interface ApplyOutcome {
-  readonly result: CopyResult;
+  readonly result: AgentCopyResult;
   /** The write made, if any. */
   readonly wrote: WriteVerb | undefined;
   /** Why an update was made (or refused). */
@@ -46,7 +46,7 @@ export interface ApplyOutcome {
  * an unchanged object skip every request but the GET.
  */
 export function settled(
-  copy: DesiredCopy,
+  copy: ReceivedCopy,
   difference: StoredDifference | undefined,
   object: KubeObject | undefined,
   schema: string | undefined,
@@ -69,7 +69,7 @@ const WARNING_PATHS = 10;
 
 function warningOf(
   difference: StoredDifference | undefined,
-): Pick<CopyResult, 'outcome' | 'code' | 'message'> {
+): Pick<AgentCopyResult, 'outcome' | 'code' | 'message'> {
   if (difference === undefined) return { outcome: Outcome.Applied, code: CopyCode.Ok, message: '' };
   const parts: string[] = [];
   if (difference.pruned.length > 0) {
@@ -94,7 +94,7 @@ function listPaths(paths: readonly string[]): string {
 }
 
 export function failed(
-  copy: DesiredCopy,
+  copy: ReceivedCopy,
   code: CopyCode,
   message: string,
   retry: RetryHint,
@@ -109,7 +109,7 @@ export function failed(
 }
 
 /** The API server refused the copy (validation, admission, RBAC, ...): its message says why. */
-export function apiFailure(copy: DesiredCopy, error: unknown): ApplyOutcome {
+export function apiFailure(copy: ReceivedCopy, error: unknown): ApplyOutcome {
   return failed(copy, CopyCode.ApplyFailed, describe(error), RetryHint.Backoff);
 }
 

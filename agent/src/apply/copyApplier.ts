@@ -10,7 +10,6 @@ import {
   WriteVerb,
 } from './applyOutcome.js';
 import { CopyCode, Outcome } from './copyResult.js';
-import type { CopyTarget, DesiredCopy } from './desiredCopy.js';
 import type { Drift } from './findDrift.js';
 import { diagnoseNotFound } from './notFoundDiagnosis.js';
 import {
@@ -21,6 +20,7 @@ import {
   UpdateReason,
   wouldChange,
 } from './planWrite.js';
+import type { CopyTarget, ReceivedCopy } from './receivedCopy.js';
 import { creationBody, replacementBody } from './writeBodies.js';
 
 // Other modules import these from here, where they were first defined.
@@ -60,7 +60,7 @@ type LiveObject = KubeObject & { readonly metadata: { readonly resourceVersion?:
  * including fields the source removed; status is never touched. No difference, no write: that is
  * what keeps the steady state write-free.
  *
- * Never throws for API errors: every failure is a CopyResult, so one bad copy never stops the
+ * Never throws for API errors: every failure is a AgentCopyResult, so one bad copy never stops the
  * others. It throws only when `signal` is aborted.
  */
 export class CopyApplier {
@@ -74,7 +74,7 @@ export class CopyApplier {
     this.#onWrite = options.onWrite ?? (() => {});
   }
 
-  async apply(copy: DesiredCopy, options: ApplyCopyOptions): Promise<ApplyOutcome> {
+  async apply(copy: ReceivedCopy, options: ApplyCopyOptions): Promise<ApplyOutcome> {
     const { target } = copy;
     if (target.plural === undefined) {
       return failed(
@@ -102,7 +102,7 @@ export class CopyApplier {
   }
 
   async #applyOnce(
-    copy: DesiredCopy,
+    copy: ReceivedCopy,
     plural: string,
     options: ApplyCopyOptions,
   ): Promise<ApplyOutcome | 'raced'> {
@@ -192,7 +192,7 @@ export class CopyApplier {
   }
 
   async #create(
-    copy: DesiredCopy,
+    copy: ReceivedCopy,
     plural: string,
     collectionPath: string,
     options: ApplyCopyOptions,

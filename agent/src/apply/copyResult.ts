@@ -33,10 +33,11 @@ export const CopyCode = {
 export type CopyCode = (typeof CopyCode)[keyof typeof CopyCode];
 
 /**
- * The result of one copy as a value: one bad copy never hides the others. An `Applied` result
+ * The result of one copy as a value, as the agent sees it (the protocol's CopyResult is converted
+ * from it at the stream edge): one bad copy never hides the others. An `Applied` result
  * with a code is applied with a warning (the code says which).
  */
-export interface CopyResult {
+export interface AgentCopyResult {
   readonly key: string;
   readonly hash: string;
   readonly outcome: Outcome;
@@ -44,7 +45,7 @@ export interface CopyResult {
   readonly message: string;
 }
 
-export function sameResult(a: CopyResult | undefined, b: CopyResult | undefined): boolean {
+export function sameResult(a: AgentCopyResult | undefined, b: AgentCopyResult | undefined): boolean {
   return (
     a !== undefined &&
     b !== undefined &&

@@ -2,14 +2,14 @@ import type { KubeObject } from '@kuberelay/shared';
 import { type KubeRest, kindServed, type resourcePath } from '@kuberelay/shared/kube';
 import { type ApplyOutcome, apiFailure, failed, RetryHint } from './applyOutcome.js';
 import { CopyCode } from './copyResult.js';
-import type { DesiredCopy } from './desiredCopy.js';
+import type { ReceivedCopy } from './receivedCopy.js';
 
 // Why a create answered 404. Its own file because it asks the workload cluster further questions
 // (is the kind served? does the namespace exist?) that have nothing to do with the write strategy.
 
 export interface NotFoundDiagnosisOptions {
   readonly rest: KubeRest;
-  readonly copy: DesiredCopy;
+  readonly copy: ReceivedCopy;
   readonly plural: string;
   /** The 404 the create got: reported as is when neither reason below explains it. */
   readonly error: unknown;

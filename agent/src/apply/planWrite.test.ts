@@ -1,7 +1,7 @@
 import { createKindRegistry, DEFAULT_KINDS, type KubeObject } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { type DesiredCopy, parseDesiredCopy } from './desiredCopy.js';
 import { type Judgment, planWrite, storedDifference, type WritePlan, wouldChange } from './planWrite.js';
+import { parseReceivedCopy, type ReceivedCopy } from './receivedCopy.js';
 
 const AGENT = 'kuberelay-agent';
 const SOURCE = 'gloo://mgmt/ns/default/kind/Upstream/name/u';
@@ -19,8 +19,8 @@ const object: KubeObject = {
   spec: { static: { hosts: [{ addr: 'a.example.com', port: 80 }] } },
 };
 
-function copyOf(o: KubeObject, overwrite = false): DesiredCopy {
-  const parsed = parseDesiredCopy({
+function copyOf(o: KubeObject, overwrite = false): ReceivedCopy {
+  const parsed = parseReceivedCopy({
     key: 'gloo.solo.io/Upstream/apps/u',
     hash: HASH,
     overwrite,
@@ -57,7 +57,7 @@ describe('planWrite', () => {
   it.each<{
     name: string;
     live: KubeObject | undefined;
-    copy?: DesiredCopy;
+    copy?: ReceivedCopy;
     judged?: Judgment;
     schema?: string;
     plan: WritePlan['action'];

@@ -1,6 +1,6 @@
 import { Annotation, canonicalJson, type KubeObject } from '@kuberelay/shared';
-import { type DesiredCopy, sourceUriOf } from './desiredCopy.js';
 import { type Drift, DriftReason, findDrift } from './findDrift.js';
+import { type ReceivedCopy, sourceUriOf } from './receivedCopy.js';
 
 /**
  * What the workload API server stores differently from the copy it was sent: fields it dropped
@@ -52,7 +52,7 @@ export type WritePlan =
   | { readonly action: 'update'; readonly reason: UpdateReason; readonly drift: readonly Drift[] };
 
 export interface PlanWriteInput {
-  readonly copy: DesiredCopy;
+  readonly copy: ReceivedCopy;
   readonly live: KubeObject | undefined;
   readonly fieldManager: string;
   /** The kind's current schema generation in the workload cluster, when known. */

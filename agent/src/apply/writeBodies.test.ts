@@ -1,6 +1,6 @@
 import { createKindRegistry, DEFAULT_KINDS, type KubeObject } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { parseDesiredCopy } from './desiredCopy.js';
+import { parseReceivedCopy } from './receivedCopy.js';
 import { creationBody, replacementBody } from './writeBodies.js';
 
 const AGENT = 'kuberelay-agent';
@@ -15,7 +15,7 @@ const object: KubeObject = {
   },
   spec: { static: { hosts: [{ addr: 'a.example.com', port: 80 }] } },
 };
-const parsed = parseDesiredCopy({
+const parsed = parseReceivedCopy({
   key: 'gloo.solo.io/Upstream/apps/u',
   hash: 'h2',
   overwrite: false,

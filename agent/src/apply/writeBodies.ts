@@ -1,5 +1,5 @@
 import { Annotation, isJsonObject, type JsonObject, type KubeObject } from '@kuberelay/shared';
-import type { DesiredCopy } from './desiredCopy.js';
+import type { ReceivedCopy } from './receivedCopy.js';
 
 /**
  * The bodies the agent sends. Pure. Both carry the copy exactly plus `kuberelay.dev/copy-hash`,
@@ -10,7 +10,7 @@ type MetadataMap = 'labels' | 'annotations';
 const METADATA_MAPS: readonly MetadataMap[] = ['labels', 'annotations'];
 
 /** The body of a create: the copy, without status, stamped with its hash. */
-export function creationBody(copy: DesiredCopy): KubeObject {
+export function creationBody(copy: ReceivedCopy): KubeObject {
   const { status: _status, ...rest } = copy.object;
   return { ...rest, metadata: stampedMetadata(copy) } as KubeObject;
 }
@@ -33,7 +33,7 @@ export function creationBody(copy: DesiredCopy): KubeObject {
  *   for added fields, forever); who wrote the status stays recorded. Entries of subresources are
  *   kept as they are. Sent only when something changes in them (an absent list keeps live's).
  */
-export function replacementBody(copy: DesiredCopy, live: KubeObject, fieldManager: string): KubeObject {
+export function replacementBody(copy: ReceivedCopy, live: KubeObject, fieldManager: string): KubeObject {
   const { status: _status, ...rest } = copy.object;
   const stamped = stampedMetadata(copy);
   const kept = keptForeignKeys(copy.object, live, fieldManager);
@@ -56,7 +56,7 @@ export function replacementBody(copy: DesiredCopy, live: KubeObject, fieldManage
   return body as KubeObject;
 }
 
-function stampedMetadata(copy: DesiredCopy): KubeObject['metadata'] {
+function stampedMetadata(copy: ReceivedCopy): KubeObject['metadata'] {
   const { metadata } = copy.object;
   return { ...metadata, annotations: { ...metadata.annotations, [Annotation.CopyHash]: copy.hash } };
 }

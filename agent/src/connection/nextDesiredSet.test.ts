@@ -1,7 +1,7 @@
 import { type Copy, NackReason } from '@kuberelay/proto';
 import { createKindRegistry, DEFAULT_KINDS, stateDigest } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { type DesiredCopy, parseDesiredCopy } from '../apply/desiredCopy.js';
+import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
 import { nextDesiredSet } from './nextDesiredSet.js';
 
 const kinds = createKindRegistry(DEFAULT_KINDS);
@@ -16,10 +16,10 @@ function copy(name: string, hash: string, overwrite = false): Copy {
   };
 }
 
-function held(...copies: Copy[]): Map<string, DesiredCopy> {
-  const map = new Map<string, DesiredCopy>();
+function held(...copies: Copy[]): Map<string, ReceivedCopy> {
+  const map = new Map<string, ReceivedCopy>();
   for (const c of copies) {
-    const parsed = parseDesiredCopy({ ...c, manifest: c.manifest.toString('utf8'), kinds });
+    const parsed = parseReceivedCopy({ ...c, manifest: c.manifest.toString('utf8'), kinds });
     if (!parsed.ok) throw new Error('bad fixture');
     map.set(c.key, parsed.value);
   }

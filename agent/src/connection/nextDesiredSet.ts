@@ -1,10 +1,10 @@
 import { NackReason, type VersionContent } from '@kuberelay/proto';
 import type { KindRegistry } from '@kuberelay/shared';
 import { stateDigest } from '@kuberelay/shared';
-import { type DesiredCopy, parseDesiredCopy } from '../apply/desiredCopy.js';
+import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
 
 export type NextDesiredSet =
-  | { readonly ok: true; readonly copies: ReadonlyMap<string, DesiredCopy>; readonly digest: string }
+  | { readonly ok: true; readonly copies: ReadonlyMap<string, ReceivedCopy>; readonly digest: string }
   | { readonly ok: false; readonly reason: NackReason; readonly message: string };
 
 /**
@@ -15,16 +15,16 @@ export type NextDesiredSet =
  * and nothing of it is applied, so a gap in the stream can never prune a wanted copy.
  */
 export function nextDesiredSet(options: {
-  readonly held: ReadonlyMap<string, DesiredCopy>;
+  readonly held: ReadonlyMap<string, ReceivedCopy>;
   readonly version: VersionContent;
   readonly kinds: KindRegistry;
 }): NextDesiredSet {
   const { version } = options;
-  const next = new Map<string, DesiredCopy>(version.replace ? [] : options.held);
+  const next = new Map<string, ReceivedCopy>(version.replace ? [] : options.held);
   for (const key of version.removes) next.delete(key);
   const problems: string[] = [];
   for (const copy of version.upserts) {
-    const parsed = parseDesiredCopy({
+    const parsed = parseReceivedCopy({
       key: copy.key,
       hash: copy.hash,
       overwrite: copy.overwrite,

@@ -1,10 +1,10 @@
 import { type Backoff, type Clock, createBackoff, type KindRegistry, type Logger } from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import { CopyApplier, RetryHint, WriteVerb } from '../apply/copyApplier.js';
-import { CopyCode, type CopyResult, Outcome, sameResult } from '../apply/copyResult.js';
-import { type DesiredCopy, sourceUriOf } from '../apply/desiredCopy.js';
+import { type AgentCopyResult, CopyCode, Outcome, sameResult } from '../apply/copyResult.js';
 import { driftSignature } from '../apply/findDrift.js';
 import { type Judgment, UpdateReason } from '../apply/planWrite.js';
+import { type ReceivedCopy, sourceUriOf } from '../apply/receivedCopy.js';
 import { KindWatches } from './kindWatches.js';
 import { LoopBreaker } from './loopBreaker.js';
 import { WorkQueue } from './workQueue.js';
@@ -21,7 +21,7 @@ export interface ReconcilerOptions {
   readonly onWrite: (verb: WriteVerb) => void;
   readonly onDriftRepaired: () => void;
   /** A copy's result changed (the caller decides whether and when to report it). */
-  readonly onResult: (result: CopyResult) => void;
+  readonly onResult: (result: AgentCopyResult) => void;
   /** Every copy is checked again this often, events or not. Default 5 minutes. */
   readonly resyncIntervalMs?: number;
   /** Copies applied at the same time. Default 4. */
@@ -49,8 +49,8 @@ export class Reconciler {
   /** The last judgment per copy (planWrite): an unchanged live object costs one GET, no write. */
   readonly #judgments = new Map<string, Judgment>();
   #watches: KindWatches | undefined;
-  #desired: ReadonlyMap<string, DesiredCopy> = new Map();
-  readonly #results = new Map<string, CopyResult>();
+  #desired: ReadonlyMap<string, ReceivedCopy> = new Map();
+  readonly #results = new Map<string, AgentCopyResult>();
 
   constructor(options: ReconcilerOptions) {
     this.mgmtCluster = options.mgmtCluster;
@@ -103,7 +103,7 @@ export class Reconciler {
     this.#controller.abort();
   }
 
-  get desired(): ReadonlyMap<string, DesiredCopy> {
+  get desired(): ReadonlyMap<string, ReceivedCopy> {
     return this.#desired;
   }
 
@@ -113,7 +113,7 @@ export class Reconciler {
    * are already enforced, and re-checking them would only cost reads. `applied` resolves when
    * every queued copy has been applied once (its result is then current).
    */
-  setDesired(next: ReadonlyMap<string, DesiredCopy>): {
+  setDesired(next: ReadonlyMap<string, ReceivedCopy>): {
     readonly changed: string[];
     readonly applied: Promise<void>;
   } {
@@ -152,12 +152,12 @@ export class Reconciler {
     for (const key of this.#desired.keys()) void this.#queue.add(key);
   }
 
-  result(key: string): CopyResult | undefined {
+  result(key: string): AgentCopyResult | undefined {
     return this.#results.get(key);
   }
 
   /** The latest result of every desired copy; a copy not looked at yet is reported as pending. */
-  results(): CopyResult[] {
+  results(): AgentCopyResult[] {
     return [...this.#desired.values()].map(
       (copy) =>
         this.#results.get(copy.key) ?? {
@@ -182,7 +182,7 @@ export class Reconciler {
     return this.#queue.idle();
   }
 
-  #retryWhere(match: (copy: DesiredCopy) => boolean): void {
+  #retryWhere(match: (copy: ReceivedCopy) => boolean): void {
     for (const copy of this.#desired.values()) {
       const result = this.#results.get(copy.key);
       if (result !== undefined && result.outcome !== Outcome.Applied && match(copy))
@@ -258,7 +258,7 @@ export class Reconciler {
     this.#scheduleRetry(key, outcome.retry, result);
   }
 
-  #scheduleRetry(key: string, hint: RetryHint, result: CopyResult): void {
+  #scheduleRetry(key: string, hint: RetryHint, result: AgentCopyResult): void {
     if (result.code === CopyCode.MutationLoop) {
       this.#queue.addAfter(key, this.#breaker.retryInMs(key) ?? 0);
       return;

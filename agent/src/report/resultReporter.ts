@@ -1,6 +1,6 @@
 import { CopyOutcome, type CopyResult as ProtoCopyResult } from '@kuberelay/proto';
 import type { Clock } from '@kuberelay/shared';
-import { type CopyResult, Outcome, sameResult } from '../apply/copyResult.js';
+import { type AgentCopyResult, Outcome, sameResult } from '../apply/copyResult.js';
 
 /** Delay that coalesces result changes into one Report. */
 export const REPORT_COALESCE_MS = 100;
@@ -9,9 +9,9 @@ export interface ResultReporterOptions {
   readonly clock: Clock;
   readonly signal: AbortSignal;
   /** The current result of a copy (the reconciler's), if any. */
-  readonly resultOf: (key: string) => CopyResult | undefined;
+  readonly resultOf: (key: string) => AgentCopyResult | undefined;
   /** Sends a Report on the open stream; false when there is none (nothing is marked as told). */
-  readonly send: (results: readonly CopyResult[]) => boolean;
+  readonly send: (results: readonly AgentCopyResult[]) => boolean;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface ResultReporterOptions {
 export class ResultReporter {
   readonly #o: ResultReporterOptions;
   /** What the server has been told of each copy (via Ack or Report) on the current stream. */
-  readonly #told = new Map<string, CopyResult>();
+  readonly #told = new Map<string, AgentCopyResult>();
   readonly #pending = new Set<string>();
   #scheduled = false;
   #holding = false;
@@ -49,7 +49,10 @@ export class ResultReporter {
   }
 
   /** The version's Ack carried these results (and removals); reporting goes on. */
-  release(acked: { readonly results: readonly CopyResult[]; readonly removed: readonly CopyResult[] }): void {
+  release(acked: {
+    readonly results: readonly AgentCopyResult[];
+    readonly removed: readonly AgentCopyResult[];
+  }): void {
     for (const result of acked.results) this.#told.set(result.key, result);
     for (const result of acked.removed) this.#told.delete(result.key);
     this.#holding = false;
@@ -76,7 +79,7 @@ export class ResultReporter {
     this.#pending.clear();
     const changed = keys
       .map((key) => this.#o.resultOf(key))
-      .filter((r): r is CopyResult => r !== undefined && !sameResult(this.#told.get(r.key), r));
+      .filter((r): r is AgentCopyResult => r !== undefined && !sameResult(this.#told.get(r.key), r));
     if (changed.length === 0) return;
     if (this.#o.send(changed)) {
       for (const result of changed) this.#told.set(result.key, result);
@@ -92,7 +95,7 @@ const PROTO_OUTCOME = {
 } as const;
 
 /** A result as the protocol carries it (the one place the two are converted). */
-export function toProtoResult(result: CopyResult): ProtoCopyResult {
+export function toProtoResult(result: AgentCopyResult): ProtoCopyResult {
   return {
     key: result.key,
     hash: result.hash,

@@ -2,8 +2,8 @@ import type { NackReason, VersionContent } from '@kuberelay/proto';
 import { type Clock, FieldManager, type KindRegistry, type Logger } from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import type { WriteVerb } from '../apply/copyApplier.js';
-import { CopyCode, type CopyResult, Outcome } from '../apply/copyResult.js';
-import { type DesiredCopy, parseDesiredCopy } from '../apply/desiredCopy.js';
+import { type AgentCopyResult, CopyCode, Outcome } from '../apply/copyResult.js';
+import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
 import { nextDesiredSet } from '../connection/nextDesiredSet.js';
 import { findUntracked, type InventoryEntry } from '../prune/findUntracked.js';
 import { pruneCopies } from '../prune/pruneCopies.js';
@@ -14,7 +14,7 @@ import { loadState, type PersistedState, saveState } from '../state/stateFile.js
 export interface HeldState {
   readonly version: number;
   readonly digest: string;
-  readonly copies: ReadonlyMap<string, DesiredCopy>;
+  readonly copies: ReadonlyMap<string, ReceivedCopy>;
 }
 
 export interface VersionApplierOptions {
@@ -30,7 +30,7 @@ export interface VersionApplierOptions {
   readonly onWrite: (verb: WriteVerb) => void;
   readonly onDriftRepaired: () => void;
   /** A copy's result changed between versions. */
-  readonly onResult: (result: CopyResult) => void;
+  readonly onResult: (result: AgentCopyResult) => void;
   /** The version the agent now holds (metrics). */
   readonly onHeld: (version: number) => void;
 }
@@ -40,9 +40,9 @@ export type ApplyVersionResult =
       readonly ok: true;
       readonly digest: string;
       /** A result for every copy of the held set. */
-      readonly results: readonly CopyResult[];
+      readonly results: readonly AgentCopyResult[];
       /** `Removed` for each copy pruned. */
-      readonly removed: readonly CopyResult[];
+      readonly removed: readonly AgentCopyResult[];
     }
   | { readonly ok: false; readonly reason: NackReason; readonly message: string };
 
@@ -103,9 +103,9 @@ export class VersionApplier {
       );
       return;
     }
-    const copies = new Map<string, DesiredCopy>();
+    const copies = new Map<string, ReceivedCopy>();
     for (const saved of state.copies) {
-      const parsed = parseDesiredCopy({
+      const parsed = parseReceivedCopy({
         ...saved,
         manifest: JSON.stringify(saved.manifest),
         kinds: this.#o.kinds,
@@ -175,7 +175,7 @@ export class VersionApplier {
    * Deletes what the inventory holds and the new set does not. Only after a complete,
    * digest-verified version, on an open stream, with distribution on (docs/spec.md §4, §7).
    */
-  async #prune(desired: ReadonlyMap<string, DesiredCopy>, mgmtCluster: string): Promise<CopyResult[]> {
+  async #prune(desired: ReadonlyMap<string, ReceivedCopy>, mgmtCluster: string): Promise<AgentCopyResult[]> {
     if (this.#o.signal.aborted) return [];
     const untracked = findUntracked(this.#inventory, desired);
     if (untracked.length === 0) return [];
@@ -188,7 +188,7 @@ export class VersionApplier {
       logger: this.#o.logger,
       onWrite: this.#o.onWrite,
     });
-    const removed: CopyResult[] = [];
+    const removed: AgentCopyResult[] = [];
     for (const result of pruned) {
       // A failed delete stays in the inventory and is tried again with the next version.
       if (result.state === 'failed') continue;
@@ -227,7 +227,7 @@ export class VersionApplier {
   }
 }
 
-function inventoryEntryOf(copy: DesiredCopy): InventoryEntry {
+function inventoryEntryOf(copy: ReceivedCopy): InventoryEntry {
   return {
     key: copy.key,
     hash: copy.hash,

@@ -15,9 +15,10 @@ import {
 
 /**
  * One copy the agent must hold, as received from the server (or the state file). Immutable.
+ * (Not shared's DesiredCopy, the server's view of a copy: the agent knows only the manifest.)
  * `manifest` is the exact JSON the server sent; `object` its parsed form.
  */
-export interface DesiredCopy {
+export interface ReceivedCopy {
   readonly key: string;
   readonly hash: string;
   readonly overwrite: boolean;
@@ -50,7 +51,7 @@ export interface ParseCopyOptions {
  * name, whose identity matches the key the server gave it. Anything else makes the whole version
  * invalid (the server built it, so it is a bug there, not a property of this copy).
  */
-export function parseDesiredCopy(options: ParseCopyOptions): Result<DesiredCopy> {
+export function parseReceivedCopy(options: ParseCopyOptions): Result<ReceivedCopy> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(options.manifest);
@@ -104,7 +105,7 @@ function isKubeObject(value: unknown): value is KubeObject {
   );
 }
 
-function invalid(key: string, reason: string, cause?: unknown): Result<DesiredCopy> {
+function invalid(key: string, reason: string, cause?: unknown): Result<ReceivedCopy> {
   return err(
     new RelayError({
       code: ErrorCode.InvalidMessage,
