@@ -23,7 +23,13 @@ export {
   FileCredentialsStore,
   SecretCredentialsStore,
 } from './identity/credentialsStore.js';
-export { type IdentityFromSecretOptions, identityFromSecret } from './identity/identityFromSecret.js';
+export {
+  type IdentityFromSecretOptions,
+  identityFromSecret,
+  type LoadAgentIdentityOptions,
+  type LoadedIdentity,
+  loadAgentIdentity,
+} from './identity/identityFromSecret.js';
 export { findUntracked, type InventoryEntry } from './prune/findUntracked.js';
 export { loadState, type PersistedCopy, type PersistedState, saveState } from './state/stateFile.js';
 export { AGENT_VERSION } from './version.js';
