@@ -131,8 +131,8 @@ export class CopyApplier {
       case 'none':
         return settled(copy, plan.difference, live, options.schema);
     }
-    if (live === undefined) return 'raced'; // unreachable: only 'create' has no live object
-    const body = replacementBody(copy, live, this.#fieldManager);
+    const { live: current } = plan;
+    const body = replacementBody(copy, current, this.#fieldManager);
     let reason: UpdateReason;
     if (plan.action === 'verify') {
       // We wrote this desired copy before: write again only if that would change the object.
@@ -143,8 +143,13 @@ export class CopyApplier {
         if (isConflict(error) || isNotFound(error)) return 'raced';
         return apiFailure(copy, error);
       }
-      if (!wouldChange(live, dryRun)) {
-        return settled(copy, storedDifference(copy.object, dryRun, this.#fieldManager), live, options.schema);
+      if (!wouldChange(current, dryRun)) {
+        return settled(
+          copy,
+          storedDifference(copy.object, dryRun, this.#fieldManager),
+          current,
+          options.schema,
+        );
       }
       reason = UpdateReason.Drift;
     } else {
@@ -175,7 +180,7 @@ export class CopyApplier {
       return apiFailure(copy, error);
     }
     this.#onWrite(WriteVerb.Update);
-    const changed = resourceVersionOf(stored) !== resourceVersionOf(live);
+    const changed = resourceVersionOf(stored) !== resourceVersionOf(current);
     if (changed) options.logger.info({ drift, reason }, updateMessage(reason));
     // The API server stored other values than the copy's (a mutating webhook): that, not a person
     // editing the copy again later, is the loop to break. Fields an older schema drops are no loop:

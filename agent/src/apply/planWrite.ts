@@ -48,8 +48,13 @@ export type WritePlan =
    * update) whether writing it again would change anything. It would not when the differences are
    * what the server itself makes of the copy (schema pruning, mutation).
    */
-  | { readonly action: 'verify'; readonly drift: readonly Drift[] }
-  | { readonly action: 'update'; readonly reason: UpdateReason; readonly drift: readonly Drift[] };
+  | { readonly action: 'verify'; readonly live: KubeObject; readonly drift: readonly Drift[] }
+  | {
+      readonly action: 'update';
+      readonly live: KubeObject;
+      readonly reason: UpdateReason;
+      readonly drift: readonly Drift[];
+    };
 
 export interface PlanWriteInput {
   readonly copy: ReceivedCopy;
@@ -83,10 +88,10 @@ export function planWrite(input: PlanWriteInput): WritePlan {
         liveSource === undefined ? 'not distributed by the relay' : `distributed from ${liveSource}`;
       return { action: 'conflict', owner };
     }
-    return { action: 'update', reason: UpdateReason.TakeOver, drift };
+    return { action: 'update', live, reason: UpdateReason.TakeOver, drift };
   }
   if (live.metadata.annotations?.[Annotation.CopyHash] !== copy.hash) {
-    return { action: 'update', reason: UpdateReason.DesiredChanged, drift };
+    return { action: 'update', live, reason: UpdateReason.DesiredChanged, drift };
   }
   if (drift.length === 0) return { action: 'none', difference: undefined };
   const judged = input.judged;
@@ -96,9 +101,9 @@ export function planWrite(input: PlanWriteInput): WritePlan {
     }
     // The server stored exactly this copy under this schema before: what differs now is someone
     // else's change, and writing the copy again changes it back. No dry-run needed.
-    if (judged.difference === undefined) return { action: 'update', reason: UpdateReason.Drift, drift };
+    if (judged.difference === undefined) return { action: 'update', live, reason: UpdateReason.Drift, drift };
   }
-  return { action: 'verify', drift };
+  return { action: 'verify', live, drift };
 }
 
 /**
