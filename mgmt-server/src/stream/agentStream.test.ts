@@ -130,11 +130,12 @@ function setup(options: { settings?: Partial<StreamSettings>; token?: string; pu
   const sessions = new StreamSessions();
   const events: StreamEvent[] = [];
   const abort = new AbortController();
-  const open = (token = options.token ?? 'good-qa') => {
+  /** Opens a stream; `io` replaces the FakeAgent for tests that need their own peer. */
+  const open = (token = options.token ?? 'good-qa', io?: AgentStreamIo) => {
     const agent = new FakeAgent();
     const done = runAgentStream({
       streamId: `s-${Math.random()}`,
-      io: agent,
+      io: io ?? agent,
       credentials: { peer: '127.0.0.1:5555', peerCertificate: certificate(token) },
       authenticator,
       cache,
@@ -439,7 +440,7 @@ describe('agent stream: lifecycle', () => {
 
 describe('agent stream: backpressure', () => {
   it('stops reading an agent that sends faster than the stream handles: at most MAX_PENDING_INPUTS wait', async () => {
-    const { cache, sessions, clock, abort } = setup();
+    const { open, abort } = setup();
     let pulled = 0;
     const flood: AgentStreamIo = {
       // The state machine is stuck on its first send (Welcome) for as long as the test runs.
@@ -459,23 +460,7 @@ describe('agent stream: backpressure', () => {
         },
       },
     };
-    const done = runAgentStream({
-      streamId: 's-flood',
-      io: flood,
-      credentials: { peer: '127.0.0.1:5555', peerCertificate: certificate('good-qa') },
-      authenticator,
-      cache,
-      sessions,
-      settings: {
-        mgmtCluster: 'mgmt',
-        serverPod: 'gloo-mesh/server-0',
-        distributionEnabled: true,
-        heartbeatSeconds: 5,
-      },
-      clock,
-      logger,
-      signal: abort.signal,
-    });
+    const { done } = open('good-qa', flood);
     await settle(50);
     expect(pulled).toBeGreaterThan(0);
     expect(pulled).toBeLessThanOrEqual(MAX_PENDING_INPUTS + 1);
