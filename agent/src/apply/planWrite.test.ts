@@ -1,35 +1,13 @@
-import { createKindRegistry, DEFAULT_KINDS, type KubeObject } from '@kuberelay/shared';
+import type { KubeObject } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
+import { AGENT, receivedCopyOf, upstreamCopyObject } from './copies.testkit.js';
 import { type Judgment, planWrite, storedDifference, type WritePlan, wouldChange } from './planWrite.js';
-import { parseReceivedCopy, type ReceivedCopy } from './receivedCopy.js';
+import type { ReceivedCopy } from './receivedCopy.js';
 
-const AGENT = 'kuberelay-agent';
-const SOURCE = 'gloo://mgmt/ns/default/kind/Upstream/name/u';
 const HASH = 'h2';
-
-const object: KubeObject = {
-  apiVersion: 'gloo.solo.io/v1',
-  kind: 'Upstream',
-  metadata: {
-    name: 'u',
-    namespace: 'apps',
-    labels: { 'relay.solo.io/cluster': 'mgmt' },
-    annotations: { 'gloo.solo.io/distributed-source': SOURCE },
-  },
-  spec: { static: { hosts: [{ addr: 'a.example.com', port: 80 }] } },
-};
-
-function copyOf(o: KubeObject, overwrite = false): ReceivedCopy {
-  const parsed = parseReceivedCopy({
-    key: 'gloo.solo.io/Upstream/apps/u',
-    hash: HASH,
-    overwrite,
-    manifest: JSON.stringify(o),
-    kinds: createKindRegistry(DEFAULT_KINDS),
-  });
-  if (!parsed.ok) throw parsed.errors[0];
-  return parsed.value;
-}
+const object = upstreamCopyObject;
+const copyOf = (o: KubeObject, overwrite = false): ReceivedCopy =>
+  receivedCopyOf(o, { hash: HASH, overwrite });
 
 /** The live object: the copy as written with `hash`, changed by `patch`. */
 function live(patch: { hash?: string | null; spec?: unknown; annotations?: Record<string, string> } = {}) {

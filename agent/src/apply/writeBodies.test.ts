@@ -1,29 +1,10 @@
-import { createKindRegistry, DEFAULT_KINDS, type KubeObject } from '@kuberelay/shared';
+import type { KubeObject } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { parseReceivedCopy } from './receivedCopy.js';
+import { AGENT, receivedCopyOf, upstreamCopyObject } from './copies.testkit.js';
 import { creationBody, replacementBody } from './writeBodies.js';
 
-const AGENT = 'kuberelay-agent';
-const object: KubeObject = {
-  apiVersion: 'gloo.solo.io/v1',
-  kind: 'Upstream',
-  metadata: {
-    name: 'u',
-    namespace: 'apps',
-    labels: { 'relay.solo.io/cluster': 'mgmt' },
-    annotations: { 'gloo.solo.io/distributed-source': 'gloo://mgmt/ns/default/kind/Upstream/name/u' },
-  },
-  spec: { static: { hosts: [{ addr: 'a.example.com', port: 80 }] } },
-};
-const parsed = parseReceivedCopy({
-  key: 'gloo.solo.io/Upstream/apps/u',
-  hash: 'h2',
-  overwrite: false,
-  manifest: JSON.stringify(object),
-  kinds: createKindRegistry(DEFAULT_KINDS),
-});
-if (!parsed.ok) throw parsed.errors[0];
-const copy = parsed.value;
+const object = upstreamCopyObject;
+const copy = receivedCopyOf(object, { hash: 'h2' });
 
 const entry = (manager: string, fieldsV1: unknown, subresource?: string) => ({
   manager,
