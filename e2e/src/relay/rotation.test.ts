@@ -9,13 +9,23 @@ import { type Obj, RelayFixture } from '../support/relayFixture.js';
 // the real management server and agents keep distributing, with zero copies churned.
 
 const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
+const { gateway, upstream: referenceUpstream, route } = referenceExample();
+/** The reference example's sources and the namespace each is copied into. */
+const COPIES: readonly (readonly [Obj, string])[] = [
+  [gateway, 'gloo-system'],
+  [referenceUpstream, 'httpbin'],
+  [route, 'httpbin'],
+];
 let f: RelayFixture;
 
 beforeAll(async () => {
   f = await RelayFixture.start({ name: 'relay-rotation' });
-  const { gateway, upstream: up, route } = referenceExample();
-  for (const o of [gateway, up, route]) await f.apply(o);
-  for (const c of WORKLOADS) await f.waitFor(c, copyOf(route, 'httpbin'), (o) => o !== undefined);
+  for (const [o] of COPIES) await f.apply(o);
+  // Every copy must exist before the fingerprint is taken: the three sources may reach a cluster
+  // in different versions, so waiting for one of them is not enough.
+  for (const c of WORKLOADS) {
+    for (const [o, ns] of COPIES) await f.waitFor(c, copyOf(o, ns), (live) => live !== undefined);
+  }
 }, 120_000);
 afterAll(async () => {
   await f?.stop();
@@ -51,13 +61,8 @@ async function relayCa(): Promise<{ signing: X509Certificate; bundle: string[] }
 /** Every copy's UID and resourceVersion in both workload clusters. */
 async function fingerprint(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const { gateway, upstream: up, route } = referenceExample();
   for (const c of WORKLOADS) {
-    for (const [o, ns] of [
-      [gateway, 'gloo-system'],
-      [up, 'httpbin'],
-      [route, 'httpbin'],
-    ] as [Obj, string][]) {
+    for (const [o, ns] of COPIES) {
       const live = await f.get(c, copyOf(o, ns));
       out[`${c}/${o.kind}`] = `${live?.metadata.uid} rv=${live?.metadata.resourceVersion}`;
     }
