@@ -24,6 +24,27 @@ export function worstHealth(healths: Iterable<Health>): Health {
 /** `🟢 text` */
 export const healthLine = (health: Health, text: string): string => `${HEALTH_EMOJI[health]} ${text}`;
 
+/** Longest line of free text (an annotation, an error message) a report prints. */
+export const MAX_LINE_CHARS = 240;
+
+/** `text` cut to `max` code points, saying how much was left out, so one hostile annotation
+ * cannot make a 20 KB line. */
+export function truncateText(text: string, max: number = MAX_LINE_CHARS): string {
+  const chars = [...text];
+  return chars.length <= max
+    ? text
+    : `${chars.slice(0, max).join('')}… (${chars.length - max} more characters)`;
+}
+
+/** The first `max` lines, and a line (indented like the first) saying how many were left out. */
+export function firstLines(lines: readonly string[], max: number, what: string): string[] {
+  if (lines.length <= max) {
+    return [...lines];
+  }
+  const indent = /^\s*/.exec(lines[0] ?? '')?.[0] ?? '';
+  return [...lines.slice(0, max), `${indent}… and ${lines.length - max} more ${what}`];
+}
+
 export interface TableOptions {
   /** Between columns: `' | '` (meshctl check) or `'  '` (kubectl get). */
   readonly separator?: string;

@@ -342,4 +342,21 @@ describe('renderSourceStatuses', () => {
       ].join('\n'),
     );
   });
+
+  it('cuts a hostile annotation and a flood of errors down to readable lines, with counts', () => {
+    const value = Array.from({ length: 300 }, (_, i) => `gone-${i}`).join(',');
+    const bad = Array.from({ length: 30 }, (_, i) => `c${i}/a/b`).join(',');
+    const lines = renderSourceStatuses(
+      statusOf([source(UPSTREAM, 'wide', value), source(UPSTREAM, 'bad', bad)]),
+      {
+        now: new Date(),
+      },
+    ).split('\n');
+    expect(lines).toContainEqual(
+      expect.stringContaining(`… (${JSON.stringify(value).length - 240} more characters)`),
+    );
+    expect(Math.max(...lines.map((line) => [...line].length))).toBeLessThan(340);
+    expect(lines.filter((line) => line.includes('InvalidAnnotation'))).toHaveLength(20);
+    expect(lines).toContain('   … and 10 more errors (relayctl status -o json lists them all)');
+  });
 });

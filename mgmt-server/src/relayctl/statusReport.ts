@@ -18,7 +18,17 @@ import {
   validateSource,
 } from '@kuberelay/shared';
 import type { EventObject } from './kubeResources.js';
-import { ageMs, formatAge, HEALTH_EMOJI, Health, healthLine, renderTable, worstHealth } from './render.js';
+import {
+  ageMs,
+  firstLines,
+  formatAge,
+  HEALTH_EMOJI,
+  Health,
+  healthLine,
+  renderTable,
+  truncateText,
+  worstHealth,
+} from './render.js';
 
 // The pure half of `relayctl status`: which copies each source should have (the shared
 // selection functions over the registered clusters), joined with what each cluster's agent
@@ -318,10 +328,18 @@ function eventsOf(events: readonly EventObject[], object: KubeObject, ref: Sourc
 export const sourceLabel = (s: Pick<SourceStatus, 'kind' | 'namespace' | 'name'>): string =>
   `${s.kind} ${s.namespace === null ? '' : `${s.namespace}/`}${s.name}`;
 
+/** Errors and warnings shown per source in text; `-o json` has them all. */
+const MAX_FINDINGS = 20;
+
 export function renderSourceStatuses(sources: readonly SourceStatus[], options: { now: Date }): string {
   const out: string[] = [];
   for (const s of sources) {
-    out.push(healthLine(s.health, `${sourceLabel(s)}  distribute-to: ${JSON.stringify(s.distributeTo)}`));
+    out.push(
+      healthLine(
+        s.health,
+        `${sourceLabel(s)}  distribute-to: ${truncateText(JSON.stringify(s.distributeTo))}`,
+      ),
+    );
     if (s.targets.length > 0) {
       out.push(
         renderTable(
@@ -333,13 +351,27 @@ export function renderSourceStatuses(sources: readonly SourceStatus[], options: 
     } else if (s.valid) {
       out.push('   no copies');
     }
-    for (const e of s.errors) out.push(`   ${healthLine(Health.error, `${e.code}: ${e.message}`)}`);
+    const finding = (health: Health, f: { code: string; message: string }) =>
+      `   ${healthLine(health, truncateText(`${f.code}: ${f.message}`))}`;
+    out.push(
+      ...firstLines(
+        s.errors.map((e) => finding(Health.error, e)),
+        MAX_FINDINGS,
+        'errors (relayctl status -o json lists them all)',
+      ),
+    );
     if (!s.valid) {
       out.push(
         `   ${healthLine(Health.error, 'not distributed as asked; copies that exist are kept as they are')}`,
       );
     }
-    for (const w of s.warnings) out.push(`   ${healthLine(Health.warning, `${w.code}: ${w.message}`)}`);
+    out.push(
+      ...firstLines(
+        s.warnings.map((w) => finding(Health.warning, w)),
+        MAX_FINDINGS,
+        'warnings (relayctl status -o json lists them all)',
+      ),
+    );
     for (const e of s.events) {
       const age = ageMs(e.lastSeen, options.now);
       const when = age === undefined ? '' : `, ${formatAge(age)} ago`;
