@@ -18,7 +18,7 @@ export interface ConnectLoopOptions {
   readonly clock: Clock;
   readonly signal: AbortSignal;
   readonly logger: Logger;
-  /** Between ordinary failures: full jitter, 0.5 s growing to 30 s. */
+  /** Between ordinary failures: full jitter, 0.5 s growing to 2 s (RECONNECT_BACKOFF). */
   readonly backoff?: Backoff;
   /**
    * After a refusal of our credentials: the operator must act, so retry slowly (30 s growing to
@@ -28,6 +28,14 @@ export interface ConnectLoopOptions {
   /** The current session while one is open, undefined between sessions. */
   readonly onSession?: (session: RelaySession | undefined) => void;
 }
+
+/**
+ * Ordinary reconnects are capped low: an agent must be back within ~2 s of its server being ready
+ * again (a restart, a rollout), and a refused TCP dial costs the server nothing. Full jitter still
+ * spreads a fleet's reconnects over those 2 s. The channel's own subchannel backoff is capped to
+ * the same (grpcDial.ts), or it would hold dials back for up to 2 min behind this loop.
+ */
+export const RECONNECT_BACKOFF = Object.freeze({ minMs: 500, maxMs: 2_000 });
 
 /** Least delay after the server refused the agent's credentials. */
 const AUTH_REFUSAL_FLOOR_MS = 5_000;
@@ -39,7 +47,7 @@ const AUTH_REFUSAL_FLOOR_MS = 5_000;
  */
 export async function runConnectLoop(options: ConnectLoopOptions): Promise<void> {
   const { clock, signal, logger } = options;
-  const backoff = options.backoff ?? createBackoff({ minMs: 500, maxMs: 30_000 });
+  const backoff = options.backoff ?? createBackoff(RECONNECT_BACKOFF);
   const authBackoff = options.authBackoff ?? createBackoff({ minMs: 30_000, maxMs: 300_000 });
   let afterRefusal = false;
   while (!signal.aborted) {

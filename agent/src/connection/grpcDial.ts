@@ -54,6 +54,10 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
+  // grpc-js backs its connection attempts off up to 120 s by default, under the connect loop's
+  // own (capped at 2 s): a restarted server would wait for whichever is later.
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 2_000,
   // A version is chunked at 1 MiB, but a single copy larger than that travels alone.
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 } as const;

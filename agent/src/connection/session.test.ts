@@ -2,9 +2,9 @@ import { type Delta, NackReason, splitVersion, type VersionContent } from '@kube
 import { createManualClock, ErrorCode } from '@kuberelay/shared';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { runConnectLoop } from './connectLoop.js';
+import { RECONNECT_BACKOFF, runConnectLoop } from './connectLoop.js';
 import { FakeStream } from './fakeStream.testkit.js';
-import { RelaySession, type SessionHandler, type VersionReply } from './session.js';
+import { RelaySession, type SessionHandler, type VersionReply, WELCOME_TIMEOUT_MS } from './session.js';
 
 const logger = pino({ level: 'silent' });
 const hello = { cluster: 'c1', agentVersion: '0', agentPod: 'p', haveVersion: 3, have: [] };
@@ -143,6 +143,50 @@ describe('RelaySession', () => {
     expect(stream.cancelled).toBe(true);
   });
 
+  it('drops a server that accepts the stream but sends no Welcome within the timeout', async () => {
+    const stream = new FakeStream();
+    const clock = createManualClock();
+    const session = new RelaySession({
+      stream,
+      handler: handler(),
+      clock,
+      logger,
+      signal: new AbortController().signal,
+    });
+    const done = session.run();
+    const dropped = expect(done).rejects.toThrow(
+      `the management server sent no Welcome within ${WELCOME_TIMEOUT_MS / 1000} s; reconnecting`,
+    );
+    await clock.advance(WELCOME_TIMEOUT_MS - 1);
+    expect(stream.cancelled).toBe(false);
+    await clock.advance(1);
+    await dropped;
+    expect(stream.cancelled).toBe(true);
+  });
+
+  it('keeps a session whose Welcome came in time past the Welcome timeout', async () => {
+    const stream = new FakeStream();
+    const clock = createManualClock();
+    const session = new RelaySession({
+      stream,
+      handler: handler(),
+      clock,
+      logger,
+      signal: new AbortController().signal,
+    });
+    const done = session.run();
+    stream.push(welcome);
+    await flush();
+    for (let t = 0; t < WELCOME_TIMEOUT_MS * 2; t += 5_000) {
+      await clock.advance(5_000);
+      stream.push({ message: { $case: 'heartbeat', value: { unixMillis: clock.now() } } });
+      await flush();
+    }
+    expect(stream.cancelled).toBe(false);
+    stream.end();
+    await done;
+  });
+
   it('sends Reports only while welcomed and open', async () => {
     const stream = new FakeStream();
     const session = new RelaySession({
@@ -235,5 +279,34 @@ describe('runConnectLoop', () => {
     abort.abort();
     await loop;
     expect(streams[2]?.cancelled).toBe(true);
+  });
+
+  it('by default never waits more than 2 s between ordinary reconnects, however long the outage', async () => {
+    const clock = createManualClock();
+    const abort = new AbortController();
+    const dialledAt: number[] = [];
+    const loop = runConnectLoop({
+      dial: () => {
+        dialledAt.push(clock.now());
+        const stream = new FakeStream();
+        queueMicrotask(() =>
+          stream.end(Object.assign(new Error('unavailable'), { code: 14, details: 'refused' })),
+        );
+        return stream;
+      },
+      handler: handler(),
+      clock,
+      signal: abort.signal,
+      logger,
+    });
+    for (let i = 0; i < 200; i += 1) {
+      await flush();
+      await clock.advance(100);
+    }
+    abort.abort();
+    await loop;
+    const gaps = dialledAt.slice(1).map((at, i) => at - (dialledAt[i] ?? 0));
+    expect(gaps.length).toBeGreaterThan(8);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(RECONNECT_BACKOFF.maxMs + 100);
   });
 });

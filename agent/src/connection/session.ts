@@ -42,6 +42,13 @@ export interface RelaySessionOptions {
 const DEFAULT_HEARTBEAT_MS = 5_000;
 /** The server is considered gone after this many heartbeat intervals without a message. */
 const SILENT_HEARTBEATS = 3;
+/**
+ * A server that accepted the connection but sent no Welcome within this is dropped and dialled
+ * again: a frozen or overloaded process (SIGSTOP, a stuck event loop) holds the TCP connection
+ * open, and without this the agent would wait for keepalive (~15 s) before trying a replica that
+ * works or the same server once it is back.
+ */
+export const WELCOME_TIMEOUT_MS = 10_000;
 
 /**
  * One Connect stream, from Hello to its end: Welcome first, then versions (reassembled from
@@ -56,7 +63,8 @@ export class RelaySession {
   readonly #controller = new AbortController();
   #welcomed = false;
   #open = true;
-  #silent = false;
+  /** Why the session dropped the stream itself (a silent or stuck server), if it did. */
+  #dropReason: string | undefined;
   #lastReceived = 0;
   #closeReason: string | undefined;
 
@@ -104,6 +112,7 @@ export class RelaySession {
     signal.addEventListener('abort', cancel, { once: true });
     let versions: Promise<void> = Promise.resolve();
     this.#lastReceived = clock.now();
+    void this.#welcomeWatchdog(local);
     try {
       stream.send({ message: { $case: 'hello', value: handler.hello() } });
       for await (const response of stream.messages) {
@@ -150,12 +159,8 @@ export class RelaySession {
       }
     } catch (error) {
       if (signal.aborted || this.#closeReason !== undefined) return;
-      if (this.#silent) {
-        throw new RelayError({
-          code: ErrorCode.Internal,
-          message: `the management server sent nothing for ${SILENT_HEARTBEATS} heartbeats; reconnecting`,
-          cause: error,
-        });
+      if (this.#dropReason !== undefined) {
+        throw new RelayError({ code: ErrorCode.Internal, message: this.#dropReason, cause: error });
       }
       throw error;
     } finally {
@@ -178,6 +183,21 @@ export class RelaySession {
     }
   }
 
+  async #welcomeWatchdog(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#options.clock.sleep(WELCOME_TIMEOUT_MS, signal);
+    } catch {
+      return; // the session ended first
+    }
+    if (this.#welcomed || !this.#open) return;
+    this.#options.logger.warn(
+      { waitedMs: WELCOME_TIMEOUT_MS },
+      'management server accepted the stream but sent no Welcome; dialling again',
+    );
+    this.#dropReason = `the management server sent no Welcome within ${WELCOME_TIMEOUT_MS / 1000} s; reconnecting`;
+    this.#options.stream.cancel();
+  }
+
   #send(message: Parameters<RelayStream['send']>[0]): void {
     if (this.#open) this.#options.stream.send(message);
   }
@@ -195,7 +215,7 @@ export class RelaySession {
           { silentMs: clock.now() - this.#lastReceived },
           'management server is silent; dropping the stream',
         );
-        this.#silent = true;
+        this.#dropReason = `the management server sent nothing for ${SILENT_HEARTBEATS} heartbeats; reconnecting`;
         stream.cancel();
         return;
       }
