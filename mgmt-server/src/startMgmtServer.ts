@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   type Clock,
@@ -38,6 +39,7 @@ import { EventRecorder } from './status/eventRecorder.js';
 import { desiredOutcomes, OutcomeEvents } from './status/outcomeEvents.js';
 import { RejectedAgentsRecorder } from './status/rejectedAgents.js';
 import { ServerLease } from './status/serverLease.js';
+import { StaleStatusSweeper } from './status/staleStatusSweeper.js';
 import { StatusWriter } from './status/statusWriter.js';
 import { StreamSessions } from './stream/streamSessions.js';
 import { createStreamObserver } from './streamObserver.js';
@@ -50,6 +52,12 @@ export interface MgmtServerOptions {
   /** Where KubernetesClusters, token Secrets, the rejected-agents ConfigMap and Leases live. */
   readonly namespace: string;
   readonly podName: string;
+  /**
+   * This process's start id (default: random). With the pod name it is the server instance
+   * `<pod>/<id>`, the Lease's holderIdentity and `status.serverInstance`: a pod restarted under
+   * the same name is another instance, so its predecessor's statuses are recognised as stale.
+   */
+  readonly instanceId?: string;
   /** e.g. `127.0.0.1:0` (port 0: a free port, see MgmtServer.grpcPort). */
   readonly grpcListen: string;
   readonly httpListen: string;
@@ -111,6 +119,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const distributionEnabled = options.distributionEnabled ?? true;
   const heartbeatSeconds = options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS;
   const serverPod = `${options.namespace}/${options.podName}`;
+  const serverInstance = `${options.podName}/${options.instanceId ?? randomBytes(4).toString('hex')}`;
   // Background work (informers, writers, Lease) and streams stop separately, so streams can end
   // and their final status be written before the rest goes away.
   const background = new AbortController();
@@ -175,6 +184,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     rest,
     namespace: options.namespace,
     serverPod,
+    serverInstance,
     clock,
     logger: logger.child({ component: 'status' }),
     signal: background.signal,
@@ -219,6 +229,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     cache,
     writer,
     serverPod,
+    serverInstance,
     distributionEnabled,
     clock,
     onCopyOutcomes: (cluster, copyOutcomes) => {
@@ -308,6 +319,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     rest,
     namespace: options.namespace,
     podName: options.podName,
+    instance: serverInstance,
     mgmtCluster: options.clusterName,
     grpcAddress: advertised(grpcListen, grpc.port),
     httpAddress: advertised(httpListen, http.port),
@@ -317,6 +329,17 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     signal: background.signal,
   });
   const leaseDone = lease.run();
+  const sweeper = new StaleStatusSweeper({
+    rest,
+    namespace: options.namespace,
+    self: serverInstance,
+    heldHere: (cluster) => reporter.holds(cluster),
+    ready: cache.ready,
+    clock,
+    logger: logger.child({ component: 'stale-status' }),
+    signal: background.signal,
+  });
+  const sweeperDone = sweeper.run();
   const ready = cache.ready.then(() => {
     grpc.setServing(true);
     logger.info(
@@ -346,6 +369,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
         background.abort();
         await writer.drain(STOP_GRACE_MS);
         await leaseDone;
+        await sweeperDone;
         await lease.release();
         await http.stop();
         logger.info('management server stopped');

@@ -178,13 +178,14 @@ describe('relayctl check', () => {
         },
       },
     });
+    // Behind is not up to date: the exit code says so (a pipeline gating on check must not pass).
     const up = await relayctl(lab, ['check', '--kubecontext', 'mgmt', '-n', ns]);
-    expect(up.code).toBe(0);
-    expect(up.out).toContain('🟡 Mgmt server connectivity to workload agents');
+    expect(up.code).toBe(1);
+    expect(up.out).toContain('🔴 Mgmt server connectivity to workload agents');
     expect(up.out).toContain(`cluster-2 | true       | ${ns}/${POD}`);
     expect(up.out).toContain(`${ns}/${POD} | 2`);
     expect(up.out).toContain(
-      '  🟡 cluster-2: the agent has not acknowledged the latest version (sent 1767225600002, acknowledged 1767225600001): the agent rejected version 1767225600002',
+      '  🔴 cluster-2: behind: the agent has not acknowledged the current desired state (sent 1767225600002, acknowledged 1767225600001): the agent rejected version 1767225600002',
     );
     expect(up.out).toContain(
       '🟡 Agents refused by the mgmt server\nClaimed Cluster | Registered | Attempts |',
@@ -193,6 +194,13 @@ describe('relayctl check', () => {
     expect(up.out).toContain('run relayctl register cluster-9');
     expect(up.out + up.err).not.toContain(token);
 
+    // cluster-2 catches up: every cluster connected and up to date, the refused agent a warning.
+    await writeClusterStatus(mgmt, ns, 'cluster-2', {
+      ackedVersion: '1767225600002',
+      conditions: [
+        { type: 'UpToDate', status: 'True', reason: 'Acknowledged', message: '', lastTransitionTime: now() },
+      ],
+    });
     const json = await relayctl(lab, ['check', '--kubecontext', 'mgmt', '-n', ns, '-o', 'json']);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.out) as Record<string, unknown>;
@@ -223,7 +231,7 @@ describe('relayctl check', () => {
           connectedPod: `${ns}/${POD}`,
           upToDate: true,
         },
-        { name: 'cluster-2', registered: true, connected: true, upToDate: false },
+        { name: 'cluster-2', registered: true, connected: true, upToDate: true, behind: false },
       ],
       connectedPods: [{ pod: `${ns}/${POD}`, clusters: ['cluster-1', 'cluster-2'] }],
       rejectedAgents: [{ cluster: 'cluster-9', registered: false, code: 'PERMISSION_DENIED', count: 3 }],

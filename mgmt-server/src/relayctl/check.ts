@@ -28,19 +28,28 @@ export const checkCommand: Command = {
   usage: `Check the management server and its connections to the workload agents (like meshctl check).
 
 Usage:
-  relayctl check [--kubecontext MGMT] [-n NAMESPACE] [-o table|json]
+  relayctl check [--kubecontext MGMT] [-n NAMESPACE] [-o table|json] [--no-probe]
 
 Sections:
   Mgmt server                       a replica is running when its Lease kuberelay-mgmt-server-<pod>
-                                    was renewed in the last 30s; its /readyz is probed when reachable
-  Mgmt server connectivity to       every registered cluster (KubernetesCluster), the server replica
-    workload agents                 its agent is connected to, and agents behind on acknowledgements
+                                    was renewed in the last 30s and its /readyz answers (a crashed
+                                    or frozen replica keeps a fresh Lease for up to 30s)
+  Mgmt server connectivity to       every registered cluster (KubernetesCluster): connected only
+    workload agents                 while the server process that wrote its status still holds
+                                    the replica's Lease, answers /readyz, and refreshed the
+                                    heartbeat in the last 60s; and whether its agent acknowledged
+                                    the current desired state
   Agents refused by the mgmt server agents that tried to connect with a cluster name that is not
                                     registered, or with wrong credentials (ConfigMap
                                     kuberelay-rejected-agents)
 
-Exit code: 0 when a server replica is running and every registered cluster is connected,
-1 otherwise (or on error), 2 on a wrong command line.
+Options:
+      --no-probe   do not probe /readyz (when relayctl runs where the server's HTTP port cannot be
+                   reached); a crashed replica is then seen only once its Lease is 30s old
+
+Exit code: 0 when a server replica is running and every registered cluster is connected and up
+to date (its agent acknowledged the current desired state), 1 otherwise (or on error), 2 on a
+wrong command line.
 
 -o json prints one object (fields are only ever added; absent values are null):
   { "kind": "RelayctlCheck", "schemaVersion": 1, "context", "namespace", "checkedAt",
@@ -48,14 +57,14 @@ Exit code: 0 when a server replica is running and every registered cluster is co
     "server": { "health", "replicas": [ { "pod", "lease", "holder", "renewTime",
         "renewedSecondsAgo", "fresh", "grpcAddress", "httpAddress", "mgmtCluster",
         "readyz": null | { "url", "state": "ready"|"not-ready"|"unreachable", "detail" } } ] },
-    "clusters": [ { "name", "registered", "connected", "reportedConnected", "connectedPod",
-        "agentVersion", "agentPod", "lastHeartbeat", "sentVersion", "ackedVersion",
-        "upToDate": bool|null, "counts": null | { "applied", "failed", "conflict", "pending", "warnings" } } ],
+    "clusters": [ { "name", "registered", "connected", "reportedConnected", "notConnectedReason",
+        "connectedPod", "serverInstance", "agentVersion", "agentPod", "lastHeartbeat",
+        "sentVersion", "ackedVersion", "upToDate": bool|null, "behind", "counts": null | { "applied", "failed", "conflict", "pending", "warnings" } } ],
     "connectedPods": [ { "pod", "clusters": [names] } ],
     "rejectedAgents": [ { "cluster", "registered", "lastAttempt", "reason", "code", "peer", "count" } ],
     "sections": [ { "id": "server"|"connectivity"|"rejected", "title", "health",
         "findings": [ { "health", "message" } ] } ] }`,
-  options: {},
+  options: { 'no-probe': { type: 'boolean' } },
   run: runCheck,
 };
 
@@ -83,7 +92,7 @@ async function runCheck(ctx: CommandContext, parsed: Parameters<Command['run']>[
     now,
     namespaceExists: namespace,
     replicas,
-    readyz: await probeReplicas(ctx, replicas),
+    readyz: parsed.booleans.has('no-probe') ? new Map() : await probeReplicas(ctx, replicas),
     clusters: clusters.map((c): ClusterObservation => ({ name: c.metadata.name, status: c.status })),
     rejected: decodeRejectedAgents(rejected?.data),
   });

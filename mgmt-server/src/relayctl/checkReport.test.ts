@@ -27,6 +27,15 @@ const connected = (extra: Partial<KubernetesClusterStatus> = {}): KubernetesClus
   connectedPod: `gloo-mesh/${POD}`,
   agentVersion: '0.1.0',
   lastHeartbeat: '2026-01-01T00:09:40Z',
+  conditions: [
+    {
+      type: 'UpToDate',
+      status: 'True',
+      reason: 'Acknowledged',
+      message: 'the agent acknowledged version 12, the current desired state',
+      lastTransitionTime: '2026-01-01T00:09:00Z',
+    },
+  ],
   ...extra,
 });
 const disconnected: KubernetesClusterStatus = {
@@ -116,7 +125,7 @@ describe('buildCheckReport', () => {
       ],
     },
     {
-      name: 'readyz not ready is a warning, unreachable is fine',
+      name: 'readyz not ready is a warning',
       input: input({
         leases: [freshLease],
         readyz: new Map([
@@ -129,6 +138,22 @@ describe('buildCheckReport', () => {
       ok: true,
       server: [
         `warning: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900; http://x/readyz answers NOT ready (HTTP 503)`,
+      ],
+    },
+    {
+      name: 'readyz unreachable is an error: a crashed or frozen replica keeps a fresh Lease for 30 s',
+      input: input({
+        leases: [freshLease],
+        readyz: new Map([
+          [
+            freshLease.metadata.name,
+            { url: 'http://x/readyz', state: 'unreachable', detail: 'ECONNREFUSED' } as const,
+          ],
+        ]),
+      }),
+      ok: false,
+      server: [
+        `error: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900; http://x/readyz does not answer (ECONNREFUSED): crashed or frozen? (if relayctl cannot reach the server's HTTP port from here, run it where it can, or pass --no-probe to trust the Lease alone)`,
       ],
     },
   ])('$name', ({ input: i, ok, server }) => {
@@ -209,11 +234,51 @@ describe('buildCheckReport', () => {
           }),
         },
       ],
-      ok: true,
-      health: 'warning',
+      ok: false,
+      health: 'error',
       findings: [
-        'warning: cluster-1: the agent has not acknowledged the latest version (sent 12, acknowledged 11): the agent rejected version 12; last rejected version 12: digest mismatch',
+        'error: cluster-1: behind: the agent has not acknowledged the current desired state (sent 12, acknowledged 11): the agent rejected version 12; last rejected version 12: digest mismatch',
         'warning: cluster-1: 2 copies failed, 1 in conflict (relayctl status shows which)',
+      ],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
+    },
+    {
+      name: 'status written by an earlier process of the same pod (server restarted, agent not back)',
+      clusters: [{ name: 'cluster-1', status: connected({ serverInstance: `${POD}/old` }) }],
+      leases: [{ ...freshLease, spec: { ...freshLease.spec, holderIdentity: `${POD}/new` } }],
+      ok: false,
+      health: 'error',
+      findings: [
+        `error: cluster-1: not connected: its status was written by server process ${POD}/old, which is gone (${POD} now runs ${POD}/new), and the agent has not reconnected since`,
+      ],
+      pods: [],
+    },
+    {
+      name: 'the same process still holds the Lease',
+      clusters: [{ name: 'cluster-1', status: connected({ serverInstance: `${POD}/new` }) }],
+      leases: [{ ...freshLease, spec: { ...freshLease.spec, holderIdentity: `${POD}/new` } }],
+      ok: true,
+      health: 'ok',
+      findings: [],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
+    },
+    {
+      name: 'a heartbeat the holder stopped refreshing',
+      clusters: [{ name: 'cluster-1', status: connected({ lastHeartbeat: '2026-01-01T00:08:59Z' }) }],
+      ok: false,
+      health: 'error',
+      findings: [
+        'error: cluster-1: not connected: its last heartbeat in status is 61s old (refreshed every 30s while connected): the server holding it is stuck',
+      ],
+      pods: [],
+    },
+    {
+      name: 'a connected agent with no UpToDate condition yet is behind',
+      clusters: [{ name: 'cluster-1', status: connected({ conditions: [] }) }],
+      ok: false,
+      health: 'error',
+      findings: [
+        'error: cluster-1: behind: the agent has not acknowledged the current desired state (sent -, acknowledged -)',
       ],
       pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
     },

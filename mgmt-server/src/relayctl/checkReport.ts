@@ -4,6 +4,7 @@ import {
   type CheckReport,
   type ClusterReport,
   type ConnectedPodReport,
+  ReadyzState,
   SectionId,
 } from './checkReportTypes.js';
 import {
@@ -28,7 +29,7 @@ export function buildCheckReport(input: CheckInput): CheckReport {
   const server = serverSection(input, replicas);
   const clusters = [...input.clusters]
     .sort((a, b) => compareStrings(a.name, b.name))
-    .map((c) => clusterReport(c, input.replicas));
+    .map((c) => clusterReport(c, input.replicas, input.readyz, input.now));
   const connectivity = connectivitySection(input, clusters);
   const registered = new Set(clusters.map((c) => c.name));
   const rejectedAgents = [...input.rejected]
@@ -36,14 +37,15 @@ export function buildCheckReport(input: CheckInput): CheckReport {
     .map((r) => rejectedReport(r, registered));
   const rejected = rejectedSection(input.rejected, rejectedAgents);
   const sections = [server, connectivity, rejected];
-  const serverUp = replicas.some((r) => r.fresh) && input.namespaceExists;
+  const serverUp =
+    replicas.some((r) => r.fresh && r.readyz?.state !== ReadyzState.unreachable) && input.namespaceExists;
   return {
     kind: 'RelayctlCheck',
     schemaVersion: 1,
     context: input.context,
     namespace: input.namespace,
     checkedAt: input.now.toISOString(),
-    ok: serverUp && clusters.every((c) => c.connected),
+    ok: serverUp && clusters.every((c) => c.connected && !c.behind),
     health: worstHealth(sections.map((s) => s.health)),
     server: { health: server.health, replicas },
     clusters,

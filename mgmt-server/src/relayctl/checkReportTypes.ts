@@ -67,11 +67,19 @@ export interface ReplicaReport {
 export interface ClusterReport {
   readonly name: string;
   readonly registered: true;
-  /** Connected, and the replica holding the stream is alive (its Lease is fresh). */
+  /**
+   * Connected as far as relayctl can verify: status says so, the replica holding the stream has
+   * a fresh Lease held by the same process that wrote the status, its /readyz answers (when
+   * probed), and the heartbeat in status is recent.
+   */
   readonly connected: boolean;
   /** `status.connected` as the server last wrote it. */
   readonly reportedConnected: boolean;
+  /** Why a cluster whose status says connected is not counted as connected; null otherwise. */
+  readonly notConnectedReason: string | null;
   readonly connectedPod: string | null;
+  /** `<pod>/<start id>` of the server process that wrote the status (null: an older server). */
+  readonly serverInstance: string | null;
   readonly agentVersion: string | null;
   readonly agentPod: string | null;
   readonly lastHeartbeat: string | null;
@@ -79,6 +87,8 @@ export interface ClusterReport {
   readonly ackedVersion: string | null;
   /** The UpToDate condition: null when absent or Unknown. */
   readonly upToDate: boolean | null;
+  /** Connected, distribution on, and the agent has not acknowledged the current desired state. */
+  readonly behind: boolean;
   readonly counts: {
     applied: number;
     failed: number;

@@ -77,32 +77,67 @@ export function serverSection(input: CheckInput, replicas: readonly ReplicaRepor
       else if (r.readyz.state === ReadyzState.notReady) {
         health = Health.warning;
         parts.push(`${r.readyz.url} answers NOT ready (${r.readyz.detail})`);
-      } else parts.push(`${r.readyz.url} is not reachable from here (${r.readyz.detail})`);
+      } else {
+        // Trusted over the Lease, which stays fresh for up to 30 s after a crash or a freeze.
+        health = Health.error;
+        parts.push(
+          `${r.readyz.url} does not answer (${r.readyz.detail}): crashed or frozen? (if relayctl cannot reach the server's HTTP port from here, run it where it can, or pass --no-probe to trust the Lease alone)`,
+        );
+      }
     }
     findings.push({ health, message: parts.join('; ') });
   }
   return section(SectionId.server, findings);
 }
 
-export function clusterReport(c: ClusterObservation, replicas: readonly ServerReplica[]): ClusterReport {
+/**
+ * A heartbeat in status older than this means the holder stopped refreshing it: the server
+ * writes it every 30 s while the agent is connected (StatusWriter), so twice that is a bound no
+ * live connection exceeds.
+ */
+export const HEARTBEAT_STALE_AFTER_MS = 60_000;
+
+export function clusterReport(
+  c: ClusterObservation,
+  replicas: readonly ServerReplica[],
+  readyz: ReadonlyMap<string, ReadyzResult>,
+  now: Date,
+): ClusterReport {
   const s = c.status ?? {};
   const pod = s.connectedPod ? s.connectedPod : null;
   const reported = s.connected === true;
   const podName = pod?.slice(pod.lastIndexOf('/') + 1);
   const holder = replicas.find((r) => r.pod === podName);
   const upToDate = s.conditions?.find((cond) => cond.type === 'UpToDate');
+  const heartbeatAge = s.lastHeartbeat ? now.getTime() - Date.parse(s.lastHeartbeat) : undefined;
+  let notConnectedReason: string | null = null;
+  if (reported) {
+    if (holder?.fresh !== true) {
+      notConnectedReason = `its status says connected to ${pod ?? '?'}, but that server replica is not running (no fresh Lease); the agent should reconnect to another replica`;
+    } else if (s.serverInstance && holder.holder !== s.serverInstance) {
+      notConnectedReason = `its status was written by server process ${s.serverInstance}, which is gone (${holder.pod} now runs ${holder.holder ?? '?'}), and the agent has not reconnected since`;
+    } else if (readyz.get(holder.lease)?.state === ReadyzState.unreachable) {
+      notConnectedReason = `the server replica ${pod ?? '?'} holding its stream does not answer /readyz (crashed or frozen?)`;
+    } else if (heartbeatAge !== undefined && heartbeatAge > HEARTBEAT_STALE_AFTER_MS) {
+      notConnectedReason = `its last heartbeat in status is ${formatAge(heartbeatAge)} old (refreshed every 30s while connected): the server holding it is stuck`;
+    }
+  }
+  const connected = reported && notConnectedReason === null;
   return {
     name: c.name,
     registered: true,
-    connected: reported && holder?.fresh === true,
+    connected,
     reportedConnected: reported,
+    notConnectedReason,
     connectedPod: pod,
+    serverInstance: s.serverInstance || null,
     agentVersion: s.agentVersion || null,
     agentPod: s.agentPod || null,
     lastHeartbeat: s.lastHeartbeat || null,
     sentVersion: s.sentVersion || null,
     ackedVersion: s.ackedVersion || null,
     upToDate: upToDate?.status === 'True' ? true : upToDate?.status === 'False' ? false : null,
+    behind: connected && upToDate?.status !== 'True' && upToDate?.reason !== 'DistributionDisabled',
     counts: s.counts ? { ...s.counts, warnings: s.counts.warnings ?? 0 } : null,
   };
 }
@@ -120,7 +155,7 @@ export function connectivitySection(input: CheckInput, clusters: readonly Cluste
     const status = byName.get(c.name);
     if (!c.connected) findings.push({ health: Health.error, message: notConnectedMessage(c, input) });
     // A disconnected agent is behind by definition, and already reported above.
-    if (c.connected && c.upToDate === false) {
+    if (c.behind) {
       const cond = status?.conditions?.find((x) => x.type === 'UpToDate');
       const versions = `sent ${c.sentVersion ?? '-'}, acknowledged ${c.ackedVersion ?? '-'}`;
       const rejected = status?.lastRejectedAttempt
@@ -128,8 +163,8 @@ export function connectivitySection(input: CheckInput, clusters: readonly Cluste
         : '';
       const why = cond?.message ? `: ${cond.message}` : '';
       findings.push({
-        health: Health.warning,
-        message: `${c.name}: the agent has not acknowledged the latest version (${versions})${why}${rejected}`,
+        health: Health.error,
+        message: `${c.name}: behind: the agent has not acknowledged the current desired state (${versions})${why}${rejected}`,
       });
     }
     if (c.counts && (c.counts.failed > 0 || c.counts.conflict > 0)) {
@@ -150,8 +185,8 @@ export function connectivitySection(input: CheckInput, clusters: readonly Cluste
 }
 
 function notConnectedMessage(c: ClusterReport, input: CheckInput): string {
-  if (c.reportedConnected) {
-    return `${c.name}: not connected: its status says connected to ${c.connectedPod ?? '?'}, but that server replica is not running (no fresh Lease); the agent should reconnect to another replica`;
+  if (c.notConnectedReason !== null) {
+    return `${c.name}: not connected: ${c.notConnectedReason}`;
   }
   const heartbeat = c.lastHeartbeat
     ? `last heartbeat ${formatAge(input.now.getTime() - Date.parse(c.lastHeartbeat))} ago`

@@ -45,6 +45,7 @@ describe('parseCommandLine', () => {
         debug: false,
       },
       strings: {},
+      booleans: new Set(),
       positionals: ['qa'],
       help: false,
     });

@@ -43,6 +43,8 @@ export interface ParsedCommandLine {
   readonly globals: GlobalFlags;
   /** Command-specific string flags that were given. */
   readonly strings: Readonly<Record<string, string>>;
+  /** Command-specific boolean flags that were given. */
+  readonly booleans: ReadonlySet<string>;
   readonly positionals: readonly string[];
   readonly help: boolean;
 }
@@ -116,9 +118,11 @@ export function parseCommandLine(options: {
     throw new UsageError(`--output must be table or json, not "${output}"`, { command });
   }
   const strings: Record<string, string> = {};
+  const booleans = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) {
     const v = spec.type === 'string' ? text(name) : undefined;
     if (v !== undefined) strings[name] = v;
+    if (spec.type === 'boolean' && values[name] === true) booleans.add(name);
   }
   return {
     globals: {
@@ -129,6 +133,7 @@ export function parseCommandLine(options: {
       debug: values.debug === true,
     },
     strings,
+    booleans,
     positionals: parsed.positionals,
     help: values.help === true,
   };

@@ -33,6 +33,8 @@ export interface BuildClusterStatusInput {
   readonly desired: { readonly copies: ClusterCopies; readonly digest: string } | undefined;
   /** `<namespace>/<pod>` of this replica. */
   readonly serverPod: string;
+  /** `<pod>/<start id>` of this process (its Lease's holderIdentity). */
+  readonly serverInstance: string;
   readonly distributionEnabled: boolean;
   readonly now: number;
   /** Conditions last written, so lastTransitionTime only moves when a status flips. */
@@ -128,6 +130,7 @@ export function buildClusterStatus(
   return {
     connected: agent.connected,
     connectedPod: agent.connected ? input.serverPod : '',
+    serverInstance: agent.connected ? input.serverInstance : '',
     agentVersion: agent.agentVersion,
     agentPod: agent.agentPod,
     lastHeartbeat: new Date(agent.lastHeartbeatAt ?? input.now).toISOString(),

@@ -10,6 +10,7 @@ export interface ClusterStatusReporterOptions {
   readonly cache: SnapshotCache;
   readonly writer: StatusWriter;
   readonly serverPod: string;
+  readonly serverInstance: string;
   readonly distributionEnabled: boolean;
   readonly clock: Clock;
   /** Per-copy failures and conflicts of a cluster changed (for Events). */
@@ -100,6 +101,11 @@ export class ClusterStatusReporter {
     }
   }
 
+  /** This process holds a live stream of `cluster`'s agent. */
+  holds(cluster: string): boolean {
+    return this.#agents.get(cluster)?.connected === true;
+  }
+
   connectedCount(): number {
     let n = 0;
     for (const agent of this.#agents.values()) if (agent.connected) n += 1;
@@ -142,6 +148,7 @@ export class ClusterStatusReporter {
       agent,
       desired: snapshot,
       serverPod: this.#o.serverPod,
+      serverInstance: this.#o.serverInstance,
       distributionEnabled: this.#o.distributionEnabled,
       now: this.#o.clock.now(),
       previousConditions: this.#conditions.get(cluster),

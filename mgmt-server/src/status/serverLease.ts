@@ -15,6 +15,8 @@ export interface ServerLeaseOptions {
   readonly rest: KubeRest;
   readonly namespace: string;
   readonly podName: string;
+  /** `<pod>/<start id>`: the holderIdentity, unique per process. */
+  readonly instance: string;
   /** The server's --cluster-name; relayctl register defaults --mgmt-cluster from it. */
   readonly mgmtCluster: string;
   readonly grpcAddress: string;
@@ -83,7 +85,7 @@ export class ServerLease {
         },
       },
       spec: {
-        holderIdentity: this.#o.podName,
+        holderIdentity: this.#o.instance,
         leaseDurationSeconds: 3 * (this.#o.renewSeconds ?? 10),
         renewTime: microTime(this.#o.clock.now()),
       },

@@ -28,6 +28,7 @@ function setup() {
     rest,
     namespace: 'gloo-mesh',
     serverPod: 'gloo-mesh/mgmt-0',
+    serverInstance: 'mgmt-0/a1',
     clock,
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,

@@ -6,6 +6,8 @@ export interface StatusWriterOptions {
   readonly namespace: string;
   /** `<namespace>/<pod>` of this replica: a disconnect is only written over our own connection. */
   readonly serverPod: string;
+  /** `<pod>/<start id>` of this process: a status another instance wrote is not ours. */
+  readonly serverInstance: string;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -204,6 +206,8 @@ export class StatusWriter {
       signal,
     });
     const pod = live.status?.connectedPod ?? '';
-    return pod === '' || pod === this.#o.serverPod;
+    const instance = live.status?.serverInstance;
+    // A status without an instance comes from a server older than instances: its pod decides.
+    return pod === '' || (instance ? instance === this.#o.serverInstance : pod === this.#o.serverPod);
   }
 }

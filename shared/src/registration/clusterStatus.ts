@@ -36,6 +36,12 @@ export interface KubernetesClusterStatus {
   readonly connected?: boolean;
   /** `<namespace>/<pod>` of the server replica holding the stream; '' when disconnected. */
   readonly connectedPod?: string;
+  /**
+   * `<pod>/<start id>` of the server process holding the stream (its Lease's holderIdentity);
+   * '' when disconnected. A pod restarted under the same name is a new instance, so a status
+   * its predecessor wrote is never read as current (docs/design.md "Status").
+   */
+  readonly serverInstance?: string;
   readonly agentVersion?: string;
   readonly agentPod?: string;
   readonly lastHeartbeat?: string;
