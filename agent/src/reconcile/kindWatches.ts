@@ -25,6 +25,15 @@ export interface KindWatchesOptions {
   readonly onSchemaChanged?: (kind: KindInfo) => void;
 }
 
+/** A live object with this management cluster's relay label: possibly a copy of ours. */
+export interface LiveCopy {
+  readonly key: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+}
+
 /** A CRD as crdServes reads it, and its generation (the schema token). */
 type CrdObject = CrdLike & { readonly metadata?: { readonly generation?: number } };
 
@@ -45,10 +54,19 @@ interface LabeledObject {
  */
 export class KindWatches {
   readonly #options: KindWatchesOptions;
-  readonly #running = new Map<string, AbortController>();
+  readonly #running = new Map<
+    string,
+    {
+      readonly controller: AbortController;
+      readonly informer: Informer<LabeledObject>;
+      readonly kind: KindInfo;
+    }
+  >();
   /** `<plural>.<group>` → the CRD's metadata.generation: moves with every change of its spec. */
   readonly #schemas = new Map<string, string>();
   readonly #logger: Logger;
+  /** Which distributable kinds are served is known only once the CRDs were listed. */
+  #crds: Informer<CrdObject> | undefined;
 
   constructor(options: KindWatchesOptions) {
     this.#options = options;
@@ -61,13 +79,14 @@ export class KindWatches {
       // Core kinds have no CRD: they are always served.
       if (kind.group === '') this.#startKind(kind);
     }
-    void new Informer<CrdObject>({
+    this.#crds = new Informer<CrdObject>({
       rest,
       resource: { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' },
       signal,
       logger: this.#logger,
       onEvent: (event) => this.#onCrd(event),
-    }).start();
+    });
+    void this.#crds.start();
     void new Informer<LabeledObject>({
       rest,
       resource: { group: '', version: 'v1', plural: 'namespaces' },
@@ -78,6 +97,39 @@ export class KindWatches {
         if (event.type === 'ADDED' && name !== undefined) this.#options.onNamespaceAdded(name);
       },
     }).start();
+  }
+
+  /**
+   * Every object in the workload cluster that carries this management cluster's relay label, for
+   * each served kind whose watch has listed everything once: what the agent may own, read from the
+   * cluster itself rather than from memory or a file, so a copy created just before a crash or a
+   * delete that failed before a restart is still found. `complete` is false while some served
+   * kind's watch has not synced; its objects are then missing here, never guessed.
+   */
+  liveCopies(): { readonly copies: readonly LiveCopy[]; readonly complete: boolean } {
+    const copies: LiveCopy[] = [];
+    // The CRD list starts the informers of the served kinds while it is read, so once it synced
+    // every served kind has its informer here.
+    let complete = this.#crds?.hasSynced() === true;
+    for (const { informer, kind } of this.#running.values()) {
+      if (!informer.hasSynced()) {
+        complete = false;
+        continue;
+      }
+      for (const object of informer.list()) {
+        const name = object.metadata?.name;
+        if (name === undefined) continue;
+        const namespace = kind.namespaced ? object.metadata?.namespace : undefined;
+        copies.push({
+          key: objectKey({ group: kind.group, kind: kind.kind, namespace, name }),
+          apiVersion: kind.group === '' ? kind.version : `${kind.group}/${kind.version}`,
+          kind: kind.kind,
+          namespace,
+          name,
+        });
+      }
+    }
+    return { copies, complete };
   }
 
   /**
@@ -114,10 +166,9 @@ export class KindWatches {
     const id = `${kind.plural}.${kind.group}`;
     if (this.#running.has(id)) return false;
     const controller = new AbortController();
-    this.#running.set(id, controller);
     const signal = AbortSignal.any([this.#options.signal, controller.signal]);
     this.#logger.info({ kind: id }, 'watching copies of kind');
-    void new Informer<LabeledObject>({
+    const informer = new Informer<LabeledObject>({
       rest: this.#options.rest,
       resource: { group: kind.group, version: kind.version, plural: kind.plural },
       labelSelector: `${Label.RelayCluster}=${this.#options.mgmtCluster}`,
@@ -129,16 +180,18 @@ export class KindWatches {
         const namespace = kind.namespaced ? event.object.metadata?.namespace : undefined;
         this.#options.onCopyEvent(objectKey({ group: kind.group, kind: kind.kind, namespace, name }));
       },
-    }).start();
+    });
+    this.#running.set(id, { controller, informer, kind });
+    void informer.start();
     return true;
   }
 
   #stopKind(kind: KindInfo): void {
     const id = `${kind.plural}.${kind.group}`;
-    const controller = this.#running.get(id);
-    if (controller === undefined) return;
+    const running = this.#running.get(id);
+    if (running === undefined) return;
     this.#logger.info({ kind: id }, 'kind no longer served; stopped watching it');
-    controller.abort();
+    running.controller.abort();
     this.#running.delete(id);
   }
 }

@@ -70,6 +70,12 @@ export class Reconciler {
     });
   }
 
+  /** The live objects with this management cluster's relay label (KindWatches.liveCopies);
+   * without watches (tests that turn them off) nothing is known, so the view is incomplete. */
+  liveCopies(): ReturnType<KindWatches['liveCopies']> {
+    return this.#watches?.liveCopies() ?? { copies: [], complete: false };
+  }
+
   /** Starts the watches and the periodic resync. */
   start(): void {
     if (this.#options.watch !== false) {

@@ -1,5 +1,12 @@
 import type { NackReason, VersionContent } from '@kuberelay/proto';
-import { type Clock, FieldManager, type KindRegistry, type Logger } from '@kuberelay/shared';
+import {
+  type Backoff,
+  type Clock,
+  createBackoff,
+  FieldManager,
+  type KindRegistry,
+  type Logger,
+} from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import type { WriteVerb } from '../apply/copyApplier.js';
 import { type AgentCopyResult, CopyCode, Outcome } from '../apply/copyResult.js';
@@ -61,6 +68,12 @@ export class VersionApplier {
   #reconciler: Reconciler | undefined;
   #savedStateLoaded = false;
   #savedMgmtCluster: string | undefined;
+  /** Versions and prune retries run one at a time: a retry judged against the held set must
+   * never delete a copy the version being applied has just created. */
+  #exclusive: Promise<unknown> = Promise.resolve();
+  /** Between prune passes while a delete fails or the live view is incomplete. */
+  readonly #pruneBackoff: Backoff = createBackoff({ minMs: 1_000, maxMs: 60_000 });
+  #pruneRetry: AbortController | undefined;
 
   constructor(options: VersionApplierOptions) {
     this.#o = options;
@@ -149,7 +162,17 @@ export class VersionApplier {
    * not guesses), what the inventory holds and the set does not is pruned when `mayPrune`, and the
    * new held set is saved before the caller Acks.
    */
-  async apply(
+  apply(version: VersionContent, options: { readonly mayPrune: () => boolean }): Promise<ApplyVersionResult> {
+    return this.#serially(() => this.#apply(version, options));
+  }
+
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#exclusive.then(work, work);
+    this.#exclusive = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(
     version: VersionContent,
     options: { readonly mayPrune: () => boolean },
   ): Promise<ApplyVersionResult> {
@@ -164,7 +187,7 @@ export class VersionApplier {
     // Copies this version did not change may still be on their first apply (a saved state being
     // enforced): the Ack reports real results.
     await reconciler.settled();
-    const removed = options.mayPrune() ? await this.#prune(next.copies, reconciler.mgmtCluster) : [];
+    const removed = options.mayPrune() ? await this.#prune(next.copies, reconciler, options.mayPrune) : [];
     this.#held = { version: version.version, digest: next.digest, copies: next.copies };
     this.#o.onHeld(version.version);
     await this.#persist(reconciler.mgmtCluster);
@@ -175,23 +198,46 @@ export class VersionApplier {
    * Deletes what the inventory holds and the new set does not. Only after a complete,
    * digest-verified version, on an open stream, with distribution on (docs/spec.md §4, §7).
    */
-  async #prune(desired: ReadonlyMap<string, ReceivedCopy>, mgmtCluster: string): Promise<AgentCopyResult[]> {
+  async #prune(
+    desired: ReadonlyMap<string, ReceivedCopy>,
+    reconciler: Reconciler,
+    mayPrune: () => boolean,
+  ): Promise<AgentCopyResult[]> {
     if (this.#o.signal.aborted) return [];
+    this.#pruneRetry?.abort();
+    this.#pruneRetry = undefined;
+    // What the agent remembers it owns, and what the workload cluster says carries its label: a
+    // copy created just before a crash, or whose delete failed before a restart, is in the second.
+    // Either way the delete re-reads the object and only removes one that names this management
+    // cluster as its source, UID-checked.
+    const live = reconciler.liveCopies();
+    for (const copy of live.copies) {
+      if (!desired.has(copy.key) && !this.#inventory.has(copy.key)) {
+        this.#inventory.set(copy.key, { ...copy, hash: '' });
+      }
+    }
     const untracked = findUntracked(this.#inventory, desired);
-    if (untracked.length === 0) return [];
-    const pruned = await pruneCopies({
-      rest: this.#o.rest,
-      kinds: this.#o.kinds,
-      mgmtCluster,
-      entries: untracked,
-      signal: this.#o.signal,
-      logger: this.#o.logger,
-      onWrite: this.#o.onWrite,
-    });
+    const pruned =
+      untracked.length === 0
+        ? []
+        : await pruneCopies({
+            rest: this.#o.rest,
+            kinds: this.#o.kinds,
+            mgmtCluster: reconciler.mgmtCluster,
+            entries: untracked,
+            signal: this.#o.signal,
+            logger: this.#o.logger,
+            onWrite: this.#o.onWrite,
+          });
     const removed: AgentCopyResult[] = [];
+    let failed = 0;
     for (const result of pruned) {
-      // A failed delete stays in the inventory and is tried again with the next version.
-      if (result.state === 'failed') continue;
+      // A failed delete stays in the inventory and is tried again on its own timer (and with the
+      // next version); after a restart the live view finds it again.
+      if (result.state === 'failed') {
+        failed += 1;
+        continue;
+      }
       const entry = this.#inventory.get(result.key);
       this.#inventory.delete(result.key);
       removed.push({
@@ -202,7 +248,40 @@ export class VersionApplier {
         message: result.message,
       });
     }
+    if (failed > 0 || !live.complete) {
+      this.#schedulePruneRetry(mayPrune, { failed, complete: live.complete });
+    } else {
+      this.#pruneBackoff.reset();
+    }
     return removed;
+  }
+
+  /**
+   * Tries the prune again after a backoff, without waiting for a version: a copy whose source was
+   * deleted must go even when nothing else changes. Stops when pruning is no longer allowed (the
+   * stream closed, distribution off); the next version sweeps again anyway.
+   */
+  #schedulePruneRetry(mayPrune: () => boolean, why: { failed: number; complete: boolean }): void {
+    const controller = new AbortController();
+    this.#pruneRetry = controller;
+    const delayMs = this.#pruneBackoff.next();
+    this.#o.logger.info(
+      { failedDeletes: why.failed, liveViewComplete: why.complete, retryInMs: delayMs },
+      'pruning is not finished; trying again',
+    );
+    const signal = AbortSignal.any([this.#o.signal, controller.signal]);
+    this.#o.clock.sleep(delayMs, signal).then(
+      () =>
+        this.#serially(async () => {
+          const reconciler = this.#reconciler;
+          if (signal.aborted || reconciler === undefined || !mayPrune()) return;
+          // The server already dropped these keys with the version that stopped wanting them, so
+          // a delete that succeeds now has nothing to report; failures show in the log and the
+          // next pass.
+          await this.#prune(this.#held.copies, reconciler, mayPrune);
+        }).catch((error: unknown) => this.#o.logger.error({ err: error }, 'retrying the prune failed')),
+      () => {},
+    );
   }
 
   async #persist(mgmtCluster: string): Promise<void> {

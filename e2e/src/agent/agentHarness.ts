@@ -11,8 +11,8 @@ import {
   startAgent,
 } from '@kuberelay/agent';
 import { type Copy, CopyOutcome } from '@kuberelay/proto';
-import type { KindInfo, KubeObject } from '@kuberelay/shared';
-import { ContentType, isNotFound, KubeRest } from '@kuberelay/shared/kube';
+import { DEFAULT_KINDS, type KindInfo, type KubeObject, Label } from '@kuberelay/shared';
+import { ContentType, isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { createCsr } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, inject } from 'vitest';
@@ -135,6 +135,8 @@ export class AgentHarness {
   #rest: KubeRest | undefined;
   #pki: TestPki | undefined;
   readonly cleanups: (() => Promise<void>)[] = [];
+  /** Namespaces the current test created: their copies are deleted after it. */
+  readonly #namespaces: string[] = [];
 
   async init(): Promise<void> {
     this.#lab = attachLab(inject('labDir'));
@@ -144,6 +146,11 @@ export class AgentHarness {
 
   async cleanUp(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup();
+    // An agent sweeps every object with its management cluster's relay label that its desired
+    // set does not want (orphan-proof pruning), so a copy one test leaves behind would be deleted
+    // by the next test's agent and counted in its writes. The lab has no namespace controller to
+    // empty deleted namespaces, so the copies go here.
+    for (const namespace of this.#namespaces.splice(0)) await deleteCopiesIn(this.rest, namespace);
   }
 
   get lab(): Lab {
@@ -158,6 +165,7 @@ export class AgentHarness {
 
   readonly createNamespace = async (name: string): Promise<void> => {
     await this.rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+    this.#namespaces.push(name);
   };
 
   readonly get = async (path: string): Promise<Live | undefined> => {
@@ -241,6 +249,21 @@ export class AgentHarness {
       await sleep(20);
     }
   };
+}
+
+/** Deletes every object with a relay label in `namespace`, of every default kind. */
+export async function deleteCopiesIn(rest: KubeRest, namespace: string): Promise<void> {
+  for (const kind of DEFAULT_KINDS.filter((k) => k.namespaced)) {
+    await rest
+      .request({
+        method: 'DELETE',
+        path: resourcePath({ group: kind.group, version: kind.version, plural: kind.plural, namespace }),
+        query: { labelSelector: Label.RelayCluster },
+      })
+      .catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+  }
 }
 
 export function useAgentHarness(): AgentHarness {

@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { unique } from '../support/testing.js';
+import { deleteCopiesIn } from './agentHarness.js';
 import { buildTestCopy, createTestPki, MGMT, RelayTestServer, type TestPki } from './relayTestServer.js';
 
 // The agent's credentials lifecycle against a real kube-apiserver (lab cluster-1), where its
@@ -57,6 +58,8 @@ const secretPath = (namespace: string) =>
 async function registeredNamespace(options: { server: string; bootstrapToken: string }): Promise<string> {
   const namespace = unique('creds');
   await rest.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: namespace } } });
+  // Copies left here would be orphans to the next test's agent (it sweeps its relay label).
+  cleanups.push(() => deleteCopiesIn(rest, namespace));
   await rest.request({
     method: 'POST',
     path: `/api/v1/namespaces/${namespace}/secrets`,
