@@ -112,7 +112,7 @@ class AgentRuntime implements SessionHandler {
     this.#reporter = new ResultReporter({
       clock: this.#clock,
       signal,
-      resultOf: (key) => this.#versions.reconciler?.result(key),
+      resultOf: (key) => this.#versions.resultOf(key),
       send: (results) =>
         this.#session !== undefined &&
         this.#connected &&
@@ -297,7 +297,7 @@ class AgentRuntime implements SessionHandler {
         value: {
           version: version.version,
           digest: applied.digest,
-          results: [...applied.results, ...applied.removed].map(toProtoResult),
+          results: [...applied.results, ...applied.removed, ...this.#versions.notPruned()].map(toProtoResult),
         },
       };
     } finally {

@@ -20,6 +20,8 @@ export const CopyCode = {
   KindNotDistributable: ErrorCode.KindNotDistributable,
   Conflict: ErrorCode.Conflict,
   ApplyFailed: ErrorCode.ApplyFailed,
+  /** A copy no longer wanted could not be deleted yet (retried); `Failed`, for a key not desired. */
+  PruneFailed: ErrorCode.PruneFailed,
   /** The API server (an admission webhook) keeps changing what we write: we stopped writing. */
   MutationLoop: 'MutationLoop',
   /**

@@ -74,6 +74,12 @@ export class VersionApplier {
   /** Between prune passes while a delete fails or the live view is incomplete. */
   readonly #pruneBackoff: Backoff = createBackoff({ minMs: 1_000, maxMs: 60_000 });
   #pruneRetry: AbortController | undefined;
+  /**
+   * Results of copies no longer wanted whose delete failed (`Failed`, `PruneFailed`), or that a
+   * retry deleted since the last version (`Removed`): the server shows orphans until they are
+   * gone, so they travel in Acks and Reports like the results of desired copies.
+   */
+  readonly #pruneResults = new Map<string, AgentCopyResult>();
 
   constructor(options: VersionApplierOptions) {
     this.#o = options;
@@ -85,6 +91,16 @@ export class VersionApplier {
 
   get reconciler(): Reconciler | undefined {
     return this.#reconciler;
+  }
+
+  /** The current result of `key`: a desired copy's, or a pruned or not-yet-pruned one's. */
+  resultOf(key: string): AgentCopyResult | undefined {
+    return this.#reconciler?.result(key) ?? this.#pruneResults.get(key);
+  }
+
+  /** Orphans whose delete failed and is being retried, for the Ack. */
+  notPruned(): AgentCopyResult[] {
+    return [...this.#pruneResults.values()].filter((r) => r.outcome === Outcome.Failed);
   }
 
   /** A saved state was loaded at start (so the agent has something to enforce while away). */
@@ -187,6 +203,10 @@ export class VersionApplier {
     // Copies this version did not change may still be on their first apply (a saved state being
     // enforced): the Ack reports real results.
     await reconciler.settled();
+    // The version's Ack says where every orphan stands: Removed ones once, failed ones until gone.
+    for (const [key, result] of this.#pruneResults) {
+      if (result.outcome === Outcome.Removed) this.#pruneResults.delete(key);
+    }
     const removed = options.mayPrune() ? await this.#prune(next.copies, reconciler, options.mayPrune) : [];
     this.#held = { version: version.version, digest: next.digest, copies: next.copies };
     this.#o.onHeld(version.version);
@@ -234,19 +254,28 @@ export class VersionApplier {
     for (const result of pruned) {
       // A failed delete stays in the inventory and is tried again on its own timer (and with the
       // next version); after a restart the live view finds it again.
+      const entry = this.#inventory.get(result.key);
       if (result.state === 'failed') {
         failed += 1;
+        this.#notePruneResult({
+          key: result.key,
+          hash: entry?.hash ?? '',
+          outcome: Outcome.Failed,
+          code: CopyCode.PruneFailed,
+          message: `its source no longer wants it, but deleting it failed (retrying): ${result.message}`,
+        });
         continue;
       }
-      const entry = this.#inventory.get(result.key);
       this.#inventory.delete(result.key);
-      removed.push({
+      const gone: AgentCopyResult = {
         key: result.key,
         hash: entry?.hash ?? '',
         outcome: Outcome.Removed,
         code: CopyCode.Ok,
         message: result.message,
-      });
+      };
+      removed.push(gone);
+      if (this.#pruneResults.has(result.key)) this.#notePruneResult(gone);
     }
     if (failed > 0 || !live.complete) {
       this.#schedulePruneRetry(mayPrune, { failed, complete: live.complete });
@@ -254,6 +283,11 @@ export class VersionApplier {
       this.#pruneBackoff.reset();
     }
     return removed;
+  }
+
+  #notePruneResult(result: AgentCopyResult): void {
+    this.#pruneResults.set(result.key, result);
+    this.#o.onResult(result);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { CopyOutcome } from '@kuberelay/proto';
 import { isNotFound } from '@kuberelay/shared/kube';
 import { describe, expect, it } from 'vitest';
 import { unique } from '../support/testing.js';
@@ -130,16 +131,31 @@ describe('orphan-proof pruning', () => {
     const lift = await refuseDeletesOf(ns, 'stuck');
 
     const version = server.publish([buildTestCopy({ object: upstream('keep', ns) })]);
-    await server.ackOf(version);
+    const ack = await server.ackOf(version);
+    // The orphan is reported, so the server can show it although its source is gone.
+    const stuckKey = `gloo.solo.io/Upstream/${ns}/stuck`;
+    expect(ack.results.find((r) => r.key === stuckKey)).toMatchObject({
+      outcome: CopyOutcome.COPY_OUTCOME_FAILED,
+      code: 'PruneFailed',
+    });
     await sleep(2_000);
     expect(await get(upstreamPath(ns, 'stuck'))).toBeDefined();
     const versionsSent = server.acks.length;
 
     await lift();
-    const tookMs = await waitGone(upstreamPath(ns, 'stuck'), 30_000);
+    await waitGone(upstreamPath(ns, 'stuck'), 30_000);
     expect(server.acks.length).toBe(versionsSent); // no new version was needed
     expect((await writes(agent)).delete).toBe(1);
-    expect(tookMs).toBeGreaterThanOrEqual(0);
+    // And its removal is reported between versions.
+    const deadline = Date.now() + 5_000;
+    while (
+      !server.reports.some((r) =>
+        r.results.some((x) => x.key === stuckKey && x.outcome === CopyOutcome.COPY_OUTCOME_REMOVED),
+      )
+    ) {
+      if (Date.now() > deadline) throw new Error('the removal of the orphan was never reported');
+      await sleep(50);
+    }
   });
 
   it('deletes a copy whose delete failed before a restart, once the API allows it', async () => {

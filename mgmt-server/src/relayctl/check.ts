@@ -48,7 +48,8 @@ Options:
                    reached); a crashed replica is then seen only once its Lease is 30s old
 
 Exit code: 0 when a server replica is running and every registered cluster is connected and up
-to date (its agent acknowledged the current desired state), 1 otherwise (or on error), 2 on a
+to date (its agent acknowledged the current desired state, and left no copy of a deleted source
+behind), 1 otherwise (or on error), 2 on a
 wrong command line.
 
 -o json prints one object (fields are only ever added; absent values are null):
@@ -59,7 +60,7 @@ wrong command line.
         "readyz": null | { "url", "state": "ready"|"not-ready"|"unreachable", "detail" } } ] },
     "clusters": [ { "name", "registered", "connected", "reportedConnected", "notConnectedReason",
         "connectedPod", "serverInstance", "agentVersion", "agentPod", "lastHeartbeat",
-        "sentVersion", "ackedVersion", "upToDate": bool|null, "behind", "counts": null | { "applied", "failed", "conflict", "pending", "warnings" } } ],
+        "sentVersion", "ackedVersion", "upToDate": bool|null, "behind", "counts": null | { "applied", "failed", "conflict", "pending", "warnings", "notPruned" } } ],
     "connectedPods": [ { "pod", "clusters": [names] } ],
     "rejectedAgents": [ { "cluster", "registered", "lastAttempt", "reason", "code", "peer", "count" } ],
     "sections": [ { "id": "server"|"connectivity"|"rejected", "title", "health",

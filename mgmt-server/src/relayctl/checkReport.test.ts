@@ -283,6 +283,23 @@ describe('buildCheckReport', () => {
       pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
     },
     {
+      name: 'a copy of a deleted source the agent could not delete',
+      clusters: [
+        {
+          name: 'cluster-1',
+          status: connected({
+            counts: { applied: 3, failed: 0, conflict: 0, pending: 0, warnings: 0, notPruned: 1 },
+          }),
+        },
+      ],
+      ok: false,
+      health: 'error',
+      findings: [
+        'error: cluster-1: 1 copy whose source is gone could not be deleted (the agent retries); relayctl status lists them under "Orphaned copies"',
+      ],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: ['cluster-1'] }],
+    },
+    {
       name: 'applied with warnings (an older workload schema)',
       clusters: [
         {

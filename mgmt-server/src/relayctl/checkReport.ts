@@ -45,7 +45,7 @@ export function buildCheckReport(input: CheckInput): CheckReport {
     context: input.context,
     namespace: input.namespace,
     checkedAt: input.now.toISOString(),
-    ok: serverUp && clusters.every((c) => c.connected && !c.behind),
+    ok: serverUp && clusters.every((c) => c.connected && !c.behind && (c.counts?.notPruned ?? 0) === 0),
     health: worstHealth(sections.map((s) => s.health)),
     server: { health: server.health, replicas },
     clusters,

@@ -96,6 +96,8 @@ export interface ClusterReport {
     pending: number;
     /** 0 when the status comes from a server that did not count warnings yet. */
     warnings: number;
+    /** Copies whose source is gone and whose delete failed (the agent retries); 0 from older servers. */
+    notPruned: number;
   } | null;
 }
 

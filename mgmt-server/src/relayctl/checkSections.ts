@@ -138,7 +138,9 @@ export function clusterReport(
     ackedVersion: s.ackedVersion || null,
     upToDate: upToDate?.status === 'True' ? true : upToDate?.status === 'False' ? false : null,
     behind: connected && upToDate?.status !== 'True' && upToDate?.reason !== 'DistributionDisabled',
-    counts: s.counts ? { ...s.counts, warnings: s.counts.warnings ?? 0 } : null,
+    counts: s.counts
+      ? { ...s.counts, warnings: s.counts.warnings ?? 0, notPruned: s.counts.notPruned ?? 0 }
+      : null,
   };
 }
 
@@ -171,6 +173,13 @@ export function connectivitySection(input: CheckInput, clusters: readonly Cluste
       findings.push({
         health: Health.warning,
         message: `${c.name}: ${c.counts.failed} ${c.counts.failed === 1 ? 'copy' : 'copies'} failed, ${c.counts.conflict} in conflict (relayctl status shows which)`,
+      });
+    }
+    const orphans = c.counts?.notPruned ?? 0;
+    if (orphans > 0) {
+      findings.push({
+        health: Health.error,
+        message: `${c.name}: ${orphans} ${orphans === 1 ? 'copy whose source is gone' : 'copies whose sources are gone'} could not be deleted (the agent retries); relayctl status lists them under "Orphaned copies"`,
       });
     }
     const warned = c.counts?.warnings ?? 0; // (null counts: nothing reported yet)

@@ -15,7 +15,13 @@ import {
 } from './kubeResources.js';
 import { renderJson } from './render.js';
 import { type DiscoveredKinds, discoverKinds, serverReplicas } from './serverLeases.js';
-import { buildSourceStatuses, renderSourceStatuses, type StatusSourceInput } from './statusReport.js';
+import {
+  buildSourceStatuses,
+  orphanedCopies,
+  renderOrphanedCopies,
+  renderSourceStatuses,
+  type StatusSourceInput,
+} from './statusReport.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -41,7 +47,8 @@ agent reported (KubernetesCluster status.copies); an invalid annotation shows it
 copies that exist are kept. The source's recent Warning Events are shown too.
 The kinds listed are those the running server replicas announce on their Leases (their --kinds,
 annotation kuberelay.dev/kinds); when no Lease says (or Leases cannot be read), the default kinds,
-and a note on stderr says so.
+and a note on stderr says so. Copies of deleted sources that an agent could not delete are listed
+under "Orphaned copies" (from each cluster's status: their sources are gone).
 Exit code: 0 when the status could be read (whatever the results), 1 on error, 2 on a wrong command line.
 
 Flags:
@@ -55,7 +62,9 @@ Flags:
       "warnings": [ { "code", "message" } ],
       "targets": [ { "cluster", "namespace": string|null, "result", "code": string|null,
           "message": string|null, "selected": bool } ],
-      "events": [ { "reason", "message", "count", "lastSeen": string|null } ] } ] }`,
+      "events": [ { "reason", "message", "count", "lastSeen": string|null } ] } ],
+  "orphans": [ { "cluster", "key", "message" } ] (copies whose source is gone and whose delete
+      failed; the agents retry; listed without KIND/NAME only) }`,
   options: {
     'source-namespace': { type: 'string' },
   },
@@ -123,11 +132,9 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
   if (target) checkTargetFound(target, named, sources, sourceNamespace, skippedKinds);
 
   const events = await warningEvents(ctx, kube, sources);
-  const statuses = buildSourceStatuses({
-    sources,
-    clusters: clusters.map((c) => ({ name: c.metadata.name, status: c.status })),
-    events,
-  });
+  const statusClusters = clusters.map((c) => ({ name: c.metadata.name, status: c.status }));
+  const statuses = buildSourceStatuses({ sources, clusters: statusClusters, events });
+  const orphans = target ? [] : orphanedCopies(statusClusters);
   if (globals.output === OutputFormat.json) {
     io.stdout(
       renderJson({
@@ -140,16 +147,25 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
         kinds: announced.kinds.map(groupKindOf),
         kindsFrom: announced.from,
         sources: statuses,
+        orphans,
       }),
     );
     return ExitCode.ok;
   }
   if (statuses.length === 0) {
     const where = sourceNamespace ? `namespace ${sourceNamespace}` : 'any namespace';
-    io.stdout(`No sources: no object in ${where} carries the ${Annotation.DistributeTo} annotation.\n`);
+    // A workload cluster has copies but no KubernetesClusters: the likeliest mistake is the context.
+    const hint =
+      clusters.length === 0
+        ? ` No workload cluster is registered in namespace ${ns} of context "${kube.context}" either: is that the management cluster (--kubecontext)?`
+        : '';
+    io.stdout(
+      `No sources: no object in ${where} carries the ${Annotation.DistributeTo} annotation.${hint}\n`,
+    );
   } else {
     io.stdout(renderSourceStatuses(statuses, { now: io.now() }));
   }
+  if (orphans.length > 0) io.stdout(`\n${renderOrphanedCopies(orphans)}`);
   if (skippedKinds.length > 0 && !target) {
     io.stderr(`(not installed in the management cluster, skipped: ${skippedKinds.join(', ')})\n`);
   }

@@ -6,7 +6,13 @@ import {
 } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import type { EventObject } from './kubeResources.js';
-import { buildSourceStatuses, renderSourceStatuses, type StatusCluster } from './statusReport.js';
+import {
+  buildSourceStatuses,
+  orphanedCopies,
+  renderOrphanedCopies,
+  renderSourceStatuses,
+  type StatusCluster,
+} from './statusReport.js';
 
 const kind = (name: string) => {
   const k = DEFAULT_KINDS.find((x) => x.kind === name);
@@ -358,5 +364,34 @@ describe('renderSourceStatuses', () => {
     expect(Math.max(...lines.map((line) => [...line].length))).toBeLessThan(340);
     expect(lines.filter((line) => line.includes('InvalidAnnotation'))).toHaveLength(20);
     expect(lines).toContain('   … and 10 more errors (relayctl status -o json lists them all)');
+  });
+});
+
+describe('orphaned copies', () => {
+  it('lists what agents could not delete, by cluster, from the clusters status alone', () => {
+    const orphan = (key: string) => ({
+      key,
+      outcome: 'Failed' as const,
+      code: 'PruneFailed',
+      message: 'HTTP 403',
+    });
+    const found = orphanedCopies([
+      cluster('b', { copies: [orphan('gloo.solo.io/Upstream/x/old'), copy('k', 'Applied')] }),
+      cluster('a', { copies: [orphan('gloo.solo.io/Upstream/y/old')] }),
+    ]);
+    expect(found).toEqual([
+      { cluster: 'a', key: 'gloo.solo.io/Upstream/y/old', message: 'HTTP 403' },
+      { cluster: 'b', key: 'gloo.solo.io/Upstream/x/old', message: 'HTTP 403' },
+    ]);
+    expect(renderOrphanedCopies(found)).toBe(
+      [
+        '🔴 Orphaned copies: 2 copies whose sources are gone, not deleted yet (the agents retry)',
+        '   CLUSTER  COPY                         REASON',
+        '   a        gloo.solo.io/Upstream/y/old  HTTP 403',
+        '   b        gloo.solo.io/Upstream/x/old  HTTP 403',
+        '',
+      ].join('\n'),
+    );
+    expect(renderOrphanedCopies([])).toBe('');
   });
 });

@@ -67,7 +67,14 @@ describe('buildClusterStatus', () => {
       now: Date.UTC(2025, 0, 1),
       previousConditions: undefined,
     });
-    expect(status.counts).toEqual({ applied: 1, failed: 1, conflict: 0, pending: 1, warnings: 0 });
+    expect(status.counts).toEqual({
+      applied: 1,
+      failed: 1,
+      conflict: 0,
+      pending: 1,
+      warnings: 0,
+      notPruned: 0,
+    });
     expect(status.copies.map((c) => [c.key, c.outcome])).toEqual([
       ['k0002', 'Failed'],
       ['k0001', 'Pending'],
@@ -117,7 +124,14 @@ describe('buildClusterStatus', () => {
       now: 0,
       previousConditions: undefined,
     });
-    expect(status.counts).toEqual({ applied: 2, failed: 0, conflict: 0, pending: 0, warnings: 1 });
+    expect(status.counts).toEqual({
+      applied: 2,
+      failed: 0,
+      conflict: 0,
+      pending: 0,
+      warnings: 1,
+      notPruned: 0,
+    });
     expect(status.copies).toEqual([
       expect.objectContaining({
         key: 'k0001',
@@ -166,5 +180,38 @@ describe('buildClusterStatus', () => {
     expect(later).toMatchObject({ connected: false, connectedPod: '' });
     expect(later.conditions[0]?.lastTransitionTime).toBe('1970-01-01T00:01:00Z');
     expect(later.conditions[1]?.lastTransitionTime).toBe('1970-01-01T00:00:01Z');
+  });
+
+  it('lists an orphan the agent could not delete, and counts it apart, until it is reported removed', () => {
+    const orphan = {
+      key: 'gone',
+      hash: 'h-gone',
+      outcome: CopyOutcome.COPY_OUTCOME_FAILED,
+      code: 'PruneFailed',
+      message: 'its source no longer wants it, but deleting it failed (retrying): 403 Forbidden',
+    };
+    const status = buildClusterStatus({
+      agent: agent({ results: new Map([['gone', orphan]]) }),
+      desired: { copies: copies(1), digest: 'd' },
+      serverPod: 'p',
+      serverInstance: 'p/a1',
+      distributionEnabled: true,
+      now: 0,
+      previousConditions: undefined,
+    });
+    expect(status.counts).toEqual({
+      applied: 0,
+      failed: 0,
+      conflict: 0,
+      pending: 1,
+      warnings: 0,
+      notPruned: 1,
+    });
+    expect(status.copies[0]).toEqual({
+      key: 'gone',
+      outcome: 'Failed',
+      code: 'PruneFailed',
+      message: orphan.message,
+    });
   });
 });

@@ -6,6 +6,7 @@ import {
   CopyOutcomeName,
   type CopyStatus,
   compareStrings,
+  ErrorCode,
   type KubernetesClusterStatus,
   MAX_STATUS_COPIES,
 } from '@kuberelay/shared';
@@ -75,7 +76,7 @@ export function buildClusterStatus(
 ): Required<Omit<KubernetesClusterStatus, 'lastRejectedAttempt'>> &
   Pick<KubernetesClusterStatus, 'lastRejectedAttempt'> {
   const { agent, desired } = input;
-  const counts = { applied: 0, failed: 0, conflict: 0, pending: 0, warnings: 0 };
+  const counts = { applied: 0, failed: 0, conflict: 0, pending: 0, warnings: 0, notPruned: 0 };
   const copies: CopyStatus[] = [];
   for (const copy of desired?.copies.values() ?? []) {
     const result = agent.results.get(copy.key);
@@ -91,6 +92,18 @@ export function buildClusterStatus(
       outcome,
       ...(explained && result?.code ? { code: result.code } : {}),
       ...(explained && result?.message ? { message: result.message.slice(0, MESSAGE_MAX) } : {}),
+    });
+  }
+  // Orphans: copies no longer desired that the agent could not delete. Shown until it reports
+  // them removed, since their sources are gone and nothing else would name them.
+  for (const result of agent.results.values()) {
+    if (result.code !== ErrorCode.PruneFailed || desired?.copies.has(result.key) === true) continue;
+    counts.notPruned += 1;
+    copies.push({
+      key: result.key,
+      outcome: CopyOutcomeName.failed,
+      code: result.code,
+      message: result.message.slice(0, MESSAGE_MAX),
     });
   }
   // Failures first, then warnings, so the entries a person needs are never the ones cut.

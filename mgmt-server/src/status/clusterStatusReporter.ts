@@ -1,5 +1,11 @@
 import { CopyOutcome, type CopyResult } from '@kuberelay/proto';
-import { type Clock, type ClusterCondition, CopyOutcomeName, type DesiredState } from '@kuberelay/shared';
+import {
+  type Clock,
+  type ClusterCondition,
+  CopyOutcomeName,
+  type DesiredState,
+  ErrorCode,
+} from '@kuberelay/shared';
 import type { SnapshotCache } from '../snapshot/snapshotCache.js';
 import type { StreamEvent } from '../stream/streamEvents.js';
 import { type AgentState, buildClusterStatus, copyOutcome } from './buildClusterStatus.js';
@@ -135,8 +141,11 @@ export class ClusterStatusReporter {
       else agent.results.set(result.key, result);
     }
     if (acked !== undefined) {
-      // Results of copies that are no longer wanted are history.
-      for (const key of [...agent.results.keys()]) if (!acked.has(key)) agent.results.delete(key);
+      // Results of copies that are no longer wanted are history, except orphans the agent could
+      // not delete: status shows those until the agent reports them removed.
+      for (const [key, result] of [...agent.results]) {
+        if (!acked.has(key) && result.code !== ErrorCode.PruneFailed) agent.results.delete(key);
+      }
     }
   }
 

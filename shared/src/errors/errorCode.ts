@@ -29,6 +29,11 @@ export const ErrorCode = {
   KindNotInstalled: 'KindNotInstalled',
   /** The object's kind is not in the configured set of distributable kinds. */
   KindNotDistributable: 'KindNotDistributable',
+  /**
+   * A copy its source no longer wants could not be deleted (the workload API server refused or
+   * failed the DELETE); the agent retries it. Reported for the orphan until it is gone.
+   */
+  PruneFailed: 'PruneFailed',
   /** The workload API server refused or failed to apply a copy. */
   ApplyFailed: 'ApplyFailed',
   /** A warning on an applied copy: the workload cluster's schema dropped some of its fields. */

@@ -49,7 +49,16 @@ export interface KubernetesClusterStatus {
   readonly sentVersion?: string;
   readonly ackedVersion?: string;
   /** `warnings`: applied copies with a warning (also in `applied`); absent from older servers. */
-  readonly counts?: { applied: number; failed: number; conflict: number; pending: number; warnings?: number };
+  /** `notPruned`: orphans whose delete failed (listed in `copies` with code PruneFailed, no
+   * `source` being wanted any more); absent from older servers. */
+  readonly counts?: {
+    applied: number;
+    failed: number;
+    conflict: number;
+    pending: number;
+    warnings?: number;
+    notPruned?: number;
+  };
   readonly lastRejectedAttempt?: { version: string; message: string; time: string };
   readonly conditions?: readonly ClusterCondition[];
   readonly copies?: readonly CopyStatus[];
