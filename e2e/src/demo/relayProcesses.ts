@@ -26,6 +26,10 @@ export interface RelayProcesses {
   readonly serverHttpPort: number;
   readonly logDir: string;
   readonly processes: readonly ManagedProcess[];
+  /** Starts the server process again with the same command line (after a crash or a stop). */
+  readonly startServer: () => ManagedProcess;
+  /** Starts a cluster's agent process again with the same command line and state file. */
+  readonly startAgent: (cluster: string) => ManagedProcess;
 }
 
 /**
@@ -61,7 +65,7 @@ export async function startRelayProcesses(options: {
   say(
     `starting the management server (gRPC ${serverAddress}, HTTP 127.0.0.1:${serverHttpPort}; log ${join(logDir, 'mgmt-server.log')})`,
   );
-  processes.push(
+  const startServer = () =>
     startProcess({
       name: 'mgmt-server',
       command: process.execPath,
@@ -78,8 +82,8 @@ export async function startRelayProcesses(options: {
       logFile: join(logDir, 'mgmt-server.log'),
       pidFile: join(labDir, 'mgmt-server.pid'),
       lifetime: 'attached',
-    }),
-  );
+    });
+  processes.push(startServer());
   await waitUntil(
     'the management server to be ready',
     60_000,
@@ -88,6 +92,25 @@ export async function startRelayProcesses(options: {
     say,
   );
 
+  const agentKubeconfigs = new Map<string, string>();
+  const startAgent = (cluster: string) => {
+    const logFile = join(logDir, `agent-${cluster}.log`);
+    return startProcess({
+      name: `agent-${cluster}`,
+      command: process.execPath,
+      args: [
+        bin.agent,
+        `--kubeconfig=${agentKubeconfigs.get(cluster) ?? ''}`,
+        `--context=${cluster}`,
+        `--state-file=${join(labDir, `agent-${cluster}`, 'state.json')}`,
+        '--http-listen=127.0.0.1:0',
+        `--pod-name=agent-${cluster}-0`,
+      ],
+      logFile,
+      pidFile: join(labDir, `agent-${cluster}.pid`),
+      lifetime: 'attached',
+    });
+  };
   for (const cluster of options.workloads) {
     await options.beforeRegister?.(cluster);
     say(`${cluster}: relayctl register ${cluster} --kubecontext ${MGMT} --remote-context ${cluster}`);
@@ -103,34 +126,20 @@ export async function startRelayProcesses(options: {
       ],
       say,
     );
-    const agentKubeconfig = await lab.writeIdentityKubeconfig(
-      await grantAgentIdentity({
-        cluster,
-        admin: new KubeRest(lab.kubeConfig(cluster)),
-        namespace: NAMESPACE,
-      }),
+    agentKubeconfigs.set(
+      cluster,
+      await lab.writeIdentityKubeconfig(
+        await grantAgentIdentity({
+          cluster,
+          admin: new KubeRest(lab.kubeConfig(cluster)),
+          namespace: NAMESPACE,
+        }),
+      ),
     );
-    const logFile = join(logDir, `agent-${cluster}.log`);
-    say(`${cluster}: starting the agent (log ${logFile})`);
-    processes.push(
-      startProcess({
-        name: `agent-${cluster}`,
-        command: process.execPath,
-        args: [
-          bin.agent,
-          `--kubeconfig=${agentKubeconfig}`,
-          `--context=${cluster}`,
-          `--state-file=${join(labDir, `agent-${cluster}`, 'state.json')}`,
-          '--http-listen=127.0.0.1:0',
-          `--pod-name=agent-${cluster}-0`,
-        ],
-        logFile,
-        pidFile: join(labDir, `agent-${cluster}.pid`),
-        lifetime: 'attached',
-      }),
-    );
+    say(`${cluster}: starting the agent (log ${join(logDir, `agent-${cluster}.log`)})`);
+    processes.push(startAgent(cluster));
   }
-  return { serverAddress, serverHttpPort, logDir, processes };
+  return { serverAddress, serverHttpPort, logDir, processes, startServer, startAgent };
 }
 
 /** Runs the built relayctl and returns its stdout; its stderr (progress) goes to `say`. */
