@@ -39,6 +39,20 @@ function handler(applied: VersionContent[] = []): SessionHandler & { welcomes: n
 
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** A running session on a fake stream and a manual clock, with the default handler. */
+function openSession() {
+  const stream = new FakeStream();
+  const clock = createManualClock();
+  const session = new RelaySession({
+    stream,
+    handler: handler(),
+    clock,
+    logger,
+    signal: new AbortController().signal,
+  });
+  return { stream, clock, session, done: session.run() };
+}
+
 describe('RelaySession', () => {
   it('says Hello, waits for Welcome, reassembles chunks and acks each version in order', async () => {
     const stream = new FakeStream();
@@ -120,16 +134,7 @@ describe('RelaySession', () => {
   });
 
   it('sends heartbeats and drops a server that stays silent for 3 of them', async () => {
-    const stream = new FakeStream();
-    const clock = createManualClock();
-    const session = new RelaySession({
-      stream,
-      handler: handler(),
-      clock,
-      logger,
-      signal: new AbortController().signal,
-    });
-    const done = session.run();
+    const { stream, clock, done } = openSession();
     stream.push(welcome);
     await flush();
     await clock.advance(5_000);
@@ -144,16 +149,7 @@ describe('RelaySession', () => {
   });
 
   it('drops a server that accepts the stream but sends no Welcome within the timeout', async () => {
-    const stream = new FakeStream();
-    const clock = createManualClock();
-    const session = new RelaySession({
-      stream,
-      handler: handler(),
-      clock,
-      logger,
-      signal: new AbortController().signal,
-    });
-    const done = session.run();
+    const { stream, clock, done } = openSession();
     const dropped = expect(done).rejects.toThrow(
       `the management server sent no Welcome within ${WELCOME_TIMEOUT_MS / 1000} s; reconnecting`,
     );
@@ -165,16 +161,7 @@ describe('RelaySession', () => {
   });
 
   it('keeps a session whose Welcome came in time past the Welcome timeout', async () => {
-    const stream = new FakeStream();
-    const clock = createManualClock();
-    const session = new RelaySession({
-      stream,
-      handler: handler(),
-      clock,
-      logger,
-      signal: new AbortController().signal,
-    });
-    const done = session.run();
+    const { stream, clock, done } = openSession();
     stream.push(welcome);
     await flush();
     for (let t = 0; t < WELCOME_TIMEOUT_MS * 2; t += 5_000) {
