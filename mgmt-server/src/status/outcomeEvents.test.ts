@@ -31,10 +31,8 @@ describe('OutcomeEvents', () => {
     for (let i = 0; i < 1000; i++) events.setCluster(`c${i}`, [failed(`c${i}`)]);
     const due = events.flush();
     expect(due).toHaveLength(1);
-    expect(due[0]?.message).toMatch(
-      /^copy x in cluster <cluster>: NamespaceNotFound \(1000 clusters: c0, c1, /,
-    );
-    expect(due[0]?.message).toContain('and 990 more)');
+    expect(due[0]?.message).toMatch(/^copy x in clusters c0, c1, .* and 990 more: NamespaceNotFound$/);
+    expect(due[0]?.message).toContain('and 990 more: NamespaceNotFound');
     // Clusters joining a group that already has an Event add nothing.
     events.setCluster('late', [failed('late')]);
     expect(events.flush()).toEqual([]);
@@ -76,7 +74,7 @@ describe('OutcomeEvents', () => {
     const events = new OutcomeEvents();
     events.setCluster('qa', [failed('qa', 'copy in cluster qa, see qa-2')]);
     events.setCluster('prod', [failed('prod', 'copy in cluster prod, see qa-2')]);
-    expect(events.flush()[0]?.message).toBe('copy in cluster <cluster>, see qa-2 (2 clusters: prod, qa)');
+    expect(events.flush()[0]?.message).toBe('copy in clusters prod, qa, see qa-2');
   });
 });
 

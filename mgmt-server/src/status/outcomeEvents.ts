@@ -139,12 +139,18 @@ export class OutcomeEvents {
   }
 }
 
+/** The group's message with the clusters named where the cluster stood (the first 10, then a
+ * count): `copy x in clusters a, b and 3 more: …`, never the placeholder itself. */
 function groupMessage(group: Group): string {
   if (group.clusters.size <= 1) return group.sample;
   const names = [...group.clusters].sort();
   const shown = names.slice(0, NAMED_CLUSTERS).join(', ');
   const more = names.length > NAMED_CLUSTERS ? ` and ${names.length - NAMED_CLUSTERS} more` : '';
-  return `${group.template} (${names.length} clusters: ${shown}${more})`;
+  const list = `${shown}${more}`;
+  return group.template
+    .replaceAll(`cluster "${CLUSTER_PLACEHOLDER}"`, `clusters ${list}`)
+    .replaceAll(`cluster ${CLUSTER_PLACEHOLDER}`, `clusters ${list}`)
+    .replaceAll(CLUSTER_PLACEHOLDER, list);
 }
 
 /** Replaces `word` where it stands alone (not inside a longer name such as `qa-2` for `qa`). */
