@@ -199,4 +199,30 @@ describe('bad input is reported and loses nothing', () => {
       expect(now?.metadata.resourceVersion).toBe(before[c]?.metadata.resourceVersion);
     }
   });
+
+  it('a brace bomb in distribute-to is refused with the limit, at once, and the server goes on distributing', async () => {
+    // 100 characters that would expand to 2^20 cluster patterns (spec D2.10).
+    const bomb = upstream('brace-bomb', `${'{a,b}'.repeat(20)}/httpbin`);
+    await f.apply(bomb);
+    await expect
+      .poll(
+        async () =>
+          (await f.eventsFor({ kind: 'Upstream', namespace: 'gloo-mesh', name: 'brace-bomb' }))
+            .map((e) => e.message)
+            .join('\n'),
+        { timeout: 10_000 },
+      )
+      .toContain('expand to more than 1024 patterns');
+    // An unrelated source edited after it still reaches every cluster.
+    const after = upstream('after-the-bomb', '*/httpbin');
+    await f.apply(after);
+    for (const c of WORKLOADS) {
+      expect(await f.waitFor(c, copyOf(after, 'httpbin'), (o) => o !== undefined)).toBeDefined();
+      expect(await f.get(c, copyOf(bomb, 'httpbin'))).toBeUndefined();
+    }
+    const status = await f.relayctl(['status', 'Upstream/brace-bomb']);
+    expect(status.code).toBe(0);
+    expect(status.out).toContain('expand to more than 1024 patterns');
+    expect(Math.max(...status.out.split('\n').map((line) => line.length))).toBeLessThan(400);
+  });
 });
