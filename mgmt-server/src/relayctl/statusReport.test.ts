@@ -206,12 +206,26 @@ describe('buildSourceStatuses', () => {
     ]);
   });
 
-  it('says unknown when the status lists only part of the copies', () => {
+  it('shows an unlisted copy as applied when every failure and warning of the cluster is listed', () => {
+    // Over 500 copies, status lists failures, conflicts, pending and warned copies first.
     const truncated = [
       cluster('big', {
         connected: true,
-        counts: { applied: 900, failed: 0, conflict: 0, pending: 0 },
-        copies: [copy(up('a', 'x'), 'Applied', { source: upstreamUri('a') })],
+        counts: { applied: 899, failed: 1, conflict: 0, pending: 0, warnings: 0 },
+        copies: [copy(up('z', 'x'), 'Failed', { source: upstreamUri('z'), code: 'ApplyFailed' })],
+      }),
+    ];
+    const [s] = statusOf([source(UPSTREAM, 'b', 'big/x')], { clusters: truncated });
+    expect(s?.targets.map((t) => [t.result, t.message])).toEqual([['applied', null]]);
+    expect(s?.health).toBe('ok');
+  });
+
+  it('says unknown when the status lists only part of the copies and not all of its problems', () => {
+    const truncated = [
+      cluster('big', {
+        connected: true,
+        counts: { applied: 898, failed: 2, conflict: 0, pending: 0 },
+        copies: [copy(up('a', 'x'), 'Failed', { source: upstreamUri('a'), code: 'ApplyFailed' })],
       }),
     ];
     const [s] = statusOf([source(UPSTREAM, 'b', 'big/x')], { clusters: truncated });

@@ -232,6 +232,19 @@ function expectedTarget(
   const listed = status?.copies?.length ?? 0;
   const counts = status?.counts;
   const total = counts ? counts.applied + counts.failed + counts.conflict + counts.pending : 0;
+  if (total > listed && counts !== undefined) {
+    // Status lists failures, conflicts, pending copies and warnings before plain applied ones: when
+    // all of those are among the listed entries, a copy that is not listed is applied, cleanly.
+    const entries = (status?.copies ?? []).filter((e) => e.code !== ErrorCode.PruneFailed);
+    const notApplied = entries.filter((e) => e.outcome !== 'Applied').length;
+    const warned = entries.filter((e) => e.outcome === 'Applied' && e.code).length;
+    if (
+      notApplied === counts.failed + counts.conflict + counts.pending &&
+      warned === (counts.warnings ?? 0)
+    ) {
+      return { ...base, result: TargetResult.applied, code: null, message: null };
+    }
+  }
   if (total > listed) {
     return {
       ...base,
