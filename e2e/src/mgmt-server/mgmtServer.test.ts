@@ -284,6 +284,26 @@ describe('management server on a real API server', () => {
     ).rejects.toSatisfy(isNotFound);
   });
 
+  it('says on its Lease when a second process runs with the same --pod-name', async () => {
+    const namespace = await createNamespace('mst-twins');
+    await startServer(namespace, { instanceId: 'first' });
+    await startServer(namespace, { instanceId: 'second' });
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${serverLeaseName('mgmt-server-0')}`;
+    // Each renews every 10 s: by the second round each has seen the other's renewal.
+    await expect
+      .poll(
+        async () =>
+          (
+            await m.rest.request<{ metadata: { annotations?: Record<string, string> } }>({
+              method: 'GET',
+              path: leasePath,
+            })
+          ).metadata.annotations?.['kuberelay.dev/shared-with'],
+        { timeout: 40_000, interval: 500 },
+      )
+      .toMatch(/^mgmt-server-0\/(first|second)$/);
+  }, 60_000);
+
   it('refuses unknown certificates and other clusters, and records who tried', async () => {
     const namespace = await createNamespace('mst-auth');
     await register(namespace, 'alpha');

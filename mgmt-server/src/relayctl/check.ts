@@ -56,7 +56,7 @@ wrong command line.
   { "kind": "RelayctlCheck", "schemaVersion": 1, "context", "namespace", "checkedAt",
     "ok": bool (exit code 0), "health": "ok"|"warning"|"error",
     "server": { "health", "replicas": [ { "pod", "lease", "holder", "renewTime",
-        "renewedSecondsAgo", "fresh", "grpcAddress", "httpAddress", "mgmtCluster",
+        "renewedSecondsAgo", "fresh", "grpcAddress", "httpAddress", "mgmtCluster", "sharedWith",
         "readyz": null | { "url", "state": "ready"|"not-ready"|"unreachable", "detail" } } ] },
     "clusters": [ { "name", "registered", "connected", "reportedConnected", "notConnectedReason",
         "connectedPod", "serverInstance", "agentVersion", "agentPod", "lastHeartbeat",

@@ -156,6 +156,26 @@ describe('buildCheckReport', () => {
         `error: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900; http://x/readyz does not answer (ECONNREFUSED): crashed or frozen? (if relayctl cannot reach the server's HTTP port from here, run it where it can, or pass --no-probe to trust the Lease alone)`,
       ],
     },
+    {
+      name: 'two processes renew one Lease (the same --pod-name twice)',
+      input: input({
+        leases: [
+          {
+            ...freshLease,
+            metadata: {
+              ...freshLease.metadata,
+              annotations: { ...freshLease.metadata.annotations, 'kuberelay.dev/shared-with': `${POD}/b` },
+            },
+            spec: { ...freshLease.spec, holderIdentity: `${POD}/a` },
+          },
+        ],
+      }),
+      ok: false,
+      server: [
+        `error: replica ${POD}: two server processes renew its Lease (${POD}/a and ${POD}/b): each must run with its own --pod-name, or their statuses mix and one is invisible here`,
+        `ok: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900`,
+      ],
+    },
   ])('$name', ({ input: i, ok, server }) => {
     const s = summary(i);
     expect(s.ok).toBe(ok);

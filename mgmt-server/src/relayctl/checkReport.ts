@@ -37,8 +37,11 @@ export function buildCheckReport(input: CheckInput): CheckReport {
     .map((r) => rejectedReport(r, registered));
   const rejected = rejectedSection(input.rejected, rejectedAgents);
   const sections = [server, connectivity, rejected];
+  // Two processes behind one Lease make every status of that replica doubtful: not ok either.
   const serverUp =
-    replicas.some((r) => r.fresh && r.readyz?.state !== ReadyzState.unreachable) && input.namespaceExists;
+    replicas.some((r) => r.fresh && r.readyz?.state !== ReadyzState.unreachable) &&
+    !replicas.some((r) => r.fresh && r.sharedWith !== null) &&
+    input.namespaceExists;
   return {
     kind: 'RelayctlCheck',
     schemaVersion: 1,

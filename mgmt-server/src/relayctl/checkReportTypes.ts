@@ -61,6 +61,8 @@ export interface ReplicaReport {
   readonly grpcAddress: string | null;
   readonly httpAddress: string | null;
   readonly mgmtCluster: string | null;
+  /** Another live process renews this Lease too (the same --pod-name twice). */
+  readonly sharedWith: string | null;
   readonly readyz: ReadyzResult | null;
 }
 

@@ -34,6 +34,7 @@ export function replicaReport(r: ServerReplica, readyz: ReadyzResult | undefined
     grpcAddress: r.grpcAddress ?? null,
     httpAddress: r.httpAddress ?? null,
     mgmtCluster: r.mgmtCluster ?? null,
+    sharedWith: r.sharedWith ?? null,
     readyz: readyz ?? null,
   };
 }
@@ -67,6 +68,12 @@ export function serverSection(input: CheckInput, replicas: readonly ReplicaRepor
         message: `replica ${r.pod}: Lease ${renewed} (stopped? a replica renews it every 10s)`,
       });
       continue;
+    }
+    if (r.sharedWith !== null) {
+      findings.push({
+        health: Health.error,
+        message: `replica ${r.pod}: two server processes renew its Lease (${r.holder ?? '?'} and ${r.sharedWith}): each must run with its own --pod-name, or their statuses mix and one is invisible here`,
+      });
     }
     const parts = [`replica ${r.pod}: running (Lease ${renewed})`];
     if (r.grpcAddress) parts.push(`gRPC ${r.grpcAddress}`);

@@ -32,6 +32,8 @@ export interface ServerReplica {
   readonly grpcAddress: string | undefined;
   readonly httpAddress: string | undefined;
   readonly mgmtCluster: string | undefined;
+  /** Another live process renews this Lease too (the same --pod-name twice): its instance. */
+  readonly sharedWith: string | undefined;
   /** The distributable kinds the replica announces (undefined: none, or an unreadable value). */
   readonly kinds: readonly KindInfo[] | undefined;
 }
@@ -54,6 +56,7 @@ export function serverReplicas(leases: readonly LeaseObject[], now: Date): Serve
         grpcAddress: nonEmpty(annotations[RegistrationAnnotation.grpcAddress]),
         httpAddress: nonEmpty(annotations[RegistrationAnnotation.httpAddress]),
         mgmtCluster: nonEmpty(annotations[MGMT_CLUSTER_ANNOTATION]),
+        sharedWith: nonEmpty(annotations[RegistrationAnnotation.sharedWith]),
         kinds: kindsOf(annotations[RegistrationAnnotation.kinds]),
       };
     })

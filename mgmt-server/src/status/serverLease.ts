@@ -41,6 +41,10 @@ const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z
  */
 export class ServerLease {
   readonly #o: ServerLeaseOptions;
+  /** When this process last renewed, to tell a predecessor's renewal from a twin's. */
+  #renewedAt: number | undefined;
+  /** Another live process renews the same Lease (same --pod-name): its instance. */
+  #sharedWith: string | undefined;
 
   constructor(options: ServerLeaseOptions) {
     this.#o = options;
@@ -70,6 +74,7 @@ export class ServerLease {
 
   async #renew(signal: AbortSignal): Promise<void> {
     const name = serverLeaseName(this.#o.podName);
+    await this.#checkShared(name, signal);
     const body = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -82,6 +87,8 @@ export class ServerLease {
           [RegistrationAnnotation.grpcAddress]: this.#o.grpcAddress,
           [RegistrationAnnotation.httpAddress]: this.#o.httpAddress,
           [RegistrationAnnotation.kinds]: formatKindsAnnotation(this.#o.kinds),
+          // null removes it (merge patch) once the other process is gone.
+          [RegistrationAnnotation.sharedWith]: this.#sharedWith ?? null,
         },
       },
       spec: {
@@ -107,6 +114,36 @@ export class ServerLease {
         signal,
       });
     }
+  }
+
+  /**
+   * A Lease renewed by another instance after our own last renewal means two live processes use
+   * one --pod-name: their statuses and presence would mix, and one would be invisible. A
+   * predecessor (this pod restarted) renews nothing after we started, so it is never mistaken
+   * for one. Said loudly in the log and on the Lease, where relayctl check shows it.
+   */
+  async #checkShared(name: string, signal: AbortSignal): Promise<void> {
+    const renewedAt = this.#renewedAt;
+    this.#renewedAt = this.#o.clock.now();
+    if (renewedAt === undefined) return;
+    let live: { spec?: { holderIdentity?: string; renewTime?: string } };
+    try {
+      live = await this.#o.rest.request({ method: 'GET', path: `${this.#path}/${name}`, signal });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    const holder = live.spec?.holderIdentity;
+    const theirs = Date.parse(live.spec?.renewTime ?? '');
+    const shared =
+      holder !== undefined && holder !== this.#o.instance && theirs > renewedAt ? holder : undefined;
+    if (shared !== undefined && shared !== this.#sharedWith) {
+      this.#o.logger.error(
+        { lease: name, otherInstance: shared },
+        `another server process renews this replica's Lease: two processes run with --pod-name=${this.#o.podName}; give each its own`,
+      );
+    }
+    this.#sharedWith = shared;
   }
 
   /** Deletes the Lease (clean shutdown), so this replica stops being listed at once. */

@@ -107,9 +107,9 @@ export function serverRbac(options: ServerRbacOptions): RbacBundle {
       rule: {
         apiGroups: ['coordination.k8s.io'],
         resources: ['leases'],
-        verbs: [Verb.create, Verb.patch, Verb.delete, Verb.list],
+        verbs: [Verb.create, Verb.patch, Verb.delete, Verb.list, Verb.get],
       },
-      why: "Presence: each replica renews Lease kuberelay-mgmt-server-<pod> (merge patch), creates it when missing and deletes it on a clean shutdown. The pod name is not known when RBAC is written, hence no resourceNames. list: every replica reads the others' Leases to find statuses a dead server process left saying connected (StaleStatusSweeper).",
+      why: "Presence: each replica renews Lease kuberelay-mgmt-server-<pod> (merge patch), creates it when missing and deletes it on a clean shutdown. The pod name is not known when RBAC is written, hence no resourceNames. list: every replica reads the others' Leases to find statuses a dead server process left saying connected (StaleStatusSweeper). get: before renewing, a replica reads its own Lease to notice a second process started with the same --pod-name.",
     },
     {
       rule: {
