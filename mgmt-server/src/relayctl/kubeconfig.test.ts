@@ -32,6 +32,14 @@ describe('loadKubeconfig and selectContext', () => {
   writeFileSync(first, kubeconfig(['mgmt'], 'mgmt'));
   writeFileSync(second, kubeconfig(['cluster-1'], 'cluster-1'));
 
+  it('says a file that is not a kubeconfig is not one', () => {
+    const notKubeconfig = join(dir, 'values.yaml');
+    writeFileSync(notKubeconfig, 'replicas: 2\nimage: kuberelay\n');
+    expect(() => loadKubeconfig([notKubeconfig])).toThrow(
+      `${notKubeconfig} is not a kubeconfig: it has no clusters, users or contexts`,
+    );
+  });
+
   it('merges files, the first current-context winning', () => {
     const kc = loadKubeconfig([first, join(dir, 'missing'), second]);
     expect(kc.getContexts().map((c) => c.name)).toEqual(['mgmt', 'cluster-1']);

@@ -32,12 +32,15 @@ export function loadKubeconfig(paths: readonly string[]): KubeConfig {
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(first);
+    notAKubeconfig(first, kc);
     for (const path of others) {
       const next = new KubeConfig();
       next.loadFromFile(path);
+      notAKubeconfig(path, next);
       kc.mergeConfig(next, kc.getCurrentContext() !== '' && kc.getCurrentContext() !== undefined);
     }
   } catch (cause) {
+    if (cause instanceof CliError) throw cause;
     throw new CliError({
       code: CliErrorCode.Kubeconfig,
       message: `cannot read the kubeconfig (${existing.join(', ')}): ${oneLine(cause)}`,
@@ -45,6 +48,16 @@ export function loadKubeconfig(paths: readonly string[]): KubeConfig {
     });
   }
   return kc;
+}
+
+/** Any YAML loads as an empty KubeConfig; say that the file is not one instead of "no context". */
+function notAKubeconfig(path: string, kc: KubeConfig): void {
+  if (kc.getClusters().length === 0 && kc.getContexts().length === 0 && kc.getUsers().length === 0) {
+    throw new CliError({
+      code: CliErrorCode.Kubeconfig,
+      message: `${path} is not a kubeconfig: it has no clusters, users or contexts`,
+    });
+  }
 }
 
 /**
