@@ -124,8 +124,9 @@ export class RelayTestServer {
     return this.#sendNext();
   }
 
-  /** Resolves with the Ack of `version` (or the first Ack at or after it). */
-  async ackOf(version: number, timeoutMs = 15_000): Promise<Ack> {
+  /** Resolves with the Ack of `version` (or the first Ack at or after it). The bound only tells
+   * "never" from "late": a first version on a loaded 2-core machine took over 15 s once. */
+  async ackOf(version: number, timeoutMs = 30_000): Promise<Ack> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const ack = this.acks.find((a) => a.version >= version);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Agent, type AgentOptions, identityFromSecret, startAgent } from '@kuberelay/agent';
 import { type MgmtServer, type MgmtServerOptions, startMgmtServer } from '@kuberelay/mgmt-server';
-import { runRelayctl } from '@kuberelay/mgmt-server/relayctl';
+import { processIo, runRelayctl } from '@kuberelay/mgmt-server/relayctl';
 import { DEFAULT_RELAY_NAMESPACE, KUBERNETES_CLUSTER, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -167,7 +167,8 @@ export class RelayFixture {
       },
       env: { KUBECONFIG: this.lab.kubeconfigPath, HOME: '/nonexistent' },
       now: () => new Date(),
-      probeHttp: async () => ({ ok: false, error: 'not probed by the fixture' }),
+      // The real probe: check trusts /readyz over the Lease, and the in-process server serves it.
+      probeHttp: processIo().probeHttp,
     });
     return { code, out, err };
   }

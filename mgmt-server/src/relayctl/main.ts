@@ -75,3 +75,4 @@ export async function runRelayctl(argv: readonly string[], io: CliIo): Promise<n
   }
 }
 export type { CliIo, HttpProbe } from './cliIo.js';
+export { processIo } from './cliIo.js';
