@@ -349,7 +349,7 @@ describe('management server on a real API server', () => {
       .toEqual({ alpha: 'UNAUTHENTICATED×2', beta: 'PERMISSION_DENIED×1' });
   });
 
-  it('records an Event on a source whose annotation is invalid, once', async () => {
+  it('records an Event on a source whose annotation is invalid, once, whatever the replicas', async () => {
     const namespace = await createNamespace('mst-events');
     await register(namespace, 'alpha');
     await register(namespace, 'beta');
@@ -403,7 +403,10 @@ describe('management server on a real API server', () => {
     await expect
       .poll(async () => (await events()).some((e) => e.on === 'later'), { timeout: 10_000 })
       .toBe(true);
-    await new Promise((r) => setTimeout(r, 1_500));
+    // A second replica sees the same sources and the same outcomes: one Event each, still.
+    const second = await startServer(namespace, { podName: 'mgmt-server-1' });
+    await second.ready;
+    await new Promise((r) => setTimeout(r, 2_500));
     const repeated = (await events()).filter((e) => e.on === 'broken' || e.on === 'typo');
     expect(repeated.sort((a, b) => a.on.localeCompare(b.on))).toEqual([
       { on: 'broken', reason: 'DistributionInvalid', type: 'Warning', count: 1 },

@@ -18,6 +18,8 @@ export interface RecordEventOptions {
 
 interface CoreEvent {
   readonly count?: number;
+  readonly lastTimestamp?: string;
+  readonly reportingInstance?: string;
 }
 
 const COMPONENT = 'kuberelay-mgmt-server';
@@ -29,6 +31,9 @@ const MESSAGE_MAX = 1024;
  * outcome again bumps `count` on the existing Event instead of creating another: the aggregation
  * client-go's recorder does (design.md: same reason + message → count).
  */
+/** An identical Event another replica recorded this recently is the same outcome, seen twice. */
+const OTHER_REPLICA_WINDOW_MS = 60_000;
+
 export class EventRecorder {
   readonly #o: EventRecorderOptions;
 
@@ -83,6 +88,17 @@ export class EventRecorder {
         path: `${path}/${name}`,
         signal: this.#o.signal,
       });
+      // Every replica sees the same sources and records the same outcomes: a twin Event another
+      // replica recorded moments ago is that outcome, not a repeat of it.
+      const lastSeen = Date.parse(existing.lastTimestamp ?? '');
+      if (
+        existing.reportingInstance !== undefined &&
+        existing.reportingInstance !== this.#o.instance &&
+        this.#o.clock.now() - lastSeen < OTHER_REPLICA_WINDOW_MS
+      ) {
+        logger.debug({ reason, by: existing.reportingInstance }, 'event already recorded by another replica');
+        return;
+      }
       await this.#o.rest.request({
         method: 'PATCH',
         path: `${path}/${name}`,
