@@ -267,6 +267,9 @@ export class VersionApplier {
         continue;
       }
       this.#inventory.delete(result.key);
+      // An object found only by its label that turns out not to be ours was never a copy the
+      // server knew of: there is nothing to tell it.
+      if (result.state === 'released' && entry?.hash === '' && !this.#pruneResults.has(result.key)) continue;
       const gone: AgentCopyResult = {
         key: result.key,
         hash: entry?.hash ?? '',
