@@ -84,42 +84,46 @@ function indexOfUnescaped(text: string, char: string, from: number): number {
   return -1;
 }
 
-function matchingBrace(text: string, open: number): number {
+/**
+ * Walks `text` from `from`, honouring `\` escapes, and calls `visit` with each unescaped `{`, `}`
+ * and `,` and the brace depth after it; stops at the first index `visit` returns true for.
+ * Returns that index, or -1. The one reading of braces both helpers below share.
+ */
+function walkBraces(
+  text: string,
+  from: number,
+  visit: (i: number, c: string, depth: number) => boolean,
+): number {
   let depth = 0;
-  for (let i = open; i < text.length; i += 1) {
-    const c = text[i];
+  for (let i = from; i < text.length; i += 1) {
+    const c = text[i] ?? '';
     if (c === '\\') {
       i += 1;
-    } else if (c === '{') {
-      depth += 1;
-    } else if (c === '}') {
-      depth -= 1;
-      if (depth === 0) {
-        return i;
-      }
+      continue;
     }
+    if (c === '{') depth += 1;
+    else if (c === '}') depth -= 1;
+    else if (c !== ',') continue;
+    if (visit(i, c, depth)) return i;
   }
   return -1;
 }
 
+/** Index of the `}` closing the `{` at `open`, or -1. */
+const matchingBrace = (text: string, open: number): number =>
+  walkBraces(text, open, (_, c, depth) => c === '}' && depth === 0);
+
 /** `body` split at its commas outside nested braces. */
 function splitTopLevel(body: string): string[] {
   const parts: string[] = [];
-  let depth = 0;
   let start = 0;
-  for (let i = 0; i < body.length; i += 1) {
-    const c = body[i];
-    if (c === '\\') {
-      i += 1;
-    } else if (c === '{') {
-      depth += 1;
-    } else if (c === '}') {
-      depth -= 1;
-    } else if (c === ',' && depth === 0) {
+  walkBraces(body, 0, (i, c, depth) => {
+    if (c === ',' && depth === 0) {
       parts.push(body.slice(start, i));
       start = i + 1;
     }
-  }
+    return false;
+  });
   parts.push(body.slice(start));
   return parts;
 }
