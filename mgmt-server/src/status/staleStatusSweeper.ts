@@ -102,14 +102,19 @@ export class StaleStatusSweeper {
 
   async run(): Promise<void> {
     const { signal, clock, logger } = this.#o;
-    try {
-      await Promise.race([
-        this.#o.ready,
-        new Promise((_, reject) => signal.addEventListener('abort', reject)),
-      ]);
-    } catch {
-      return;
-    }
+    // Nothing is judged before the view is complete; a stop before that ends the wait.
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const ready = await Promise.race([
+      this.#o.ready.then(
+        () => true,
+        () => false,
+      ),
+      aborted.then(() => false),
+    ]);
+    if (!ready || signal.aborted) return;
     const intervalMs = this.#o.intervalMs ?? SERVER_LEASE_RENEW_SECONDS * 1000;
     await retryLoop({
       signal,
