@@ -204,8 +204,9 @@ export class VersionApplier {
     // enforced): the Ack reports real results.
     await reconciler.settled();
     // The version's Ack says where every orphan stands: Removed ones once, failed ones until gone.
+    // A key the new set wants again is a copy, no longer an orphan: its result is the reconciler's.
     for (const [key, result] of this.#pruneResults) {
-      if (result.outcome === Outcome.Removed) this.#pruneResults.delete(key);
+      if (result.outcome === Outcome.Removed || next.copies.has(key)) this.#pruneResults.delete(key);
     }
     const removed = options.mayPrune() ? await this.#prune(next.copies, reconciler, options.mayPrune) : [];
     this.#held = { version: version.version, digest: next.digest, copies: next.copies };

@@ -68,6 +68,22 @@ async function refuseDeletesOf(namespace: string, name: string): Promise<() => P
   const lift = async () => {
     await h.rest.request({ method: 'DELETE', path: `${base}/validatingadmissionpolicybindings/${policy}` });
     await h.rest.request({ method: 'DELETE', path: `${base}/validatingadmissionpolicies/${policy}` });
+    // Unloaded asynchronously too: wait until a dry-run delete passes (or the object is gone).
+    const until = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await h.rest.request({
+          method: 'DELETE',
+          path: upstreamPath(namespace, name),
+          query: { dryRun: 'All' },
+        });
+        return;
+      } catch (error) {
+        if (isNotFound(error)) return;
+        if (Date.now() > until) throw error;
+      }
+      await sleep(200);
+    }
   };
   h.cleanups.push(() => lift().catch(() => {}));
   return lift;
@@ -177,5 +193,25 @@ describe('orphan-proof pruning', () => {
     await waitGone(upstreamPath(ns, 'stuck'), 15_000);
     expect((await writes(second)).delete).toBe(1);
     expect(await mustGet(upstreamPath(ns, 'keep'))).toBeDefined();
+  });
+
+  it('stops calling a copy an orphan when its source wants it again', async () => {
+    const ns = unique('wanted-again');
+    await createNamespace(ns);
+    const server = await startServer();
+    const copies = ['keep', 'back'].map((name) => buildTestCopy({ object: upstream(name, ns) }));
+    server.publish(copies);
+    await startTestAgent({ serverAddress: server.address, stateFile: await stateFile() });
+    await server.ackOf(0);
+    const lift = await refuseDeletesOf(ns, 'back');
+    const backKey = `gloo.solo.io/Upstream/${ns}/back`;
+    const gone = await server.ackOf(server.publish(copies.slice(0, 1)));
+    expect(gone.results.find((r) => r.key === backKey)?.code).toBe('PruneFailed');
+
+    const again = await server.ackOf(server.publish(copies));
+    expect(again.results.filter((r) => r.key === backKey)).toEqual([
+      expect.objectContaining({ outcome: CopyOutcome.COPY_OUTCOME_APPLIED }),
+    ]);
+    await lift();
   });
 });
