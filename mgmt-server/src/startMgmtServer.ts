@@ -333,6 +333,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     rest,
     namespace: options.namespace,
     self: serverInstance,
+    clusters: () => view.clusterStatuses(),
     heldHere: (cluster) => reporter.holds(cluster),
     ready: cache.ready,
     clock,

@@ -7,6 +7,7 @@ import {
   type KindInfo,
   KUBERNETES_CLUSTER,
   type KubeObject,
+  type KubernetesClusterStatus,
   type Logger,
   type ObjectRef,
 } from '@kuberelay/shared';
@@ -28,7 +29,13 @@ export interface ManagementViewOptions {
 
 type Source = KubeObject & ObjectWithMeta;
 type ClusterObject = {
-  readonly metadata?: { readonly name?: string; readonly uid?: string; readonly deletionTimestamp?: string };
+  readonly metadata?: {
+    readonly name?: string;
+    readonly uid?: string;
+    readonly deletionTimestamp?: string;
+    readonly resourceVersion?: string;
+  };
+  readonly status?: KubernetesClusterStatus;
 };
 
 interface KindWatch {
@@ -123,6 +130,21 @@ export class ManagementView {
       .filter((c) => !c.metadata?.deletionTimestamp)
       .map((c) => c.metadata?.name ?? '')
       .filter((name) => name !== '');
+  }
+
+  /** Every registered cluster's status as last watched, with the resourceVersion it was read at. */
+  clusterStatuses(): {
+    name: string;
+    resourceVersion: string;
+    status: KubernetesClusterStatus | undefined;
+  }[] {
+    return this.#clusters
+      .list()
+      .flatMap((c) =>
+        c.metadata?.name
+          ? [{ name: c.metadata.name, resourceVersion: c.metadata.resourceVersion ?? '', status: c.status }]
+          : [],
+      );
   }
 
   /** The uid of registered cluster `name` (undefined when not registered or being deleted). */

@@ -73,6 +73,8 @@ const podOf = (instance: string): string => instance.slice(0, instance.lastIndex
 export interface StaleStatusSweeperOptions {
   readonly rest: KubeRest;
   readonly namespace: string;
+  /** The registered clusters as the server already watches them (ManagementView). */
+  readonly clusters: () => readonly ClusterFacts[];
   readonly self: string;
   readonly heldHere: (cluster: string) => boolean;
   /** Resolves once the server's view is complete: nothing is swept before. */
@@ -135,29 +137,19 @@ export class StaleStatusSweeper {
   /** One pass; returns the clusters marked disconnected. */
   async sweep(signal: AbortSignal): Promise<string[]> {
     const { rest, namespace } = this.#o;
-    const [leases, clusters] = await Promise.all([
-      rest.request<{ items: LeaseItem[] }>({
-        method: 'GET',
-        path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?labelSelector=${encodeURIComponent(`${RegistrationLabel.component}=kuberelay-mgmt-server`)}`,
-        signal,
-      }),
-      rest.request<{ items: ClusterItem[] }>({
-        method: 'GET',
-        path: resourcePath({ ...KUBERNETES_CLUSTER, namespace }),
-        signal,
-      }),
-    ]);
+    const leases = await rest.request<{ items: LeaseItem[] }>({
+      method: 'GET',
+      path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases?labelSelector=${encodeURIComponent(`${RegistrationLabel.component}=kuberelay-mgmt-server`)}`,
+      signal,
+    });
     const stale = staleConnections({
       leases: leases.items.map((l) => ({
         name: l.metadata.name,
         holderIdentity: l.spec?.holderIdentity,
         renewedAt: parseTime(l.spec?.renewTime ?? l.spec?.acquireTime),
       })),
-      clusters: clusters.items.map((c) => ({
-        name: c.metadata.name,
-        resourceVersion: c.metadata.resourceVersion ?? '',
-        status: c.status,
-      })),
+      // A stale watch cache is harmless: the patch is conditional on the resourceVersion read.
+      clusters: this.#o.clusters(),
       now: this.#o.clock.now(),
       self: this.#o.self,
       heldHere: this.#o.heldHere,
@@ -218,11 +210,6 @@ interface LeaseItem {
     readonly renewTime?: string;
     readonly acquireTime?: string;
   };
-}
-
-interface ClusterItem {
-  readonly metadata: { readonly name: string; readonly resourceVersion?: string };
-  readonly status?: KubernetesClusterStatus;
 }
 
 function parseTime(value: string | undefined): number | undefined {
