@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeRest } from '@kuberelay/shared/kube';
+import { isConflict, isNotFound, KubeRest } from '@kuberelay/shared/kube';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bin, MGMT, NAMESPACE, type RelayProcesses, startRelayProcesses } from '../demo/relayProcesses.js';
 import { attachLab, type Lab } from '../lab/lab.js';
@@ -110,6 +110,11 @@ async function copyUids(): Promise<Record<string, string | undefined>> {
   return uids;
 }
 
+/** Creating a namespace that another test file created already is fine; anything else is not. */
+function ignoreExisting(error: unknown): void {
+  if (!isConflict(error)) throw error;
+}
+
 function kill(name: string): Promise<unknown> {
   const proc = running.get(name);
   if (proc === undefined) throw new Error(`${name} is not running`);
@@ -125,7 +130,7 @@ beforeAll(async () => {
     for (const name of ['gloo-system', 'httpbin']) {
       await rest
         .request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } })
-        .catch(() => {});
+        .catch(ignoreExisting);
     }
   }
   const labDir = await mkdtemp(join(tmpdir(), 'kuberelay-faults-'));
@@ -134,7 +139,7 @@ beforeAll(async () => {
   const mgmt = new KubeRest(lab.kubeConfig(MGMT));
   await mgmt
     .request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: NAMESPACE } } })
-    .catch(() => {});
+    .catch(ignoreExisting);
   for (const source of [gateway, upstream, route]) await createOrReplace(mgmt, source);
   await waitFor('every cluster connected and up to date', 60_000, async () => (await check()).code === 0);
 }, 180_000);
@@ -143,15 +148,20 @@ afterAll(async () => {
   // Sources deleted while everything runs, so the agents prune their copies and the next test
   // file starts from clean workload clusters.
   const mgmt = new KubeRest(lab.kubeConfig(MGMT));
-  for (const source of [route, upstream, gateway]) {
-    await mgmt
-      .request({ method: 'DELETE', path: pathOf({ ...source, name: source.metadata.name }) })
-      .catch(() => {});
+  // Not swallowed: a source left behind collides with the same example in a later test file.
+  try {
+    for (const source of [route, upstream, gateway]) {
+      const path = pathOf({ ...source, namespace: source.metadata.namespace, name: source.metadata.name });
+      await mgmt.request({ method: 'DELETE', path }).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+    }
+    await waitFor('the copies pruned', 30_000, async () =>
+      Object.values(await copyUids()).every((uid) => uid === undefined),
+    );
+  } finally {
+    for (const proc of running.values()) await proc.stop();
   }
-  await waitFor('the copies pruned', 30_000, async () =>
-    Object.values(await copyUids()).every((uid) => uid === undefined),
-  ).catch(() => {});
-  for (const proc of running.values()) await proc.stop();
 }, 120_000);
 
 describe('a server crash while an agent is dead', () => {
