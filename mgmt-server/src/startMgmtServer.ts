@@ -26,7 +26,13 @@ import {
 } from './config/parseFlags.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
-import { createRefusalLimiter, createStreamLimiter, type RelayLimits } from './limits/index.js';
+import { refusedConnections } from './grpc/refusedConnections.js';
+import {
+  createConnectionLimiter,
+  createRefusalLimiter,
+  createStreamLimiter,
+  type RelayLimits,
+} from './limits/index.js';
 import { createServerMetrics } from './metrics/serverMetrics.js';
 import { AgentCertificates } from './pki/agentCertificates.js';
 import { CaStore } from './pki/caStore.js';
@@ -81,6 +87,8 @@ export interface MgmtServerOptions {
     readonly streamMessagesPerSecond?: number;
     readonly streamMessageBurst?: number;
     readonly maxRefusalsPerMinute?: number;
+    readonly maxConnectionsPerAddress?: number;
+    readonly maxConnections?: number;
   };
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -244,9 +252,23 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'rejected-agents' }),
     signal: background.signal,
   });
+  const limits: RelayLimits = {
+    streams: createStreamLimiter({
+      maxStreamsPerIdentity: options.limits?.maxStreamsPerCluster,
+      messagesPerSecond: options.limits?.streamMessagesPerSecond,
+      burst: options.limits?.streamMessageBurst,
+      clock,
+    }),
+    refusals: createRefusalLimiter({ maxRefusalsPerMinute: options.limits?.maxRefusalsPerMinute, clock }),
+    connections: createConnectionLimiter({
+      maxPerAddress: options.limits?.maxConnectionsPerAddress,
+      maxTotal: options.limits?.maxConnections,
+    }),
+  };
   const metrics = createServerMetrics({
     copiesByOutcome: () => reporter.copiesByOutcome(),
     connectedAgents: () => sessions.size,
+    openConnections: () => limits.connections.open(),
   });
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
   const observe = observer.observe;
@@ -267,19 +289,16 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     onComputed: (seconds) => metrics.recomputeSeconds.observe(seconds),
   });
 
-  const limits: RelayLimits = {
-    streams: createStreamLimiter({
-      maxStreamsPerIdentity: options.limits?.maxStreamsPerCluster,
-      messagesPerSecond: options.limits?.streamMessagesPerSecond,
-      burst: options.limits?.streamMessageBurst,
+  const grpcLogger = logger.child({ component: 'grpc' });
+  const grpc = await startGrpcServer({
+    address: grpcListen,
+    limits,
+    logger: grpcLogger,
+    onRefusedConnection: refusedConnections({
+      counter: metrics.refusedConnections,
+      logger: grpcLogger,
       clock,
     }),
-    refusals: createRefusalLimiter({ maxRefusalsPerMinute: options.limits?.maxRefusalsPerMinute, clock }),
-  };
-  const grpc = await startGrpcServer({
-    address: formatListenAddress(grpcListen),
-    limits,
-    logger: logger.child({ component: 'grpc' }),
     credentials: serverCertificate.credentials,
     bootstrap: (request) => agentCertificates.bootstrap(request),
     ready: cache.ready,

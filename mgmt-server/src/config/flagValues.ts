@@ -46,7 +46,9 @@ export type LimitFlag =
   | 'max-streams-per-cluster'
   | 'stream-messages-per-second'
   | 'stream-message-burst'
-  | 'max-refusals-per-minute';
+  | 'max-refusals-per-minute'
+  | 'max-connections-per-address'
+  | 'max-connections';
 
 /** A limit: a whole number, 0 = off; absent: `fallback`. */
 export function parseLimit(flag: LimitFlag, value: string | undefined, fallback: number): Result<number> {

@@ -48,6 +48,11 @@ kuberelay-relay-ca in --namespace; created at first start when missing, never ov
   --stream-message-burst N      messages a stream may send at once before the rate applies (default 200)
   --max-refusals-per-minute N   refused attempts (bad certificate or token) per peer address per minute
                                 before that address is cut off early (default 60; 0 = off)
+  --max-connections-per-address N
+                                open connections to the gRPC port from one address, closed before TLS
+                                above it (default 256; raise it, or 0 = off, behind a proxy or NAT
+                                that puts many agents behind one address)
+  --max-connections N           open connections to the gRPC port in all (default 10000; 0 = off)
                                 Durations: a whole number with m, h or d (90m, 12h, 30d).
   -h, --help                    show this help
 

@@ -34,6 +34,8 @@ describe('parseFlags', () => {
             streamMessagesPerSecond: 50,
             streamMessageBurst: 200,
             maxRefusalsPerMinute: 60,
+            maxConnectionsPerAddress: 256,
+            maxConnections: 10_000,
           },
         },
       },

@@ -18,6 +18,8 @@ import {
   resultFrom,
 } from '@kuberelay/shared';
 import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_MAX_REFUSALS_PER_MINUTE,
   DEFAULT_MAX_STREAMS_PER_IDENTITY,
   DEFAULT_MESSAGE_BURST,
@@ -84,6 +86,8 @@ export interface MgmtServerConfig {
     readonly streamMessagesPerSecond: number;
     readonly streamMessageBurst: number;
     readonly maxRefusalsPerMinute: number;
+    readonly maxConnectionsPerAddress: number;
+    readonly maxConnections: number;
   };
 }
 
@@ -118,6 +122,8 @@ const OPTIONS = {
   'stream-messages-per-second': { type: 'string' },
   'stream-message-burst': { type: 'string' },
   'max-refusals-per-minute': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
+  'max-connections': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -218,6 +224,8 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
     streamMessagesPerSecond: limit('stream-messages-per-second', DEFAULT_MESSAGES_PER_SECOND),
     streamMessageBurst: limit('stream-message-burst', DEFAULT_MESSAGE_BURST),
     maxRefusalsPerMinute: limit('max-refusals-per-minute', DEFAULT_MAX_REFUSALS_PER_MINUTE),
+    maxConnectionsPerAddress: limit('max-connections-per-address', DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+    maxConnections: limit('max-connections', DEFAULT_MAX_CONNECTIONS),
   };
   const serverSans = values['server-san'] ?? defaultServerSans(namespace, environment.env.POD_IP);
   for (const san of serverSans) {

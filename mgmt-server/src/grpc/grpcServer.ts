@@ -2,9 +2,10 @@ import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { boundedRelayService, protoRoot, relayProtoFile } from '@kuberelay/proto';
-import { type Logger, listenFailed } from '@kuberelay/shared';
+import { formatListenAddress, type ListenAddress, type Logger, listenFailed } from '@kuberelay/shared';
 import { HealthImplementation } from 'grpc-health-check';
-import type { RelayLimits } from '../limits/index.js';
+import type { LimitRefusal, RelayLimits } from '../limits/index.js';
+import { listenGated } from './gatedListener.js';
 import { type BootstrapHandler, relayService, type StreamContext } from './relayService.js';
 
 export const RELAY_SERVICE_NAME = 'kuberelay.relay.v1.RelayService';
@@ -15,8 +16,8 @@ const MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 const MAX_SEND_BYTES = 8 * 1024 * 1024;
 
 export interface GrpcServerOptions {
-  /** `host:port` to bind; port 0 picks a free one. */
-  readonly address: string;
+  /** Where to listen; port 0 picks a free one. */
+  readonly address: ListenAddress;
   /** The flag that sets `address`, named when it cannot be bound (default --grpc-listen). */
   readonly flag?: string;
   readonly context: StreamContext;
@@ -26,7 +27,9 @@ export interface GrpcServerOptions {
   /** Bootstrap waits for this (the registration view is complete). */
   readonly ready: Promise<void>;
   readonly logger: Logger;
-  readonly limits?: RelayLimits;
+  readonly limits: RelayLimits;
+  /** A connection closed before TLS because a connection limit was reached. */
+  readonly onRefusedConnection?: (refusal: LimitRefusal, address: string) => void;
 }
 
 export interface RunningGrpcServer {
@@ -41,8 +44,10 @@ export interface RunningGrpcServer {
 /**
  * The grpc-js server: RelayService, the standard health service (NOT_SERVING until the server is
  * ready) and server reflection. Keepalive pings every 10 s with a 5 s timeout detect dead agents
- * faster than TCP would (design.md "Protocol"). Rejects with a `ListenFailed` RelayError when the
- * address cannot be bound.
+ * faster than TCP would (design.md "Protocol"), and bound how long a connection that finished TLS
+ * but never sent the HTTP/2 preface holds a file descriptor: it cannot answer the first ping, so it
+ * is closed 15 s after it opened (docs/security.md "gRPC edge"). Rejects with a `ListenFailed`
+ * RelayError when the address cannot be bound.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new Server({
@@ -67,15 +72,21 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const health = new HealthImplementation({ '': 'NOT_SERVING', [RELAY_SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
   addReflection(server, options.logger);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, options.credentials, (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
+  // Our own TCP listener in front of grpc-js, which has no connection limits (gatedListener.ts).
+  const listener = await listenGated({
+    address: options.address,
+    injector: server.createConnectionInjector(options.credentials),
+    limiter: options.limits.connections,
+    onRefused: options.onRefusedConnection,
   }).catch((error: unknown) => {
     // Nothing is bound, but the server object holds the services: release it, then say why.
     server.forceShutdown();
-    throw listenFailed({ flag: options.flag ?? '--grpc-listen', address: options.address }, error);
+    throw listenFailed(
+      { flag: options.flag ?? '--grpc-listen', address: formatListenAddress(options.address) },
+      error,
+    );
   });
+  const port = listener.port;
   let serving = false;
   return {
     port,
@@ -87,6 +98,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     },
     isServing: () => serving,
     stop: async (graceMs) => {
+      listener.close();
       serving = false;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(RELAY_SERVICE_NAME, 'NOT_SERVING');

@@ -1,4 +1,13 @@
 // Hardening limits of the relay's gRPC edge (docs/security.md "Limits"). Pure, clock-injected.
+export {
+  type ConnectionAdmission,
+  type ConnectionLease,
+  type ConnectionLimiter,
+  type ConnectionLimiterOptions,
+  createConnectionLimiter,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+} from './connectionLimiter.js';
 export { LimitCode, type LimitRefusal } from './limitRefusal.js';
 export { peerAddress } from './peerAddress.js';
 export {
@@ -27,6 +36,7 @@ export {
   takeToken,
 } from './tokenBucket.js';
 
+import type { ConnectionLimiter } from './connectionLimiter.js';
 import type { RefusalLimiter } from './refusalLimiter.js';
 import type { StreamLimiter } from './streamLimiter.js';
 
@@ -34,4 +44,6 @@ import type { StreamLimiter } from './streamLimiter.js';
 export interface RelayLimits {
   readonly streams: StreamLimiter;
   readonly refusals: RefusalLimiter;
+  /** TCP connections per address and in all, counted before TLS. */
+  readonly connections: ConnectionLimiter;
 }

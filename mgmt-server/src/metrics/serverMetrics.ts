@@ -11,6 +11,8 @@ export interface ServerMetrics {
   readonly versionsAcked: Counter<'cluster'>;
   readonly nacks: Counter<'cluster' | 'reason'>;
   readonly rejectedStreams: Counter<'code'>;
+  readonly refusedConnections: Counter<'code'>;
+  readonly openConnections: Gauge;
   /** Seconds from the source change that produced a version to the agent's Ack of it. */
   readonly editToAck: Histogram;
   readonly copiesByResult: Gauge<'outcome'>;
@@ -21,6 +23,8 @@ export interface ServerMetricsOptions {
   /** Current copies by outcome over every cluster this replica serves (read at scrape time). */
   readonly copiesByOutcome: () => Readonly<Record<string, number>>;
   readonly connectedAgents: () => number;
+  /** TCP connections open on the gRPC port (agents, probes, and anything else that dialled). */
+  readonly openConnections: () => number;
 }
 
 export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
@@ -59,6 +63,20 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       help: 'Agent streams refused (authentication, registration, protocol), by code.',
       labelNames: ['code'],
       registers,
+    }),
+    refusedConnections: new Counter({
+      name: 'kuberelay_mgmt_refused_connections_total',
+      help: 'TCP connections to the gRPC port closed before TLS because a connection limit was reached, by code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    openConnections: new Gauge({
+      name: 'kuberelay_mgmt_open_connections',
+      help: 'TCP connections open on the gRPC port, whatever they carry (counted before TLS).',
+      registers,
+      collect() {
+        this.set(options.openConnections());
+      },
     }),
     editToAck: new Histogram({
       name: 'kuberelay_mgmt_edit_to_ack_seconds',

@@ -14,6 +14,12 @@ export interface ServerTlsMaterial {
 // experimental certificate-provider credentials: those build the context from cert, key and CA
 // only, with no way to set the protocol version.
 const TLS_VERSION = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
+/**
+ * A TCP connection that has not finished its TLS handshake in this long is closed (Node's default
+ * is 120 s, so idle sockets could hold file descriptors for minutes). One that finished it but
+ * never speaks HTTP/2 is closed by the first keepalive ping it does not answer (grpcServer.ts).
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
 
 function contextOf(material: ServerTlsMaterial): SecureContextOptions {
   return { ...TLS_VERSION, cert: material.certPem, key: material.keyPem, ca: material.caBundlePem };
@@ -30,7 +36,15 @@ function contextOf(material: ServerTlsMaterial): SecureContextOptions {
  */
 export class RelayServerCredentials extends ServerCredentials {
   constructor(initial: ServerTlsMaterial) {
-    super({ ...TLS_VERSION, requestCert: true, rejectUnauthorized: false }, contextOf(initial));
+    super(
+      {
+        ...TLS_VERSION,
+        requestCert: true,
+        rejectUnauthorized: false,
+        handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      },
+      contextOf(initial),
+    );
   }
 
   /** Swaps the certificate and trust bundle for new connections. */
