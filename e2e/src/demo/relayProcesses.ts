@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeRest } from '@kuberelay/shared/kube';
+import { parseAllDocuments } from 'yaml';
 import type { Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { freePort } from '../lab/ports.js';
@@ -10,6 +11,26 @@ import { type ManagedProcess, startProcess } from '../lab/processes.js';
 import { grantAgentIdentity, grantServerIdentity } from '../support/relayIdentities.js';
 
 const run = promisify(execFile);
+
+/**
+ * NODE_OPTIONS as the shipped Deployment sets it (the heap cap below the container's memory
+ * limit), so the programs run here as they run in a cluster and memory figures mean the same.
+ */
+function shippedNodeOptions(manifest: 'mgmt-server.yaml' | 'agent.yaml'): Record<string, string> {
+  const text = readFileSync(join(repoRoot, 'deploy', 'manifests', manifest), 'utf8');
+  for (const doc of parseAllDocuments(text)) {
+    const object = doc.toJSON() as {
+      kind?: string;
+      spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } };
+    } | null;
+    if (object?.kind !== 'Deployment') continue;
+    const value = object.spec?.template?.spec?.containers?.[0]?.env?.find(
+      (e) => e.name === 'NODE_OPTIONS',
+    )?.value;
+    if (value !== undefined) return { NODE_OPTIONS: value };
+  }
+  throw new Error(`deploy/manifests/${manifest} sets no NODE_OPTIONS on its Deployment`);
+}
 
 export const MGMT = 'mgmt';
 export const NAMESPACE = 'gloo-mesh';
@@ -82,6 +103,7 @@ export async function startRelayProcesses(options: {
       logFile: join(logDir, 'mgmt-server.log'),
       pidFile: join(labDir, 'mgmt-server.pid'),
       lifetime: 'attached',
+      env: shippedNodeOptions('mgmt-server.yaml'),
     });
   processes.push(startServer());
   await waitUntil(
@@ -109,6 +131,7 @@ export async function startRelayProcesses(options: {
       logFile,
       pidFile: join(labDir, `agent-${cluster}.pid`),
       lifetime: 'attached',
+      env: shippedNodeOptions('agent.yaml'),
     });
   };
   for (const cluster of options.workloads) {

@@ -22,6 +22,8 @@ export const say = (m: string) => {
 };
 
 export interface CheckSample {
+  /** When the run started, and when it ended (epoch ms). */
+  readonly startedAt: number;
   readonly at: number;
   readonly code: number;
   readonly connected: Readonly<Record<string, boolean>>;
@@ -87,6 +89,7 @@ export function useFaultLab(): FaultLab {
 
   const check = (): Promise<CheckSample> =>
     new Promise((resolve, reject) => {
+      const startedAt = Date.now();
       execFile(
         process.execPath,
         [
@@ -105,6 +108,7 @@ export function useFaultLab(): FaultLab {
           try {
             const report = JSON.parse(stdout) as { clusters: { name: string; connected: boolean }[] };
             resolve({
+              startedAt,
               at: Date.now(),
               code,
               connected: Object.fromEntries(report.clusters.map((c) => [c.name, c.connected])),

@@ -77,3 +77,43 @@ describe('a server crash while an agent is dead', () => {
     expect(after).toEqual(before);
   }, 240_000);
 });
+
+describe('a frozen server (SIGSTOP)', () => {
+  it('is red in every check that starts while it is frozen, and recovers without losing or churning a copy', async () => {
+    await waitFor('check green before the freeze', 60_000, async () => (await check()).code === 0);
+    const before = await copyUids();
+    const server = faults.process('mgmt-server');
+
+    // Frozen, not dead: the sockets stay open and the Lease stays "fresh" until it expires, so
+    // only check's own /readyz probe (2 s timeout) can tell.
+    process.kill(server.pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    let whileFrozen: Awaited<ReturnType<typeof sampleChecks>>;
+    try {
+      whileFrozen = await sampleChecks(new Promise((r) => setTimeout(r, 15_000)));
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+    const resumedAt = Date.now();
+    const recoveredMs = await waitFor(
+      'check green after SIGCONT',
+      60_000,
+      async () => (await check()).code === 0,
+    );
+    const after = await copyUids();
+
+    const inFreeze = whileFrozen.filter((s) => s.startedAt >= stoppedAt && s.at <= resumedAt);
+    const firstRed = whileFrozen.find((s) => s.code !== 0);
+    process.stderr.write(
+      `${[
+        'faults: server frozen with SIGSTOP for 15 s',
+        `  relayctl check samples started in the freeze: ${inFreeze.length}; exit 0 in ${inFreeze.filter((s) => s.code === 0).length}`,
+        `  first red ${firstRed === undefined ? 'never' : `${firstRed.at - stoppedAt} ms`} after SIGSTOP; green again ${recoveredMs} ms after SIGCONT`,
+        `  copies lost: ${Object.values(after).filter((uid) => uid === undefined).length}, churned (new UID): ${Object.keys(before).filter((k) => after[k] !== undefined && after[k] !== before[k]).length}`,
+      ].join('\n')}\n`,
+    );
+    expect(inFreeze.length).toBeGreaterThan(0);
+    expect(inFreeze.filter((s) => s.code === 0)).toEqual([]);
+    expect(after).toEqual(before);
+  }, 180_000);
+});

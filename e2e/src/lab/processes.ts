@@ -17,6 +17,8 @@ export interface StartProcessOptions {
   readonly logFile: string;
   readonly pidFile: string;
   readonly lifetime: Lifetime;
+  /** Set on top of this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ManagedProcess {
@@ -38,7 +40,11 @@ export function startProcess(options: StartProcessOptions): ManagedProcess {
       : [options.command, [...options.args]];
   let child: ChildProcess;
   try {
-    child = spawn(command, args, { stdio: ['ignore', log, log], detached: true });
+    child = spawn(command, args, {
+      stdio: ['ignore', log, log],
+      detached: true,
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+    });
   } finally {
     closeSync(log);
   }
