@@ -1,5 +1,5 @@
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { type Dispatcher, fetch } from 'undici';
 import { ErrorCode } from '../errors/errorCode.js';
 import { RelayError } from '../errors/relayError.js';
 
@@ -72,6 +72,13 @@ export interface KubeRequest {
   readonly timeoutMs?: number;
 }
 
+/**
+ * How long one connection pool is reused before the next request takes a fresh one (and the old
+ * pool closes once its requests, watches included, are done): client certificates and CAs read
+ * from files are picked up within this long after they rotate.
+ */
+const DISPATCHER_REUSE_MS = 5 * 60_000;
+
 /** A streamed response body (a watch). */
 export interface KubeStream {
   readonly status: number;
@@ -85,6 +92,7 @@ export interface KubeStream {
  */
 export class KubeRest {
   readonly #kc: KubeConfig;
+  #pool: { readonly key: string; readonly dispatcher: Dispatcher; readonly since: number } | undefined;
 
   constructor(kc: KubeConfig) {
     this.#kc = kc;
@@ -156,10 +164,48 @@ export class KubeRest {
       method: req.method,
       headers,
       body,
-      dispatcher: ctx.getDispatcher(),
+      dispatcher: this.#dispatcher(ctx.getDispatcher()),
       signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
     });
   }
+
+  /**
+   * client-node builds a new undici Agent for every request, so every request paid a TCP and TLS
+   * handshake (12.0 ms mean against 4.9 ms over one keep-alive connection, issue 10). The first
+   * one is kept and reused while the TLS identity it was made for is the kubeconfig's current one.
+   */
+  #dispatcher(fresh: Dispatcher | undefined): Dispatcher | undefined {
+    if (fresh === undefined) return undefined;
+    const key = tlsIdentity(this.#kc);
+    const now = Date.now();
+    const pool = this.#pool;
+    if (pool !== undefined && pool.key === key && now - pool.since < DISPATCHER_REUSE_MS) {
+      // Unused, it holds no socket; closing it says so.
+      void fresh.close().catch(() => {});
+      return pool.dispatcher;
+    }
+    if (pool !== undefined) void pool.dispatcher.close().catch(() => {});
+    this.#pool = { key, dispatcher: fresh, since: now };
+    return fresh;
+  }
+}
+
+/** What the TLS side of a connection depends on: the current cluster and user's TLS material. */
+function tlsIdentity(kc: KubeConfig): string {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  return JSON.stringify([
+    cluster?.server,
+    cluster?.caData,
+    cluster?.caFile,
+    cluster?.skipTLSVerify,
+    cluster?.tlsServerName,
+    cluster?.proxyUrl,
+    user?.certData,
+    user?.certFile,
+    user?.keyData,
+    user?.keyFile,
+  ]);
 }
 
 function toApiError(status: number, text: string, req: Pick<KubeRequest, 'method' | 'path'>): KubeApiError {
