@@ -53,7 +53,10 @@ async function main(): Promise<number> {
       given: { cluster: flags.cluster, server: flags.server, mgmtCluster: flags.mgmtCluster },
     });
   } catch (error) {
-    logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
+    // A problem the operator can fix is said once, with its code: the stack of a RelayError
+    // repeats the message and says nothing more. Anything else keeps its stack.
+    if (isRelayError(error)) logger.fatal({ code: error.code }, error.message);
+    else logger.fatal({ err: error }, error instanceof Error ? error.message : String(error));
     return 1;
   }
   const { credentials, identity } = loaded;

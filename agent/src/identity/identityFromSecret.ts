@@ -100,10 +100,12 @@ export async function loadAgentIdentity(options: LoadAgentIdentityOptions): Prom
     now: Date.now(),
   });
   if (!resolved.ok) {
+    // Every problem once, in the message; no `cause`: a logged cause repeated the first of them.
+    const problems = resolved.errors.map((e) => e.message);
     throw new RelayError({
       code: ErrorCode.InvalidConfig,
-      message: resolved.errors.map((e) => e.message).join('; '),
-      cause: resolved.errors[0],
+      message:
+        problems.length === 1 ? (problems[0] ?? '') : `${problems.length} problems: ${problems.join('; ')}`,
     });
   }
   const credentials = resolved.value;
