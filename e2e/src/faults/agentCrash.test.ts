@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { isConflict, KubeRest } from '@kuberelay/shared/kube';
+import { isConflict, isNotFound, KubeRest } from '@kuberelay/shared/kube';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MGMT } from '../demo/relayProcesses.js';
 import { upstream } from '../support/examples.js';
-import { useFaultLab, waitFor } from './faultHarness.js';
+import { say, useFaultLab, waitFor } from './faultHarness.js';
 
 // The fault suite's agent scenarios (issue 9) with the real programs as processes, the agent run
 // with the shipped NODE_OPTIONS: a burst of 1,000 sources, the agent killed with SIGKILL while it
@@ -181,4 +181,54 @@ describe('an agent killed while it applies a burst of 1,000 sources, deleted whi
     // The namespace of the reference example's copies is untouched by the burst.
     expect(Object.values(await faults.copyUids()).every((uid) => uid !== undefined)).toBe(true);
   }, 400_000);
+});
+
+describe("a source deleted while its copy's workload API server is down, and the agent killed meanwhile", () => {
+  it('is never reported up to date while the copy stays, and the copy goes once the API is back', async () => {
+    const { mgmt } = rests();
+    const workload = new KubeRest(faults.lab().kubeConfig('cluster-2'));
+    const source = upstream('outage-upstream', 'cluster-2/httpbin', { namespace: 'gloo-mesh' });
+    const copyPath = '/apis/gloo.solo.io/v1/namespaces/httpbin/upstreams/outage-upstream';
+    await mgmt.request({ method: 'POST', path: upstreams('gloo-mesh'), body: source });
+    await waitFor('the copy in cluster-2', 60_000, async () =>
+      workload.request({ method: 'GET', path: copyPath }).then(
+        () => true,
+        () => false,
+      ),
+    );
+    await waitFor('check green with the copy', 60_000, async () => (await faults.check()).code === 0);
+
+    await faults.lab().stopApiServer('cluster-2');
+    let outage: Awaited<ReturnType<typeof faults.sampleChecks>> = [];
+    try {
+      await mgmt.request({ method: 'DELETE', path: `${upstreams('gloo-mesh')}/outage-upstream` });
+      const deletedAt = Date.now();
+      outage = await faults.sampleChecks(new Promise((r) => setTimeout(r, 12_000)));
+      // The agent dies too, with its failed delete in memory only (the state file keeps it).
+      await faults.kill('agent-cluster-2');
+      outage = [...outage, ...(await faults.sampleChecks(new Promise((r) => setTimeout(r, 3_000))))];
+      outage = outage.filter((s) => s.startedAt >= deletedAt + 5_000);
+    } finally {
+      await faults.lab().startApiServer('cluster-2', { onProgress: say });
+    }
+    const backAt = Date.now();
+    faults.restarted('agent-cluster-2', faults.relay().startAgent('cluster-2'));
+    const goneMs = await waitFor('the copy pruned once the API is back', 60_000, async () =>
+      workload.request({ method: 'GET', path: copyPath }).then(
+        () => false,
+        (error: unknown) => isNotFound(error),
+      ),
+    );
+    const greenMs = await waitFor('check green', 60_000, async () => (await faults.check()).code === 0);
+    process.stderr.write(
+      `${[
+        "faults: source deleted during cluster-2's API outage, its agent killed meanwhile",
+        `  relayctl check samples during the outage (from 5 s after the delete): ${outage.length}; exit 0 in ${outage.filter((s) => s.code === 0).length}`,
+        `  after the API server and the agent were back: copy pruned in ${goneMs} ms, check green ${greenMs} ms later (${Date.now() - backAt} ms in all)`,
+      ].join('\n')}\n`,
+    );
+    expect(outage.length).toBeGreaterThan(0);
+    expect(outage.filter((s) => s.code === 0)).toEqual([]);
+    expect(Object.values(await faults.copyUids()).every((uid) => uid !== undefined)).toBe(true);
+  }, 240_000);
 });
