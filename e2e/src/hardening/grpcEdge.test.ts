@@ -7,7 +7,7 @@ import { credentials, status as grpcStatus, Metadata, type ServiceError } from '
 import type { Agent } from '@kuberelay/agent';
 import type { MgmtServer } from '@kuberelay/mgmt-server';
 import { ConnectRequest, RelayServiceClient } from '@kuberelay/proto';
-import { KubeRest } from '@kuberelay/shared/kube';
+import { ContentType, KubeRest } from '@kuberelay/shared/kube';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
 import {
@@ -36,6 +36,7 @@ import {
 const SERVER_MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 
 let lab: Lab;
+let namespace: string;
 let server: MgmtServer;
 let target: GrpcTarget;
 let agent: Agent;
@@ -45,7 +46,7 @@ const log = captureLog();
 beforeAll(async () => {
   lab = attachLab(inject('labDir'));
   const rest = new KubeRest(lab.kubeConfig('mgmt'));
-  const namespace = await createNamespace(rest, 'hard-edge');
+  namespace = await createNamespace(rest, 'hard-edge');
   server = await startServer(lab, namespace, { logger: log.logger });
   target = grpcTarget(server);
   const credentialsNamespace = await createNamespace(
@@ -260,5 +261,41 @@ describe('gRPC edge hardening', () => {
     // could use to flood the logs (and hide in them).
     const errors = log.lines.filter((line) => (JSON.parse(line) as { level: number }).level >= 50);
     expect(errors).toEqual([]);
+  });
+
+  it('does not recompute the desired state when a KubernetesCluster changes but the registered set does not', async () => {
+    const computes = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+      return Number(/^kuberelay_mgmt_desired_state_compute_seconds_count (\d+)$/m.exec(text)?.[1]);
+    };
+    const mgmt = new KubeRest(lab.kubeConfig('mgmt'));
+    const path = `/apis/admin.gloo.solo.io/v2/namespaces/${namespace}/kubernetesclusters/edge-1`;
+    const before = await computes();
+    // What the status writes of a thousand streams look like to the server's watch: MODIFIED
+    // events of registered clusters. Two of them, each seen by the server's /metrics scrape.
+    for (const n of ['1', '2']) {
+      await mgmt.request({
+        method: 'PATCH',
+        path,
+        contentType: ContentType.mergePatch,
+        body: { metadata: { annotations: { 'test.kuberelay.dev/touched': n } } },
+      });
+    }
+    // A registration that changes the set does recompute: the metric is the one that would move.
+    const other = `${path.slice(0, path.lastIndexOf('/'))}`;
+    await mgmt.request({
+      method: 'POST',
+      path: other,
+      body: {
+        apiVersion: 'admin.gloo.solo.io/v2',
+        kind: 'KubernetesCluster',
+        metadata: { name: 'edge-idle', namespace },
+        spec: { clusterDomain: 'cluster.local' },
+      },
+    });
+    await waitUntil('a recompute for the new cluster', async () => (await computes()) > before);
+    expect(Number.isFinite(before)).toBe(true);
+    expect(await computes()).toBe(before + 1);
+    await mgmt.request({ method: 'DELETE', path: `${other}/edge-idle` });
   });
 });

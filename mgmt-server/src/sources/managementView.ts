@@ -68,6 +68,12 @@ export class ManagementView {
   #complete = false;
   /** First complete list seen, per fixed informer (see KindWatch.synced for why not hasSynced). */
   readonly #synced = { crds: false, clusters: false };
+  /**
+   * The registered cluster names, kept from the events. The desired state depends on the names
+   * only, and each agent's stream writes its cluster's status every few seconds: recomputing on
+   * those writes cost a full computeDesiredState per status patch (issue 10).
+   */
+  #registered = new Set<string>();
   #resolveReady: () => void = () => {};
   readonly ready: Promise<void>;
 
@@ -96,8 +102,17 @@ export class ManagementView {
         plural: KUBERNETES_CLUSTER.plural,
         namespace: options.namespace,
       },
-      onEvent: () => this.#changed(),
+      onEvent: (event) => {
+        const name = event.object.metadata?.name ?? '';
+        const registered =
+          event.type !== 'DELETED' && !event.object.metadata?.deletionTimestamp && name !== '';
+        if (registered === this.#registered.has(name)) return;
+        if (registered) this.#registered.add(name);
+        else this.#registered.delete(name);
+        this.#changed();
+      },
       onSynced: () => {
+        this.#registered = new Set(this.clusters());
         this.#synced.clusters = true;
         this.#changed();
       },
