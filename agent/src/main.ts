@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { createLogger, isRelayError } from '@kuberelay/shared';
+import { createLogger, isRelayError, runMain, untilStopSignal } from '@kuberelay/shared';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startAgent } from './agent.js';
 import { parseFlags, USAGE } from './config/parseFlags.js';
@@ -79,26 +79,9 @@ async function main(): Promise<number> {
     return undefined;
   });
   if (agent === undefined) return 1;
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'stopping (copies are left in place)');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await untilStopSignal(logger, 'stopping (copies are left in place)');
   await agent.stop();
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `kuberelay-agent: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runMain('kuberelay-agent', main);

@@ -1,6 +1,6 @@
 // kuberelay-mgmt-server: flags → startMgmtServer, and signals → stop. Nothing else lives here.
 import { hostname } from 'node:os';
-import { createLogger, formatListenAddress, isRelayError } from '@kuberelay/shared';
+import { createLogger, formatListenAddress, isRelayError, runMain, untilStopSignal } from '@kuberelay/shared';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HELP_TEXT, parseFlags } from './config/parseFlags.js';
 import { startMgmtServer } from './startMgmtServer.js';
@@ -59,28 +59,9 @@ async function main(): Promise<number> {
     return undefined;
   });
   if (server === undefined) return EXIT_RUNTIME;
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received; stopping');
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await untilStopSignal(logger, 'signal received; stopping');
   await server.stop();
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `kuberelay-mgmt-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exitCode = EXIT_RUNTIME;
-  },
-);
+runMain('kuberelay-mgmt-server', main, EXIT_RUNTIME);

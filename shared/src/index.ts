@@ -110,6 +110,7 @@ export {
   isDnsSubdomain,
 } from './names/kubeNames.js';
 export * from './net/listenAddress.js';
+export { runMain, untilStopSignal } from './process/program.js';
 export * from './rbac/index.js';
 export * from './registration/index.js';
 export {
