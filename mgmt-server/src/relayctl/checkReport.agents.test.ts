@@ -1,48 +1,18 @@
 import { decodeRejectedAgents, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { buildCheckReport, type CheckInput, renderCheckReport } from './checkReport.js';
-import type { LeaseObject } from './kubeResources.js';
-import { serverReplicas } from './serverLeases.js';
+import { buildCheckReport } from './checkReport.js';
+import {
+  connected,
+  disconnected,
+  freshLease,
+  input,
+  POD,
+  staleLease,
+  summary,
+} from './checkReport.testkit.js';
 
-const now = new Date('2026-01-01T00:10:00Z');
-const POD = 'kuberelay-mgmt-server-7d9f';
-
-function lease(pod: string, renewTime: string, http?: string): LeaseObject {
-  return {
-    metadata: {
-      name: `kuberelay-mgmt-server-${pod}`,
-      annotations: {
-        'kuberelay.dev/grpc-address': '10.0.0.7:9900',
-        ...(http ? { 'kuberelay.dev/http-address': http } : {}),
-      },
-    },
-    spec: { holderIdentity: pod, renewTime },
-  };
-}
-const freshLease = lease(POD, '2026-01-01T00:09:55.000000Z', '10.0.0.7:8080');
-const staleLease = lease('old-0', '2026-01-01T00:01:00.000000Z');
-
-const connected = (extra: Partial<KubernetesClusterStatus> = {}): KubernetesClusterStatus => ({
-  connected: true,
-  connectedPod: `gloo-mesh/${POD}`,
-  agentVersion: '0.1.0',
-  lastHeartbeat: '2026-01-01T00:09:40Z',
-  conditions: [
-    {
-      type: 'UpToDate',
-      status: 'True',
-      reason: 'Acknowledged',
-      message: 'the agent acknowledged version 12, the current desired state',
-      lastTransitionTime: '2026-01-01T00:09:00Z',
-    },
-  ],
-  ...extra,
-});
-const disconnected: KubernetesClusterStatus = {
-  connected: false,
-  connectedPod: '',
-  lastHeartbeat: '2026-01-01T00:05:00Z',
-};
+// relayctl check's agent sections: the registered clusters' agents (none registered, connected,
+// behind, stale status, copies failed or not pruned) and the agents the server refused.
 
 const disconnectedBehind: KubernetesClusterStatus = {
   ...disconnected,
@@ -57,131 +27,7 @@ const disconnectedBehind: KubernetesClusterStatus = {
   ],
 };
 
-function input(over: Partial<CheckInput> & { leases?: LeaseObject[] } = {}): CheckInput {
-  const { leases = [freshLease], ...rest } = over;
-  return {
-    context: 'mgmt',
-    namespace: 'gloo-mesh',
-    now,
-    namespaceExists: true,
-    replicas: serverReplicas(leases, now),
-    readyz: new Map(),
-    clusters: [],
-    rejected: [],
-    ...rest,
-  };
-}
-
-const summary = (i: CheckInput) => {
-  const r = buildCheckReport(i);
-  return {
-    ok: r.ok,
-    sections: r.sections.map((s) => [s.id, s.health, s.findings.map((f) => `${f.health}: ${f.message}`)]),
-  };
-};
-
 describe('buildCheckReport', () => {
-  it.each([
-    {
-      name: 'no server Lease → server error, not ok',
-      input: input({ leases: [] }),
-      ok: false,
-      server: [
-        'error: no management server is running: no Lease kuberelay-mgmt-server-* in namespace gloo-mesh',
-      ],
-    },
-    {
-      name: 'only a stale Lease → server error',
-      input: input({ leases: [staleLease] }),
-      ok: false,
-      server: [
-        'error: no management server is running: no replica renewed its Lease in the last 30s',
-        'error: replica old-0: Lease renewed 9m ago (stopped? a replica renews it every 10s)',
-      ],
-    },
-    {
-      name: 'namespace missing',
-      input: input({ leases: [], namespaceExists: false }),
-      ok: false,
-      server: [
-        'error: namespace gloo-mesh does not exist in context "mgmt": is the management server installed there? (-n selects its namespace)',
-      ],
-    },
-    {
-      name: 'fresh Lease next to a stale one',
-      input: input({
-        leases: [freshLease, staleLease],
-        readyz: new Map([
-          [
-            freshLease.metadata.name,
-            { url: 'http://10.0.0.7:8080/readyz', state: 'ready', detail: 'HTTP 200' } as const,
-          ],
-        ]),
-      }),
-      ok: true,
-      server: [
-        `ok: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900; http://10.0.0.7:8080/readyz answers ready (HTTP 200)`,
-        'warning: replica old-0: Lease renewed 9m ago (stopped? a replica renews it every 10s)',
-      ],
-    },
-    {
-      name: 'readyz not ready is a warning',
-      input: input({
-        leases: [freshLease],
-        readyz: new Map([
-          [
-            freshLease.metadata.name,
-            { url: 'http://x/readyz', state: 'not-ready', detail: 'HTTP 503' } as const,
-          ],
-        ]),
-      }),
-      ok: true,
-      server: [
-        `warning: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900; http://x/readyz answers NOT ready (HTTP 503)`,
-      ],
-    },
-    {
-      name: 'readyz unreachable is an error: a crashed or frozen replica keeps a fresh Lease for 30 s',
-      input: input({
-        leases: [freshLease],
-        readyz: new Map([
-          [
-            freshLease.metadata.name,
-            { url: 'http://x/readyz', state: 'unreachable', detail: 'ECONNREFUSED' } as const,
-          ],
-        ]),
-      }),
-      ok: false,
-      server: [
-        `error: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900; http://x/readyz does not answer (ECONNREFUSED): crashed or frozen? (if relayctl cannot reach the server's HTTP port from here, run it where it can, or pass --no-probe to trust the Lease alone)`,
-      ],
-    },
-    {
-      name: 'two processes renew one Lease (the same --pod-name twice)',
-      input: input({
-        leases: [
-          {
-            ...freshLease,
-            metadata: {
-              ...freshLease.metadata,
-              annotations: { ...freshLease.metadata.annotations, 'kuberelay.dev/shared-with': `${POD}/b` },
-            },
-            spec: { ...freshLease.spec, holderIdentity: `${POD}/a` },
-          },
-        ],
-      }),
-      ok: false,
-      server: [
-        `error: replica ${POD}: two server processes renew its Lease (${POD}/a and ${POD}/b): each must run with its own --pod-name, or their statuses mix and one is invisible here`,
-        `ok: replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900`,
-      ],
-    },
-  ])('$name', ({ input: i, ok, server }) => {
-    const s = summary(i);
-    expect(s.ok).toBe(ok);
-    expect(s.sections[0]?.[2]).toEqual(server);
-  });
-
   it('hints at register when no cluster is registered, and stays ok', () => {
     const s = summary(input());
     expect(s.ok).toBe(true);
@@ -384,37 +230,5 @@ describe('buildCheckReport', () => {
       'agent claiming "cluster-1": unreadable record (not valid JSON)',
       'agent claiming "cluster-9" (not registered) was refused 4 time(s), last from 10.1.2.3:5555: PERMISSION_DENIED: cluster cluster-9 is not registered; if it should connect, run relayctl register cluster-9',
     ]);
-  });
-});
-
-describe('renderCheckReport', () => {
-  it('prints meshctl-style sections and tables', () => {
-    const report = buildCheckReport(
-      input({
-        clusters: [
-          { name: 'cluster-1', status: connected() },
-          { name: 'cluster-2', status: disconnected },
-        ],
-      }),
-    );
-    expect(renderCheckReport(report, { now })).toBe(
-      [
-        '🟢 Mgmt server',
-        `  🟢 replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900`,
-        '',
-        '🔴 Mgmt server connectivity to workload agents',
-        'Cluster   | Registered | Connected Pod',
-        `cluster-1 | true       | gloo-mesh/${POD}`,
-        'cluster-2 | true       | -',
-        '',
-        'Connected Pod                        | Clusters',
-        `gloo-mesh/${POD} | 1`,
-        '  🔴 cluster-2: agent not connected (last heartbeat 5m ago); check the agent in that cluster and its credentials Secret',
-        '',
-        '🟢 Agents refused by the mgmt server',
-        '  no agent was refused',
-        '',
-      ].join('\n'),
-    );
   });
 });

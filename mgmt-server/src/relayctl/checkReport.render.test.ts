@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { buildCheckReport, renderCheckReport } from './checkReport.js';
+import { connected, disconnected, input, now, POD } from './checkReport.testkit.js';
+
+// relayctl check's text output: meshctl-style sections and tables.
+
+describe('renderCheckReport', () => {
+  it('prints meshctl-style sections and tables', () => {
+    const report = buildCheckReport(
+      input({
+        clusters: [
+          { name: 'cluster-1', status: connected() },
+          { name: 'cluster-2', status: disconnected },
+        ],
+      }),
+    );
+    expect(renderCheckReport(report, { now })).toBe(
+      [
+        '🟢 Mgmt server',
+        `  🟢 replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900`,
+        '',
+        '🔴 Mgmt server connectivity to workload agents',
+        'Cluster   | Registered | Connected Pod',
+        `cluster-1 | true       | gloo-mesh/${POD}`,
+        'cluster-2 | true       | -',
+        '',
+        'Connected Pod                        | Clusters',
+        `gloo-mesh/${POD} | 1`,
+        '  🔴 cluster-2: agent not connected (last heartbeat 5m ago); check the agent in that cluster and its credentials Secret',
+        '',
+        '🟢 Agents refused by the mgmt server',
+        '  no agent was refused',
+        '',
+      ].join('\n'),
+    );
+  });
+});
