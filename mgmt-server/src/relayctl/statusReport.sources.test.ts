@@ -1,97 +1,20 @@
-import {
-  type CopyStatus,
-  DEFAULT_KINDS,
-  type KubeObject,
-  type KubernetesClusterStatus,
-} from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import type { EventObject } from './kubeResources.js';
 import {
-  buildSourceStatuses,
-  orphanedCopies,
-  renderOrphanedCopies,
-  renderSourceStatuses,
-  type StatusCluster,
-} from './statusReport.js';
+  CLASS,
+  cluster,
+  copy,
+  ROUTE,
+  source,
+  statusOf,
+  UPSTREAM,
+  up,
+  upstreamUri,
+} from './statusReport.testkit.js';
 
-const kind = (name: string) => {
-  const k = DEFAULT_KINDS.find((x) => x.kind === name);
-  if (!k) throw new Error(name);
-  return k;
-};
-const UPSTREAM = kind('Upstream');
-const ROUTE = kind('HTTPRoute');
-const CLASS = kind('GatewayClass');
+// relayctl status per source: each target's result from the clusters' reports (also truncated or
+// stale ones), the source's errors, warnings and Warning Events, and the order of sources.
 
-function source(
-  k: typeof UPSTREAM,
-  name: string,
-  distributeTo: string | undefined,
-  namespace = 'gloo-mesh',
-): KubeObject {
-  return {
-    apiVersion: `${k.group}/${k.version}`,
-    kind: k.kind,
-    metadata: {
-      name,
-      uid: `uid-${name}`,
-      ...(k.namespaced ? { namespace } : {}),
-      ...(distributeTo === undefined ? {} : { annotations: { 'gloo.solo.io/distribute-to': distributeTo } }),
-    },
-    spec: {},
-  };
-}
-const upstreamUri = (name: string, ns = 'gloo-mesh') => `gloo://mgmt/ns/${ns}/kind/Upstream/name/${name}`;
-const copy = (key: string, outcome: CopyStatus['outcome'], extra: Partial<CopyStatus> = {}): CopyStatus => ({
-  key,
-  outcome,
-  ...extra,
-});
-const cluster = (name: string, status: KubernetesClusterStatus | undefined): StatusCluster => ({
-  name,
-  status,
-});
-
-const up = (name: string, ns: string) => `gloo.solo.io/Upstream/${ns}/${name}`;
-
-const clusters: StatusCluster[] = [
-  cluster('cluster-1', {
-    connected: true,
-    counts: { applied: 1, failed: 1, conflict: 0, pending: 0 },
-    copies: [
-      copy(up('failing', 'httpbin'), 'Failed', {
-        source: upstreamUri('failing'),
-        code: 'NamespaceNotFound',
-        message: 'namespace httpbin not found',
-      }),
-      copy(up('web', 'httpbin'), 'Applied', { source: upstreamUri('web') }),
-    ],
-  }),
-  cluster('cluster-2', {
-    connected: true,
-    counts: { applied: 0, failed: 0, conflict: 1, pending: 1 },
-    copies: [
-      copy(up('web', 'httpbin'), 'Conflict', {
-        source: upstreamUri('web'),
-        code: 'Conflict',
-        message: 'Upstream httpbin/web exists and is not managed by the relay',
-      }),
-      copy(up('web', 'old-ns'), 'Applied', { source: upstreamUri('web') }),
-    ],
-  }),
-  cluster('cluster-3', { connected: false, connectedPod: '' }),
-];
-
-function statusOf(sources: KubeObject[], extra: { clusters?: StatusCluster[]; events?: EventObject[] } = {}) {
-  return buildSourceStatuses({
-    sources: sources.map((object) => ({
-      kind: DEFAULT_KINDS.find((k) => k.kind === object.kind) ?? UPSTREAM,
-      object,
-    })),
-    clusters: extra.clusters ?? clusters,
-    events: extra.events ?? [],
-  });
-}
 const rows = (s: ReturnType<typeof statusOf>[number]) =>
   s.targets.map(
     (t) =>
@@ -324,88 +247,5 @@ describe('buildSourceStatuses', () => {
       'Upstream gloo-mesh/b',
       'Upstream z/a',
     ]);
-  });
-});
-
-describe('renderSourceStatuses', () => {
-  it('prints a table per source, its problems and its events', () => {
-    const now = new Date('2026-01-01T00:10:00Z');
-    const statuses = statusOf([source(UPSTREAM, 'web', '*/httpbin'), source(UPSTREAM, 'bad', 'a/b/c')], {
-      events: [
-        {
-          metadata: { name: 'e' },
-          involvedObject: { kind: 'Upstream', name: 'web', namespace: 'gloo-mesh' },
-          type: 'Warning',
-          reason: 'CopyConflict',
-          message: 'cluster-2: Upstream httpbin/web exists',
-          count: 2,
-          lastTimestamp: '2026-01-01T00:08:00Z',
-        },
-      ],
-    });
-    expect(renderSourceStatuses(statuses, { now })).toBe(
-      [
-        '🔴 Upstream gloo-mesh/bad  distribute-to: "a/b/c"',
-        '   🔴 InvalidAnnotation: distribute-to entry "a/b/c": more than one "/" (expected cluster or cluster/namespace)',
-        '   🔴 not distributed as asked; copies that exist are kept as they are',
-        '',
-        '🔴 Upstream gloo-mesh/web  distribute-to: "*/httpbin"',
-        '   CLUSTER    NAMESPACE  RESULT         REASON',
-        '   cluster-1  httpbin    applied',
-        '   cluster-2  httpbin    conflict       Conflict: Upstream httpbin/web exists and is not managed by the relay',
-        "   cluster-3  httpbin    not-connected  the cluster's agent is not connected",
-        '   cluster-2  old-ns     applied        no longer selected',
-        '   Warning CopyConflict (x2, 2m ago): cluster-2: Upstream httpbin/web exists',
-        '',
-        '2 sources: 0 🟢  0 🟡  2 🔴',
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('cuts a hostile annotation and a flood of errors down to readable lines, with counts', () => {
-    const value = Array.from({ length: 300 }, (_, i) => `gone-${i}`).join(',');
-    const bad = Array.from({ length: 30 }, (_, i) => `c${i}/a/b`).join(',');
-    const lines = renderSourceStatuses(
-      statusOf([source(UPSTREAM, 'wide', value), source(UPSTREAM, 'bad', bad)]),
-      {
-        now: new Date(),
-      },
-    ).split('\n');
-    expect(lines).toContainEqual(
-      expect.stringContaining(`… (${JSON.stringify(value).length - 240} more characters)`),
-    );
-    expect(Math.max(...lines.map((line) => [...line].length))).toBeLessThan(340);
-    expect(lines.filter((line) => line.includes('InvalidAnnotation'))).toHaveLength(20);
-    expect(lines).toContain('   … and 10 more errors (relayctl status -o json lists them all)');
-  });
-});
-
-describe('orphaned copies', () => {
-  it('lists what agents could not delete, by cluster, from the clusters status alone', () => {
-    const orphan = (key: string) => ({
-      key,
-      outcome: 'Failed' as const,
-      code: 'PruneFailed',
-      message: 'HTTP 403',
-    });
-    const found = orphanedCopies([
-      cluster('b', { copies: [orphan('gloo.solo.io/Upstream/x/old'), copy('k', 'Applied')] }),
-      cluster('a', { copies: [orphan('gloo.solo.io/Upstream/y/old')] }),
-    ]);
-    expect(found).toEqual([
-      { cluster: 'a', key: 'gloo.solo.io/Upstream/y/old', message: 'HTTP 403' },
-      { cluster: 'b', key: 'gloo.solo.io/Upstream/x/old', message: 'HTTP 403' },
-    ]);
-    expect(renderOrphanedCopies(found)).toBe(
-      [
-        '🔴 Orphaned copies: 2 copies whose sources are gone, not deleted yet (the agents retry)',
-        '   CLUSTER  COPY                         REASON',
-        '   a        gloo.solo.io/Upstream/y/old  HTTP 403',
-        '   b        gloo.solo.io/Upstream/x/old  HTTP 403',
-        '',
-      ].join('\n'),
-    );
-    expect(renderOrphanedCopies([])).toBe('');
   });
 });
