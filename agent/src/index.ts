@@ -2,6 +2,10 @@
 export { type Agent, type AgentOptions, startAgent } from './agent.js';
 export { type AgentCopyResult, CopyCode, Outcome } from './apply/copyResult.js';
 export { type Drift, DriftReason, type FindDriftOptions, findDrift } from './apply/findDrift.js';
+// The protocol without the Kubernetes side, for harnesses that stand in for many agents
+// (e2e/src/bench/scale): the same session, dialer and Bootstrap call the agent itself uses.
+export { type ChannelAuth, callBootstrap, createRelayDialer } from './connection/grpcDial.js';
+export { RelaySession, type SessionHandler, type VersionReply } from './connection/session.js';
 export {
   type AgentAuth,
   type CredentialInputs,

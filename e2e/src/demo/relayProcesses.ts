@@ -66,6 +66,8 @@ export async function startRelayProcesses(options: {
   workloads: readonly string[];
   onProgress: (message: string) => void;
   beforeRegister?: (cluster: string) => Promise<void>;
+  /** More flags for the server (e.g. limits a benchmark must lift). */
+  serverArgs?: readonly string[];
 }): Promise<RelayProcesses> {
   const { lab, labDir, onProgress: say } = options;
   const kubeconfig = lab.kubeconfigPath;
@@ -99,6 +101,7 @@ export async function startRelayProcesses(options: {
         `--grpc-listen=${serverAddress}`,
         `--http-listen=127.0.0.1:${serverHttpPort}`,
         '--pod-name=mgmt-server-0',
+        ...(options.serverArgs ?? []),
       ],
       logFile: join(logDir, 'mgmt-server.log'),
       pidFile: join(labDir, 'mgmt-server.pid'),

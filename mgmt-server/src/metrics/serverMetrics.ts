@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The management server's Prometheus metrics, on a registry of its own (several servers in one
@@ -30,6 +30,9 @@ export interface ServerMetricsOptions {
 export function createServerMetrics(options: ServerMetricsOptions): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
+  // The process metrics every Node service exposes (CPU, RSS, heap, GC, event-loop delay p99 and
+  // max since the last scrape), under their usual names so standard dashboards work.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   return {
     registry,
     connectedAgents: new Gauge({
