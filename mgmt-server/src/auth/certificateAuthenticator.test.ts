@@ -1,5 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { clusterSpiffeId, clusterUidUri, createCa, createCsr, signCsr } from '@kuberelay/shared/pki';
+import {
+  clusterSpiffeId,
+  clusterUidUri,
+  createCa,
+  createCsr,
+  signCsr,
+  verifyCertificate,
+} from '@kuberelay/shared/pki';
 import { describe, expect, it } from 'vitest';
 import { CertificateAuthenticator } from './certificateAuthenticator.js';
 
@@ -90,5 +97,49 @@ describe('CertificateAuthenticator', async () => {
     clock = now;
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors[0].message).toContain('expired at');
+  });
+
+  describe('verifies each certificate once per trust bundle', () => {
+    let bundle = ca.certPem;
+    let verifications = 0;
+    const counting = new CertificateAuthenticator({
+      bundlePem: () => bundle,
+      clusterUid: (cluster) => registered.get(cluster),
+      clock: { now: () => clock, sleep: async () => {} },
+      verify: (options) => {
+        verifications += 1;
+        return verifyCertificate(options);
+      },
+    });
+    const check = (peerCertificate: Uint8Array) => counting.authenticate({ peer: 'p', peerCertificate });
+
+    it('and not again at every heartbeat of the stream that presents it', async () => {
+      const cert = await der({});
+      verifications = 0;
+      for (let beat = 0; beat < 5; beat++) expect(check(cert).ok).toBe(true);
+      expect(verifications).toBe(1);
+    });
+
+    it('still refuses it once it expired, and once its cluster is registered again', async () => {
+      const cert = await der({});
+      expect(check(cert).ok).toBe(true);
+      clock = now + 8 * DAY;
+      const expired = check(cert);
+      clock = now;
+      expect(expired.ok).toBe(false);
+      registered.set('qa', 'uid-2');
+      const reRegistered = check(cert);
+      registered.set('qa', 'uid-1');
+      expect(reRegistered).toMatchObject({ ok: false, errors: [{ code: 'PermissionDenied' }] });
+    });
+
+    it('again when the trust bundle changes, which can drop its CA', async () => {
+      const cert = await der({});
+      expect(check(cert).ok).toBe(true);
+      bundle = other.certPem;
+      const dropped = check(cert);
+      bundle = ca.certPem;
+      expect(dropped).toMatchObject({ ok: false, errors: [{ code: 'Unauthenticated' }] });
+    });
   });
 });

@@ -55,6 +55,14 @@ const EKU_OID: Readonly<Record<CertificateUsage, string>> = {
   client: '1.3.6.1.5.5.7.3.2',
 };
 
+/** A verified certificate, and the window in which that verification holds. */
+export interface VerifiedCertificate extends ParsedCertificate {
+  /** Epoch ms from which both the leaf and its issuing CA are valid. */
+  readonly trustedFromMs: number;
+  /** Epoch ms until which both are (after it, verify again: the answer will be a refusal). */
+  readonly trustedUntilMs: number;
+}
+
 export interface VerifyCertificateOptions {
   /** The leaf certificate, PEM or DER (e.g. `PeerCertificate.raw`). */
   readonly certificate: string | Uint8Array;
@@ -71,7 +79,7 @@ export interface VerifyCertificateOptions {
  * the extended key usage for `usage`. Every failure is `Unauthenticated` with a message that says
  * which check failed (never the certificate itself).
  */
-export function verifyCertificate(options: VerifyCertificateOptions): Result<ParsedCertificate> {
+export function verifyCertificate(options: VerifyCertificateOptions): Result<VerifiedCertificate> {
   let leaf: X509Certificate;
   let parsed: ParsedCertificate;
   try {
@@ -107,11 +115,15 @@ export function verifyCertificate(options: VerifyCertificateOptions): Result<Par
     if (now < Date.parse(ca.validFrom) || now > Date.parse(ca.validTo)) {
       return refuse(`the issuing CA "${ca.subject}" is not valid now (valid to ${ca.validTo})`);
     }
-    return ok(parsed);
+    return ok({
+      ...parsed,
+      trustedFromMs: Math.max(parsed.notBefore.getTime(), Date.parse(ca.validFrom)),
+      trustedUntilMs: Math.min(parsed.notAfter.getTime(), Date.parse(ca.validTo)),
+    });
   }
   return refuse('the certificate is not signed by a trusted relay CA');
 }
 
-function refuse(message: string, cause?: unknown): Result<ParsedCertificate> {
+function refuse(message: string, cause?: unknown): Result<VerifiedCertificate> {
   return err(new RelayError({ code: ErrorCode.Unauthenticated, message, cause }));
 }
