@@ -1,6 +1,6 @@
 import { DEFAULT_KINDS } from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
 import {
   createKubernetesCluster,
@@ -159,6 +159,17 @@ beforeAll(async () => {
 });
 
 const base = () => ['--kubecontext', 'mgmt', '-n', ns, '--source-namespace', src];
+
+// The sources go with the file: a running server of a later file watches every namespace, and
+// `web` (*/httpbin) and `route` (cluster-1/httpbin) would become copies of its clusters.
+afterAll(async () => {
+  for (const collection of [
+    `/apis/gloo.solo.io/v1/namespaces/${src}/upstreams`,
+    `/apis/gateway.networking.k8s.io/v1/namespaces/${src}/httproutes`,
+  ]) {
+    await mgmt.request({ method: 'DELETE', path: collection });
+  }
+});
 
 describe('relayctl status', () => {
   it('shows applied, pending, failed, conflict and not-connected copies, invalid annotations and events', async () => {
