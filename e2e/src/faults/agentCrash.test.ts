@@ -3,6 +3,7 @@ import { isConflict, isNotFound, KubeRest } from '@kuberelay/shared/kube';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MGMT } from '../demo/relayProcesses.js';
 import { upstream } from '../support/examples.js';
+import { inParallel } from '../support/inParallel.js';
 import { say, useFaultLab, waitFor } from './faultHarness.js';
 
 // The fault suite's agent scenarios (issue 9) with the real programs as processes, the agent run
@@ -48,16 +49,6 @@ function rssSampler(pidOf: () => number | undefined) {
 async function copyCount(rest: KubeRest): Promise<number> {
   const list = await rest.request<{ items: unknown[] }>({ method: 'GET', path: upstreams(BURST_NS) });
   return list.items.length;
-}
-
-/** Runs `work` over `items`, `width` at a time. */
-async function inParallel<T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
 }
 
 async function createBurst(mgmt: KubeRest): Promise<void> {

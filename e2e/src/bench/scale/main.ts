@@ -7,6 +7,7 @@ import { MGMT, NAMESPACE, startRelayProcesses, waitUntil } from '../../demo/rela
 import { startLab } from '../../lab/lab.js';
 import { repoRoot } from '../../lab/paths.js';
 import type { ManagedProcess } from '../../lab/processes.js';
+import { inParallel } from '../../support/inParallel.js';
 import {
   createEditedSource,
   deleteDistributed,
@@ -19,7 +20,7 @@ import {
 } from './phases.js';
 import { startRawFanout } from './rawFanout.js';
 import { cpuSeconds, percentile, rssKiB, scrape } from './serverProbe.js';
-import { inParallel, simClusterName, startFleet } from './simAgents.js';
+import { simClusterName, startFleet } from './simAgents.js';
 
 const usage = `Usage: pnpm bench:scale [--agents 10,100,1000] [--edits N] [--rapid N] [--sources S]
 

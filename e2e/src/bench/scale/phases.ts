@@ -1,7 +1,8 @@
 import { ContentType, type KubeRest } from '@kuberelay/shared/kube';
+import { inParallel } from '../../support/inParallel.js';
 import type { Obj } from '../../support/objects.js';
 import { percentile } from './serverProbe.js';
-import { type Fleet, inParallel } from './simAgents.js';
+import type { Fleet } from './simAgents.js';
 
 // The measured phases of the scale benchmark, against a running server and a connected fleet.
 

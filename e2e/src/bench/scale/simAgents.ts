@@ -9,6 +9,7 @@ import {
 } from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import { createCsr } from '@kuberelay/shared/pki';
+import { inParallel } from '../../support/inParallel.js';
 
 // Simulated agents for the scale benchmark: each is registered the way relayctl registers a
 // cluster (a KubernetesCluster and a one-time bootstrap token), gets its client certificate through
@@ -44,23 +45,6 @@ export interface FleetOptions {
 }
 
 export const simClusterName = (i: number) => `sim-${String(i).padStart(5, '0')}`;
-
-/** Runs `work` over `items`, `width` at a time. */
-export async function inParallel<T>(
-  items: readonly T[],
-  width: number,
-  work: (item: T, index: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await work(items[index] as T, index);
-      }
-    }),
-  );
-}
 
 /** Registers `count` clusters: what `relayctl register` writes for each. Returns their tokens. */
 async function register(options: FleetOptions): Promise<Map<string, string>> {
