@@ -33,6 +33,7 @@ export {
 export { validateSource } from './copy/validateSource.js';
 export { computeDesiredState, type DesiredStateInput } from './desired/computeDesiredState.js';
 export { CONTENT_HASH_HEX_LENGTH, canonicalJson, contentHash, hashText } from './desired/contentHash.js';
+export { CopySet } from './desired/copySet.js';
 export {
   type ClusterCopies,
   type DesiredCopy,
@@ -41,8 +42,14 @@ export {
   Severity,
   type SourceReport,
 } from './desired/desiredState.js';
+export {
+  DesiredStateEngine,
+  type DesiredStateEngineOptions,
+  type EngineInput,
+  type EngineUpdate,
+} from './desired/desiredStateEngine.js';
 export { type Baseline, baselineFromHave, type CopiesDiff, diffCopies } from './desired/diffCopies.js';
-export { type DigestEntry, stateDigest } from './desired/stateDigest.js';
+export { type DigestEntry, DigestFormat, stateDigest } from './desired/stateDigest.js';
 export { type ClusterMatcher, compileClusterPattern } from './distributeTo/clusterMatcher.js';
 export { globProblem, splitEntries } from './distributeTo/globSyntax.js';
 export {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredCopy } from './desiredState.js';
 import { baselineFromHave, diffCopies } from './diffCopies.js';
-import { stateDigest } from './stateDigest.js';
+import { DigestFormat, stateDigest } from './stateDigest.js';
 
 function copy(key: string, hash: string, overwrite = false): DesiredCopy {
   return {
@@ -124,7 +124,9 @@ describe('stateDigest', () => {
       equal: false,
     },
   ])('$name', ({ a, b, equal }) => {
-    expect(stateDigest(a) === stateDigest(b)).toBe(equal);
+    for (const format of [DigestFormat.sortedLines, DigestFormat.entrySum]) {
+      expect(stateDigest(a, format) === stateDigest(b, format), `format ${format}`).toBe(equal);
+    }
   });
 
   it('needs only key, hash and overwrite', () => {
@@ -132,7 +134,21 @@ describe('stateDigest', () => {
     expect(stateDigest(new Map([['a', { key: 'a', hash: 'h1', overwrite: true }]]))).toBe(stateDigest(full));
   });
 
-  it('is a fixed value for the empty set', () => {
-    expect(stateDigest(new Map())).toBe('e3b0c44298fc1c149afbf4c8996fb924');
+  it.each([
+    // SHA-256 of the empty string: what every agent before issue 10 computes for nothing held.
+    { format: DigestFormat.sortedLines, digest: 'e3b0c44298fc1c149afbf4c8996fb924' },
+    // The first 16 bytes of SHA-256("kuberelay digest entrySum v1"): the sum's seed.
+    { format: DigestFormat.entrySum, digest: '8b53d795a50ff6ebc8ec0e612c933d20' },
+  ])('is a fixed value for the empty set (format $format)', ({ format, digest }) => {
+    expect(stateDigest(new Map(), format)).toBe(digest);
   });
+
+  it.each([DigestFormat.sortedLines, DigestFormat.entrySum])(
+    'differs between the formats for the same set (format %s is not the other)',
+    (format) => {
+      const set = copies(copy('a', 'h1'), copy('b', 'h2'));
+      const other = format === DigestFormat.entrySum ? DigestFormat.sortedLines : DigestFormat.entrySum;
+      expect(stateDigest(set, format)).not.toBe(stateDigest(set, other));
+    },
+  );
 });

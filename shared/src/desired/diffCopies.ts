@@ -1,4 +1,5 @@
 import { compareStrings } from '../util/compare.js';
+import { CopySet } from './copySet.js';
 import type { ClusterCopies, DesiredCopy } from './desiredState.js';
 
 /**
@@ -24,6 +25,10 @@ export interface CopiesDiff {
  * will not match Delta.digest, it rejects with DIGEST_MISMATCH, and a replacing version repairs it.
  */
 export function diffCopies(baseline: Baseline, next: ClusterCopies): CopiesDiff {
+  // Two CopySets of one base differ only in their overlays: compare those keys, not all of them.
+  const keys =
+    baseline instanceof CopySet && next instanceof CopySet ? next.changedKeys(baseline) : undefined;
+  if (keys !== undefined) return diffKeys(baseline, next, keys);
   const upserts: DesiredCopy[] = [];
   for (const [key, copy] of next) {
     const have = baseline.get(key);
@@ -36,6 +41,27 @@ export function diffCopies(baseline: Baseline, next: ClusterCopies): CopiesDiff 
     }
   }
   const removes = [...baseline.keys()].filter((key) => !next.has(key));
+  return {
+    upserts: upserts.sort((a, b) => compareStrings(a.key, b.key)),
+    removes: removes.sort(compareStrings),
+  };
+}
+
+function diffKeys(baseline: Baseline, next: ClusterCopies, keys: ReadonlySet<string>): CopiesDiff {
+  const upserts: DesiredCopy[] = [];
+  const removes: string[] = [];
+  for (const key of keys) {
+    const have = baseline.get(key);
+    const copy = next.get(key);
+    if (copy === undefined) {
+      if (have !== undefined) removes.push(key);
+    } else if (
+      have === undefined ||
+      (have !== copy && (have.hash !== copy.hash || have.overwrite !== copy.overwrite))
+    ) {
+      upserts.push(copy);
+    }
+  }
   return {
     upserts: upserts.sort((a, b) => compareStrings(a.key, b.key)),
     removes: removes.sort(compareStrings),

@@ -102,7 +102,8 @@ export function selectTargets(parsed: DistributeTo, options: SelectTargetsOption
   return { targets: ranked.map(({ target }) => target), unregistered: unregisteredNames(parsed, clusters) };
 }
 
-function unregisteredNames(parsed: DistributeTo, clusters: RegisteredClusters): string[] {
+/** Names spelled out in `parsed` (inclusions and exclusions) that are not registered, sorted. */
+export function unregisteredNames(parsed: DistributeTo, clusters: RegisteredClusters): string[] {
   const unregistered = new Set<string>();
   for (const matcher of [...parsed.includes.map((include) => include.matcher), ...parsed.excludes]) {
     for (const name of matcher.literals) {
