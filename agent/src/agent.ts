@@ -1,10 +1,18 @@
 import { hostname } from 'node:os';
-import type { Hello, RenewResponse, TrustBundle, VersionContent, Welcome } from '@kuberelay/proto';
+import {
+  type Hello,
+  DigestFormat as ProtoDigestFormat,
+  type RenewResponse,
+  type TrustBundle,
+  type VersionContent,
+  type Welcome,
+} from '@kuberelay/proto';
 import {
   type Clock,
   createKindRegistry,
   createLogger,
   DEFAULT_KINDS,
+  DigestFormat,
   ErrorCode,
   forCluster,
   type KindInfo,
@@ -101,6 +109,8 @@ class AgentRuntime implements SessionHandler {
   #connected = false;
   #synced = false;
   #distributionEnabled = false;
+  /** What the current stream's Welcome agreed (docs/spec.md D5.5). */
+  #digestFormat: DigestFormat = DigestFormat.sortedLines;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -218,6 +228,7 @@ class AgentRuntime implements SessionHandler {
       agentPod: this.#options.podName ?? hostname(),
       haveVersion: held.version,
       have: [...held.copies.values()].map((c) => ({ key: c.key, hash: c.hash })),
+      digestFormats: [ProtoDigestFormat.DIGEST_FORMAT_ENTRY_SUM],
     };
   }
 
@@ -245,6 +256,11 @@ class AgentRuntime implements SessionHandler {
     this.#ensureReconciler(welcome.mgmtCluster);
     this.#startRenewal();
     this.#distributionEnabled = welcome.distributionEnabled;
+    // An older server says nothing (0): it digests sorted lines, and so must we on this stream.
+    this.#digestFormat =
+      welcome.digestFormat === ProtoDigestFormat.DIGEST_FORMAT_ENTRY_SUM
+        ? DigestFormat.entrySum
+        : DigestFormat.sortedLines;
     this.#connected = true;
     // With distribution off no version follows: what we hold is all there is.
     this.#synced = !welcome.distributionEnabled;
@@ -268,6 +284,7 @@ class AgentRuntime implements SessionHandler {
     };
     try {
       const applied = await this.#versions.apply(version, {
+        digestFormat: this.#digestFormat,
         // Pruning needs a complete view from a connected server with distribution on (§4, §7).
         mayPrune: () => this.#distributionEnabled && this.#connected && !this.#controller.signal.aborted,
       });

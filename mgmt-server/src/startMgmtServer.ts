@@ -5,6 +5,7 @@ import {
   DEFAULT_CA_VALIDITY_MS,
   DEFAULT_CLASS_MAPPING,
   DEFAULT_KINDS,
+  type DesiredState,
   formatListenAddress,
   type GatewayClassMapping,
   type ListenAddress,
@@ -214,10 +215,15 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   });
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
   const observe = observer.observe;
-  cache.onState((state) => {
-    outcomes.setDesired(desiredOutcomes(state));
-    scheduleEvents();
-    reporter.onState(state);
+  let reportsSeen: DesiredState['reports'] | undefined;
+  cache.onState((state, touched) => {
+    // The engine keeps the reports map when no report changed: nothing to regroup then.
+    if (state.reports !== reportsSeen) {
+      reportsSeen = state.reports;
+      outcomes.setDesired(desiredOutcomes(state));
+      scheduleEvents();
+    }
+    reporter.onState(state, touched);
     observer.forgetGone(state);
   });
   loop = new DesiredStateLoop({

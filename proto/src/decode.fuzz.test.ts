@@ -13,6 +13,7 @@ import {
   ConnectRequest,
   ConnectResponse,
   CopyOutcome,
+  DigestFormat,
   NackReason,
 } from './gen/kuberelay/relay/v1/relay.js';
 
@@ -23,6 +24,9 @@ import {
 // The inputs are drawn from fast-check (`fc.gen()`), so a failure is shrunk to a small input and
 // replays from the seed fast-check prints; FUZZ_SEED and FUZZ_RUNS widen a local run (e.g.
 // FUZZ_RUNS=200000).
+
+const digestFormat = (n: number): DigestFormat =>
+  n === 1 ? DigestFormat.DIGEST_FORMAT_ENTRY_SUM : DigestFormat.DIGEST_FORMAT_UNSPECIFIED;
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 4_000);
@@ -85,6 +89,7 @@ function validRequest(r: Random): Uint8Array {
         agentPod: r.text(20),
         haveVersion: r.int(2 ** 31) * 1000,
         have: Array.from({ length: r.int(6) }, () => ({ key: r.text(40), hash: r.text(10) })),
+        digestFormats: Array.from({ length: r.int(3) }, () => digestFormat(r.int(2))),
       },
     }),
     () => ({
@@ -115,6 +120,7 @@ function validResponse(r: Random): Uint8Array {
         serverPod: r.text(30),
         distributionEnabled: r.int(2) === 0,
         heartbeatSeconds: r.int(60),
+        digestFormat: digestFormat(r.int(2)),
       },
     }),
     () => ({

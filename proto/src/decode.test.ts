@@ -12,6 +12,7 @@ import {
   ConnectResponse,
   CopyOutcome,
   type CopyResult,
+  DigestFormat,
 } from './gen/kuberelay/relay/v1/relay.js';
 
 const request = (message: ConnectRequest['message']) => ConnectRequest.encode({ message }).finish();
@@ -26,7 +27,13 @@ const result = (key: string, extra: Partial<CopyResult> = {}): CopyResult => ({
   ...extra,
 });
 
-const hello = (extra: Partial<{ cluster: string; have: { key: string; hash: string }[] }> = {}) =>
+const hello = (
+  extra: Partial<{
+    cluster: string;
+    have: { key: string; hash: string }[];
+    digestFormats: DigestFormat[];
+  }> = {},
+) =>
   request({
     $case: 'hello',
     value: {
@@ -35,6 +42,7 @@ const hello = (extra: Partial<{ cluster: string; have: { key: string; hash: stri
       agentPod: 'agent-0',
       haveVersion: 7,
       have: [],
+      digestFormats: [],
       ...extra,
     },
   });
@@ -57,7 +65,8 @@ const manifest = Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","metadata":{
 
 describe('decodeConnectRequest', () => {
   it('decodes a valid Hello', () => {
-    expect(decodeConnectRequest(hello({ have: [{ key: 'k', hash: 'h' }] }))).toEqual({
+    const offered = [DigestFormat.DIGEST_FORMAT_ENTRY_SUM];
+    expect(decodeConnectRequest(hello({ have: [{ key: 'k', hash: 'h' }], digestFormats: offered }))).toEqual({
       ok: true,
       value: {
         message: {
@@ -68,6 +77,7 @@ describe('decodeConnectRequest', () => {
             agentPod: 'agent-0',
             haveVersion: 7,
             have: [{ key: 'k', hash: 'h' }],
+            digestFormats: offered,
           },
         },
       },
@@ -124,6 +134,13 @@ describe('decodeConnectRequest', () => {
       limits: { maxEntries: 3 },
       code: DecodeErrorCode.LimitExceeded,
       message: /hello.have has 4 entries, more than 3/,
+    },
+    {
+      name: 'a Hello offering more digest formats than exist',
+      bytes: hello({ digestFormats: Array.from({ length: 17 }, () => DigestFormat.DIGEST_FORMAT_ENTRY_SUM) }),
+      limits: {},
+      code: DecodeErrorCode.LimitExceeded,
+      message: /hello.digestFormats has 17 entries, more than 16/,
     },
     {
       name: 'a long cluster name',

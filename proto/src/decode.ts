@@ -282,11 +282,18 @@ function checkRequest(request: ConnectRequest, l: DecodeLimits): string | undefi
   }
 }
 
+/** More digest formats than will ever exist: a Hello offering more is hostile or broken. */
+const MAX_DIGEST_FORMATS = 16;
+
 function checkHello(hello: Hello, l: DecodeLimits): string | undefined {
   return (
     str('hello.cluster', hello.cluster, l.maxNameLength) ??
     str('hello.agentVersion', hello.agentVersion, l.maxNameLength) ??
     str('hello.agentPod', hello.agentPod, l.maxNameLength) ??
+    // A packed repeated enum is one field on the wire, so the repeated-field scan cannot count it.
+    (hello.digestFormats.length > MAX_DIGEST_FORMATS
+      ? `hello.digestFormats has ${hello.digestFormats.length} entries, more than ${MAX_DIGEST_FORMATS}`
+      : undefined) ??
     each(
       hello.have,
       (h, i) =>

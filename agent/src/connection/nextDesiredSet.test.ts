@@ -1,5 +1,5 @@
 import { type Copy, NackReason } from '@kuberelay/proto';
-import { createKindRegistry, DEFAULT_KINDS, stateDigest } from '@kuberelay/shared';
+import { createKindRegistry, DEFAULT_KINDS, DigestFormat, stateDigest } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
 import { nextDesiredSet } from './nextDesiredSet.js';
@@ -27,6 +27,7 @@ function held(...copies: Copy[]): Map<string, ReceivedCopy> {
 }
 
 const digestOf = (...copies: Copy[]) => stateDigest(new Map(copies.map((c) => [c.key, c])));
+const FORMAT = DigestFormat.entrySum;
 
 describe('nextDesiredSet', () => {
   const a = copy('a', 'h-a');
@@ -54,7 +55,8 @@ describe('nextDesiredSet', () => {
       keys: ['c'],
     },
   ])('$name', ({ held: holding, version, keys }) => {
-    const result = nextDesiredSet({ held: held(...holding), version: { version: 5, ...version }, kinds });
+    const version5 = { version: 5, ...version };
+    const result = nextDesiredSet({ held: held(...holding), version: version5, kinds, digestFormat: FORMAT });
     expect(result.ok).toBe(true);
     if (result.ok) {
       expect([...result.copies.values()].map((d) => d.target.name).sort()).toEqual(keys);
@@ -67,9 +69,29 @@ describe('nextDesiredSet', () => {
       held: held(a),
       version: { version: 6, replace: false, upserts: [b], removes: [], digest: digestOf(b) },
       kinds,
+      digestFormat: FORMAT,
     });
     expect(result).toMatchObject({ ok: false, reason: NackReason.NACK_REASON_DIGEST_MISMATCH });
   });
+
+  it.each([
+    { format: DigestFormat.sortedLines, checkedAs: DigestFormat.sortedLines, ok: true },
+    { format: DigestFormat.entrySum, checkedAs: DigestFormat.entrySum, ok: true },
+    { format: DigestFormat.sortedLines, checkedAs: DigestFormat.entrySum, ok: false },
+    { format: DigestFormat.entrySum, checkedAs: DigestFormat.sortedLines, ok: false },
+  ])(
+    'checks the digest in the format the Welcome agreed ($format sent, $checkedAs checked)',
+    ({ format, checkedAs, ok }) => {
+      const digest = stateDigest(new Map([a, b].map((x) => [x.key, x])), format);
+      const result = nextDesiredSet({
+        held: held(),
+        version: { version: 7, replace: true, upserts: [a, b], removes: [], digest },
+        kinds,
+        digestFormat: checkedAs,
+      });
+      expect(result.ok).toBe(ok);
+    },
+  );
 
   it('rejects a manifest that is not a Kubernetes object or does not match its key', () => {
     const broken: Copy = { ...a, manifest: Buffer.from('{"kind":') };
@@ -78,6 +100,7 @@ describe('nextDesiredSet', () => {
       held: new Map(),
       version: { version: 7, replace: true, upserts: [broken, misnamed], removes: [], digest: '' },
       kinds,
+      digestFormat: FORMAT,
     });
     expect(result).toEqual({
       ok: false,

@@ -1,6 +1,6 @@
 import { NackReason, type VersionContent } from '@kuberelay/proto';
 import type { KindRegistry } from '@kuberelay/shared';
-import { stateDigest } from '@kuberelay/shared';
+import { type DigestFormat, stateDigest } from '@kuberelay/shared';
 import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
 
 export type NextDesiredSet =
@@ -18,6 +18,8 @@ export function nextDesiredSet(options: {
   readonly held: ReadonlyMap<string, ReceivedCopy>;
   readonly version: VersionContent;
   readonly kinds: KindRegistry;
+  /** The stream's digest format (Welcome.digest_format). */
+  readonly digestFormat: DigestFormat;
 }): NextDesiredSet {
   const { version } = options;
   const next = new Map<string, ReceivedCopy>(version.replace ? [] : options.held);
@@ -37,7 +39,7 @@ export function nextDesiredSet(options: {
   if (problems.length > 0) {
     return { ok: false, reason: NackReason.NACK_REASON_INVALID_MANIFEST, message: problems.join('; ') };
   }
-  const digest = stateDigest(next);
+  const digest = stateDigest(next, options.digestFormat);
   if (digest !== version.digest) {
     return {
       ok: false,

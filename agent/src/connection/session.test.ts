@@ -1,4 +1,4 @@
-import { type Delta, NackReason, splitVersion, type VersionContent } from '@kuberelay/proto';
+import { type Delta, DigestFormat, NackReason, splitVersion, type VersionContent } from '@kuberelay/proto';
 import { createManualClock, ErrorCode } from '@kuberelay/shared';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,14 @@ import { FakeStream } from './fakeStream.testkit.js';
 import { RelaySession, type SessionHandler, type VersionReply, WELCOME_TIMEOUT_MS } from './session.js';
 
 const logger = pino({ level: 'silent' });
-const hello = { cluster: 'c1', agentVersion: '0', agentPod: 'p', haveVersion: 3, have: [] };
+const hello = {
+  cluster: 'c1',
+  agentVersion: '0',
+  agentPod: 'p',
+  haveVersion: 3,
+  have: [],
+  digestFormats: [],
+};
 const welcome = {
   message: {
     $case: 'welcome' as const,
@@ -17,6 +24,7 @@ const welcome = {
       serverPod: 's',
       distributionEnabled: true,
       heartbeatSeconds: 5,
+      digestFormat: DigestFormat.DIGEST_FORMAT_UNSPECIFIED,
     },
   },
 };

@@ -3,6 +3,7 @@ import {
   type Backoff,
   type Clock,
   createBackoff,
+  type DigestFormat,
   FieldManager,
   type KindRegistry,
   type Logger,
@@ -178,7 +179,10 @@ export class VersionApplier {
    * not guesses), what the inventory holds and the set does not is pruned when `mayPrune`, and the
    * new held set is saved before the caller Acks.
    */
-  apply(version: VersionContent, options: { readonly mayPrune: () => boolean }): Promise<ApplyVersionResult> {
+  apply(
+    version: VersionContent,
+    options: { readonly mayPrune: () => boolean; readonly digestFormat: DigestFormat },
+  ): Promise<ApplyVersionResult> {
     return this.#serially(() => this.#apply(version, options));
   }
 
@@ -190,12 +194,17 @@ export class VersionApplier {
 
   async #apply(
     version: VersionContent,
-    options: { readonly mayPrune: () => boolean },
+    options: { readonly mayPrune: () => boolean; readonly digestFormat: DigestFormat },
   ): Promise<ApplyVersionResult> {
     const reconciler = this.#reconciler;
     if (reconciler === undefined)
       throw new Error('a version arrived before the management cluster was known');
-    const next = nextDesiredSet({ held: this.#held.copies, version, kinds: this.#o.kinds });
+    const next = nextDesiredSet({
+      held: this.#held.copies,
+      version,
+      kinds: this.#o.kinds,
+      digestFormat: options.digestFormat,
+    });
     if (!next.ok) return { ok: false, reason: next.reason, message: next.message };
     const { applied } = reconciler.setDesired(next.copies);
     for (const copy of next.copies.values()) this.#inventory.set(copy.key, inventoryEntryOf(copy));

@@ -12,6 +12,7 @@ import {
   type ConnectRequest,
   type ConnectResponse,
   type Copy,
+  DigestFormat,
   type Hello,
   type Nack,
   RelayServiceService,
@@ -221,6 +222,8 @@ export class RelayTestServer {
               serverPod: 'test-server',
               distributionEnabled: this.#distributionEnabled,
               heartbeatSeconds: 5,
+              // stateDigest's default below: the entrySum format.
+              digestFormat: DigestFormat.DIGEST_FORMAT_ENTRY_SUM,
             },
           },
         });

@@ -208,7 +208,14 @@ describe('gRPC edge hardening', () => {
           ConnectRequest.encode({
             message: {
               $case: 'hello',
-              value: { cluster: 'edge-1', agentVersion: 'x', agentPod: 'x', haveVersion: 0, have: [] },
+              value: {
+                cluster: 'edge-1',
+                agentVersion: 'x',
+                agentPod: 'x',
+                haveVersion: 0,
+                have: [],
+                digestFormats: [],
+              },
             },
           }).finish(),
         ),

@@ -127,7 +127,14 @@ beforeAll(async () => {
     call.write({
       message: {
         $case: 'hello',
-        value: { cluster: 'sec-1', agentVersion: 'x', agentPod: 'x', haveVersion: 0, have: [] },
+        value: {
+          cluster: 'sec-1',
+          agentVersion: 'x',
+          agentPod: 'x',
+          haveVersion: 0,
+          have: [],
+          digestFormats: [],
+        },
       },
     });
     expect(refused.code).toBe(grpcStatus.UNAUTHENTICATED);

@@ -57,7 +57,15 @@ export class ScriptedAgent {
   hello(cluster: string): void {
     this.send({
       $case: 'hello',
-      value: { cluster, agentVersion: 'e2e', agentPod: 'e2e-agent', haveVersion: 0, have: [] },
+      // Offers no digest format, as an agent from before they were negotiated.
+      value: {
+        cluster,
+        agentVersion: 'e2e',
+        agentPod: 'e2e-agent',
+        haveVersion: 0,
+        have: [],
+        digestFormats: [],
+      },
     });
   }
 

@@ -1,5 +1,5 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { CopyOutcome } from '@kuberelay/proto';
+import { CopyOutcome, DigestFormat } from '@kuberelay/proto';
 import {
   KUBERNETES_CLUSTER,
   type KubeObject,
@@ -62,6 +62,8 @@ describe('management server on a real API server', () => {
       serverPod: `${namespace}/mgmt-server-0`,
       distributionEnabled: true,
       heartbeatSeconds: 1,
+      // The fake agent offers no digest format, as agents from before the negotiation.
+      digestFormat: DigestFormat.DIGEST_FORMAT_UNSPECIFIED,
     });
     const [delta] = a.deltas();
     if (delta === undefined) throw new Error('no Delta');

@@ -72,6 +72,7 @@ async function connectRaw(options: {
             agentPod: 'raw',
             haveVersion: 0,
             have: [],
+            digestFormats: [],
           },
         },
       });

@@ -1,6 +1,6 @@
 import {
   type Clock,
-  computeDesiredState,
+  DesiredStateEngine,
   type GatewayClassMapping,
   type KindInfo,
   type KubeObject,
@@ -41,9 +41,17 @@ export class DesiredStateLoop {
   /** When the earliest change not yet published was seen (edit-to-ack latency starts here). */
   #firstChangeAt: number | undefined;
   #stopped = false;
+  /** Keeps the state between changes, so each recompute costs what changed (issue 10). */
+  readonly #engine: DesiredStateEngine;
 
   constructor(options: DesiredStateLoopOptions) {
     this.#o = options;
+    this.#engine = new DesiredStateEngine({
+      mgmtCluster: options.mgmtCluster,
+      classMapping: options.classMapping,
+      kinds: options.kinds,
+      previous: options.cache.state,
+    });
   }
 
   /** Something in the inputs changed. Cheap; call it from every informer event. */
@@ -69,14 +77,7 @@ export class DesiredStateLoop {
     const changedAt = this.#firstChangeAt;
     this.#firstChangeAt = undefined;
     try {
-      const state = computeDesiredState({
-        sources: inputs.sources(),
-        clusters: inputs.clusters(),
-        mgmtCluster: this.#o.mgmtCluster,
-        classMapping: this.#o.classMapping,
-        kinds: this.#o.kinds,
-        previous: cache.state,
-      });
+      const { state } = this.#engine.update({ sources: inputs.sources(), clusters: inputs.clusters() });
       cache.publish(state, { changedAt });
       const seconds = (performance.now() - started) / 1000;
       this.#o.onComputed?.(seconds);

@@ -68,7 +68,7 @@ describe('SnapshotCache', () => {
   });
 
   it('encodes each copy once, shares the bytes, and forgets unused ones', () => {
-    const cache = new SnapshotCache();
+    const cache = new SnapshotCache({ sweepSlack: 0 });
     const state = compute([upstream('a', '*')], ['qa', 'prod']);
     cache.publish(state);
     const qa = [...(cache.get('qa')?.copies.values() ?? [])][0];
@@ -79,5 +79,23 @@ describe('SnapshotCache', () => {
     expect(JSON.parse(bytes.toString('utf8'))).toEqual(qa.object);
     cache.publish(compute([upstream('a', '*', 99)], ['qa', 'prod'], state));
     expect(cache.encoded.size).toBe(0);
+  });
+
+  it('sweeps only once the encodings have doubled past the live ones, and stays within that', () => {
+    const cache = new SnapshotCache({ sweepSlack: 2 });
+    let state = compute([upstream('a', '*')], ['qa']);
+    const sizes: number[] = [];
+    for (let port = 1; port <= 12; port++) {
+      cache.publish(state);
+      const copy = [...(cache.get('qa')?.copies.values() ?? [])][0];
+      if (copy === undefined) throw new Error('copy expected');
+      cache.encoded.manifest(copy);
+      sizes.push(cache.encoded.size);
+      state = compute([upstream('a', '*', port)], ['qa'], state);
+    }
+    // One live copy at a time: the dead encodings pile up to 2 x live + slack, then go at once.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2 * 1 + 2 + 1);
+    expect(sizes).toContain(1);
+    expect(sizes.some((size, i) => i > 0 && size < (sizes[i - 1] ?? 0))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { type ClusterCopies, type DesiredState, stateDigest } from '@kuberelay/shared';
+import { type ClusterCopies, type DesiredState, DigestFormat, stateDigest } from '@kuberelay/shared';
 import { EncodedCopyCache } from './encodedCopies.js';
 
 /**
@@ -14,6 +14,12 @@ export interface ClusterSnapshot {
   readonly revision: number;
   readonly changedAt: number | undefined;
 }
+
+/** Called after a publish with the state and the clusters whose snapshot changed or went. */
+export type StateListener = (state: DesiredState, touched: ReadonlySet<string>) => void;
+
+/** Encodings kept beyond twice the live ones before a sweep is worth its pass. */
+const SWEEP_SLACK = 1_024;
 
 /** Called with the new snapshot, or undefined when the cluster is no longer registered. */
 export type SnapshotListener = (snapshot: ClusterSnapshot | undefined) => void;
@@ -35,12 +41,17 @@ export class SnapshotCache {
   readonly encoded = new EncodedCopyCache();
   readonly #snapshots = new Map<string, ClusterSnapshot>();
   readonly #watchers = new Map<string, Set<SnapshotListener>>();
-  readonly #stateListeners = new Set<(state: DesiredState) => void>();
+  readonly #stateListeners = new Set<StateListener>();
+  /** Encoded entries live at the last sweep: the next sweep waits until the cache doubles. */
+  #liveAtSweep = 0;
   #state: DesiredState | undefined;
   #resolveReady: () => void = () => {};
   readonly ready: Promise<void>;
 
-  constructor() {
+  readonly #sweepSlack: number;
+
+  constructor(options: { readonly sweepSlack?: number } = {}) {
+    this.#sweepSlack = options.sweepSlack ?? SWEEP_SLACK;
     this.ready = new Promise((resolve) => {
       this.#resolveReady = resolve;
     });
@@ -72,7 +83,9 @@ export class SnapshotCache {
     const removed: string[] = [];
     for (const [cluster, copies] of state.clusters) {
       const before = this.#snapshots.get(cluster);
-      if (before !== undefined && sameCopies(before.copies, copies)) continue;
+      // The engine hands back the very same set for a cluster nothing changed in; a CopySet's
+      // digest costs nothing, so the loop is O(clusters) plus what changed.
+      if (before !== undefined && before.copies === copies) continue;
       const digest = stateDigest(copies);
       if (before !== undefined && before.digest === digest) continue;
       const snapshot: ClusterSnapshot = Object.freeze({
@@ -96,7 +109,8 @@ export class SnapshotCache {
     if (first) this.#resolveReady();
     for (const snapshot of changed) this.#notify(snapshot.cluster, snapshot);
     for (const cluster of removed) this.#notify(cluster, undefined);
-    for (const listener of this.#stateListeners) listener(state);
+    const touched = new Set([...changed.map((snapshot) => snapshot.cluster), ...removed]);
+    for (const listener of this.#stateListeners) listener(state, touched);
   }
 
   /** Watches one cluster's snapshot; returns the function that stops watching. */
@@ -113,8 +127,9 @@ export class SnapshotCache {
     };
   }
 
-  /** Called after every publish with the whole state (for Events and status). */
-  onState(listener: (state: DesiredState) => void): () => void {
+  /** Called after every publish with the whole state (for Events and status) and the clusters
+   * whose snapshot changed or went. */
+  onState(listener: StateListener): () => void {
     this.#stateListeners.add(listener);
     return () => this.#stateListeners.delete(listener);
   }
@@ -123,22 +138,35 @@ export class SnapshotCache {
     for (const listener of this.#watchers.get(cluster) ?? []) listener(snapshot);
   }
 
+  /**
+   * Drops encodings no snapshot refers to. A full pass over every copy of every cluster (10⁶ at
+   * 1,000 × 1,000), so it runs only once the cache has grown to twice what was live at the last
+   * one (plus slack): memory stays within 2× the live encodings, the pass costs O(1) per publish.
+   */
   #sweepEncoded(): void {
-    if (this.encoded.size === 0) return;
+    if (this.encoded.size <= 2 * this.#liveAtSweep + this.#sweepSlack) return;
     const live = new Set<string>();
     for (const snapshot of this.#snapshots.values()) {
       for (const copy of snapshot.copies.values()) live.add(copy.hash);
     }
     this.encoded.retainOnly(live);
+    this.#liveAtSweep = this.encoded.size;
   }
 }
 
-/** Same keys mapping to the very same DesiredCopy objects (computeDesiredState reuses unchanged ones). */
-function sameCopies(a: ClusterCopies, b: ClusterCopies): boolean {
-  if (a === b) return true;
-  if (a.size !== b.size) return false;
-  for (const [key, copy] of b) {
-    if (a.get(key) !== copy) return false;
+const sortedLinesDigests = new WeakMap<ClusterSnapshot, string>();
+
+/**
+ * A snapshot's digest in a stream's format. `digest` is the entrySum one (O(changes) to keep);
+ * the sortedLines one, for agents from before the format was negotiated, is computed on first use
+ * per snapshot and shared by every such stream.
+ */
+export function snapshotDigest(snapshot: ClusterSnapshot, format: DigestFormat): string {
+  if (format === DigestFormat.entrySum) return snapshot.digest;
+  let digest = sortedLinesDigests.get(snapshot);
+  if (digest === undefined) {
+    digest = stateDigest(snapshot.copies, DigestFormat.sortedLines);
+    sortedLinesDigests.set(snapshot, digest);
   }
-  return true;
+  return digest;
 }

@@ -93,9 +93,15 @@ export class ClusterStatusReporter {
     this.#update(event.cluster);
   }
 
-  /** A new desired state: refresh the clusters we serve, forget deregistered ones. */
-  onState(state: DesiredState): void {
-    for (const cluster of [...this.#agents.keys()]) {
+  /**
+   * A new desired state: refresh the clusters we serve whose snapshot changed (`touched`; all of
+   * them when not given), forget deregistered ones. Only touched ones: rebuilding 1,000 statuses
+   * for an edit that reached none of them was most of a publish's cost (issue 10).
+   */
+  onState(state: DesiredState, touched?: ReadonlySet<string>): void {
+    const clusters = touched ?? this.#agents.keys();
+    for (const cluster of [...clusters]) {
+      if (!this.#agents.has(cluster)) continue;
       if (!state.clusters.has(cluster)) {
         this.#agents.delete(cluster);
         this.#conditions.delete(cluster);

@@ -65,7 +65,14 @@ describe('agent stream: backpressure', () => {
           yield {
             message: {
               $case: 'hello',
-              value: { cluster: 'qa', agentVersion: '1', agentPod: 'a', haveVersion: 0, have: [] },
+              value: {
+                cluster: 'qa',
+                agentVersion: '1',
+                agentPod: 'a',
+                haveVersion: 0,
+                have: [],
+                digestFormats: [],
+              },
             },
           };
           for (let i = 0; i < 1_000; i++) {

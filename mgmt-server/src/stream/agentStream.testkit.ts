@@ -99,7 +99,8 @@ export class FakeAgent implements AgentStreamIo {
   hello(cluster: string, have: { key: string; hash: string }[] = [], haveVersion = 0): void {
     this.say({
       $case: 'hello',
-      value: { cluster, agentVersion: '1.0.0', agentPod: 'agent-0', haveVersion, have },
+      // As a current agent: it offers the entrySum digests.
+      value: { cluster, agentVersion: '1.0.0', agentPod: 'agent-0', haveVersion, have, digestFormats: [1] },
     });
   }
 

@@ -21,6 +21,7 @@ describe('agent stream: versions', () => {
         serverPod: 'gloo-mesh/server-0',
         distributionEnabled: true,
         heartbeatSeconds: 5,
+        digestFormat: 1,
       },
     });
     const first = agent.deltas()[0];

@@ -7,8 +7,8 @@ import {
   type Hello,
   splitVersion,
 } from '@kuberelay/proto';
-import { createBackoff, type DesiredCopy, type Logger } from '@kuberelay/shared';
-import type { ClusterSnapshot } from '../snapshot/snapshotCache.js';
+import { createBackoff, type DesiredCopy, type DigestFormat, type Logger } from '@kuberelay/shared';
+import { type ClusterSnapshot, snapshotDigest } from '../snapshot/snapshotCache.js';
 import type { AsyncQueue } from './asyncQueue.js';
 import { checkAlive, renewOnStream } from './streamChecks.js';
 import { StreamEndCode, StreamError } from './streamError.js';
@@ -38,6 +38,8 @@ export interface ConnectedContext {
   readonly logger: Logger;
   readonly cluster: string;
   readonly uid: string | undefined;
+  /** What the Welcome agreed for this stream's digests. */
+  readonly digestFormat: DigestFormat;
   send(message: ConnectResponse['message']): Promise<void>;
   observe(event: StreamEvent): void;
 }
@@ -58,6 +60,7 @@ export class ConnectedStream {
     this.#protocol = new VersionProtocol({
       distributionEnabled: context.options.settings.distributionEnabled,
       retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000, ...context.options.settings.retryBackoff }),
+      digestFormat: context.digestFormat,
     });
     this.#lastHeard = context.options.clock.now();
   }
@@ -224,7 +227,7 @@ export class ConnectedStream {
         replace,
         upserts: upserts.map((copy) => this.#copyMessage(copy)),
         removes: [...removes],
-        digest: snapshot.digest,
+        digest: snapshotDigest(snapshot, this.#c.digestFormat),
       },
       this.#c.options.settings.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     );

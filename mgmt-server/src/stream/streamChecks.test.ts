@@ -5,7 +5,10 @@ import { checkAlive, checkHello } from './streamChecks.js';
 import { StreamEndCode } from './streamError.js';
 
 const hello = (cluster: string): ConnectRequest => ({
-  message: { $case: 'hello', value: { cluster, agentVersion: '1', agentPod: 'a', haveVersion: 0, have: [] } },
+  message: {
+    $case: 'hello',
+    value: { cluster, agentVersion: '1', agentPod: 'a', haveVersion: 0, have: [], digestFormats: [] },
+  },
 });
 
 describe('checkHello', () => {

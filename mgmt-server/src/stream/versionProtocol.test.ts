@@ -1,5 +1,5 @@
 import { NackReason } from '@kuberelay/proto';
-import { createBackoff, type DesiredCopy, stateDigest } from '@kuberelay/shared';
+import { createBackoff, type DesiredCopy, DigestFormat, stateDigest } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../snapshot/snapshotCache.js';
 import { type ProtocolStep, VersionProtocol } from './versionProtocol.js';
@@ -44,15 +44,20 @@ function describeStep(step: ProtocolStep): string[] {
 type Input =
   | { readonly start: { have: { key: string; hash: string }[]; snapshot: ClusterSnapshot | undefined } }
   | { readonly snapshot: ClusterSnapshot }
-  | { readonly ack: number; readonly digestOf?: ClusterSnapshot }
+  | { readonly ack: number; readonly digestOf?: ClusterSnapshot; readonly format?: DigestFormat }
   | { readonly nack: number; readonly reason?: NackReason }
   | { readonly retry: true };
 
 /** Runs inputs at NOW, NOW+1, ... (versions follow the clock, so `send 0` is version NOW). */
-function run(inputs: readonly Input[], options: { enabled?: boolean } = {}): string[][] {
+function run(
+  inputs: readonly Input[],
+  options: { enabled?: boolean; format?: DigestFormat } = {},
+): string[][] {
+  const format = options.format ?? DigestFormat.entrySum;
   const protocol = new VersionProtocol({
     distributionEnabled: options.enabled ?? true,
     retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000, random: () => 0.5 }),
+    digestFormat: format,
   });
   const sent = new Map<number, ClusterSnapshot>();
   return inputs.map((input, i) => {
@@ -61,7 +66,9 @@ function run(inputs: readonly Input[], options: { enabled?: boolean } = {}): str
     if ('start' in input) step = protocol.start({ ...input.start, haveVersion: 0, now });
     else if ('snapshot' in input) step = protocol.snapshot(input.snapshot, now);
     else if ('ack' in input) {
-      const digest = (input.digestOf ?? sent.get(NOW + input.ack))?.digest ?? 'unknown';
+      // The agent digests what it holds in the stream's format.
+      const acked = input.digestOf ?? sent.get(NOW + input.ack);
+      const digest = acked === undefined ? 'unknown' : stateDigest(acked.copies, input.format ?? format);
       step = protocol.ack({ version: NOW + input.ack, digest, now });
     } else if ('nack' in input) {
       step = protocol.nack({
@@ -161,10 +168,42 @@ describe('VersionProtocol', () => {
     expect(run(inputs, { enabled })).toEqual(steps);
   });
 
+  it.each([
+    {
+      name: 'entrySum stream, entrySum Ack',
+      stream: DigestFormat.entrySum,
+      ack: DigestFormat.entrySum,
+      steps: [['send 0 +a,b -'], ['acked 0']],
+    },
+    {
+      name: 'sortedLines stream (an older agent), sortedLines Ack',
+      stream: DigestFormat.sortedLines,
+      ack: DigestFormat.sortedLines,
+      steps: [['send 0 +a,b -'], ['acked 0']],
+    },
+    {
+      name: 'sortedLines stream, entrySum Ack',
+      stream: DigestFormat.sortedLines,
+      ack: DigestFormat.entrySum,
+      steps: [['send 0 +a,b -'], ['nacked 0', 'send 1 replace +a,b -']],
+    },
+    {
+      name: 'entrySum stream, sortedLines Ack',
+      stream: DigestFormat.entrySum,
+      ack: DigestFormat.sortedLines,
+      steps: [['send 0 +a,b -'], ['nacked 0', 'send 1 replace +a,b -']],
+    },
+  ])("checks Acks in the stream's digest format: $name", ({ stream, ack, steps }) => {
+    expect(run([{ start: { have: [], snapshot: s1 } }, { ack: 0, format: ack }], { format: stream })).toEqual(
+      steps,
+    );
+  });
+
   it('numbers versions after what the agent had, and by the clock across restarts', () => {
     const protocol = new VersionProtocol({
       distributionEnabled: true,
       retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000 }),
+      digestFormat: DigestFormat.entrySum,
     });
     // An agent that acknowledged version 5,000,000 of an earlier server whose clock ran ahead.
     const step = protocol.start({ have: [], haveVersion: 5_000_000, snapshot: s1, now: NOW });

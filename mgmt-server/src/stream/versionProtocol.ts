@@ -4,9 +4,10 @@ import {
   type Baseline,
   baselineFromHave,
   type DesiredCopy,
+  type DigestFormat,
   diffCopies,
 } from '@kuberelay/shared';
-import type { ClusterSnapshot } from '../snapshot/snapshotCache.js';
+import { type ClusterSnapshot, snapshotDigest } from '../snapshot/snapshotCache.js';
 
 /** One version to send: the changes against what the agent holds (or the full set, `replace`). */
 export interface VersionToSend {
@@ -35,6 +36,8 @@ export interface VersionProtocolOptions {
   readonly distributionEnabled: boolean;
   /** Delays between retries after a Nack (reset by every accepted Ack). */
   readonly retryBackoff: Backoff;
+  /** The stream's digest format (Welcome.digest_format): what the agent's Ack digests are in. */
+  readonly digestFormat: DigestFormat;
 }
 
 interface InFlight {
@@ -93,12 +96,13 @@ export class VersionProtocol {
     if (inFlight === undefined || inFlight.version !== input.version) {
       return { ignored: `ack of version ${input.version}, in flight: ${inFlight?.version ?? 'none'}` };
     }
-    if (input.digest !== inFlight.snapshot.digest) {
+    const expected = snapshotDigest(inFlight.snapshot, this.#o.digestFormat);
+    if (input.digest !== expected) {
       // The agent says it applied the version but holds something else: same as a mismatch Nack.
       return this.nack({
         version: input.version,
         reason: NackReason.NACK_REASON_DIGEST_MISMATCH,
-        message: `ack digest ${input.digest} differs from ${inFlight.snapshot.digest}`,
+        message: `ack digest ${input.digest} differs from ${expected}`,
         now: input.now,
       });
     }

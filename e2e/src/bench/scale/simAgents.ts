@@ -1,5 +1,5 @@
 import { callBootstrap, createRelayDialer, RelaySession, type SessionHandler } from '@kuberelay/agent';
-import { CopyOutcome, type VersionContent } from '@kuberelay/proto';
+import { CopyOutcome, DigestFormat, type VersionContent } from '@kuberelay/proto';
 import {
   createLogger,
   issueBootstrapToken,
@@ -133,6 +133,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         agentPod: `sim-agent-${cluster}`,
         haveVersion,
         have: [...agent.held].map(([key, hash]) => ({ key, hash })),
+        digestFormats: [DigestFormat.DIGEST_FORMAT_ENTRY_SUM],
       }),
       onWelcome: () => {
         welcomed.add(cluster);
