@@ -42,13 +42,26 @@ export const bin = {
   agent: join(repoRoot, 'agent', 'dist', 'main.js'),
 } as const;
 
+/** One server replica: its own process, pod name, ports and log. */
+export interface ServerReplicaProcess {
+  /** The process name: `mgmt-server` for the first replica, `mgmt-server-<i>` for the others. */
+  readonly name: string;
+  /** Its `--pod-name` (`mgmt-server-<i>`), what status.connectedPod and relayctl check name. */
+  readonly pod: string;
+  readonly grpcAddress: string;
+  readonly httpPort: number;
+}
+
 export interface RelayProcesses {
+  /** The first replica's gRPC address. */
   readonly serverAddress: string;
+  /** The first replica's HTTP port. */
   readonly serverHttpPort: number;
+  readonly servers: readonly ServerReplicaProcess[];
   readonly logDir: string;
   readonly processes: readonly ManagedProcess[];
-  /** Starts the server process again with the same command line (after a crash or a stop). */
-  readonly startServer: () => ManagedProcess;
+  /** Starts a server replica (default the first) again with the same command line. */
+  readonly startServer: (replica?: number) => ManagedProcess;
   /** Starts a cluster's agent process again with the same command line and state file. */
   readonly startAgent: (cluster: string) => ManagedProcess;
 }
@@ -68,6 +81,13 @@ export async function startRelayProcesses(options: {
   beforeRegister?: (cluster: string) => Promise<void>;
   /** More flags for the server (e.g. limits a benchmark must lift). */
   serverArgs?: readonly string[];
+  /** Server replicas, each a process with its own pod name and ports (default 1). */
+  serverReplicas?: number;
+  /**
+   * The server address relayctl register writes into the agents' credentials, from the replicas'
+   * gRPC addresses (default: the first replica's); e.g. a balancer in front of all of them.
+   */
+  agentServerAddress?: (replicaAddresses: readonly string[]) => string;
 }): Promise<RelayProcesses> {
   const { lab, labDir, onProgress: say } = options;
   const kubeconfig = lab.kubeconfigPath;
@@ -75,9 +95,17 @@ export async function startRelayProcesses(options: {
   mkdirSync(logDir, { recursive: true });
   const processes: ManagedProcess[] = [];
 
-  const grpcPort = await freePort();
-  const serverHttpPort = await freePort();
-  const serverAddress = `127.0.0.1:${grpcPort}`;
+  const servers: ServerReplicaProcess[] = [];
+  for (let i = 0; i < (options.serverReplicas ?? 1); i += 1) {
+    servers.push({
+      name: i === 0 ? 'mgmt-server' : `mgmt-server-${i}`,
+      pod: `mgmt-server-${i}`,
+      grpcAddress: `127.0.0.1:${await freePort()}`,
+      httpPort: await freePort(),
+    });
+  }
+  const first = servers[0];
+  if (first === undefined) throw new Error('serverReplicas must be at least 1');
   const serverKubeconfig = await lab.writeIdentityKubeconfig(
     await grantServerIdentity({
       cluster: MGMT,
@@ -85,12 +113,11 @@ export async function startRelayProcesses(options: {
       namespace: NAMESPACE,
     }),
   );
-  say(
-    `starting the management server (gRPC ${serverAddress}, HTTP 127.0.0.1:${serverHttpPort}; log ${join(logDir, 'mgmt-server.log')})`,
-  );
-  const startServer = () =>
-    startProcess({
-      name: 'mgmt-server',
+  const startServer = (replica = 0) => {
+    const server = servers[replica];
+    if (server === undefined) throw new Error(`there is no server replica ${replica}`);
+    return startProcess({
+      name: server.name,
       command: process.execPath,
       args: [
         bin.server,
@@ -98,24 +125,35 @@ export async function startRelayProcesses(options: {
         `--context=${MGMT}`,
         `--cluster-name=${MGMT}`,
         `--namespace=${NAMESPACE}`,
-        `--grpc-listen=${serverAddress}`,
-        `--http-listen=127.0.0.1:${serverHttpPort}`,
-        '--pod-name=mgmt-server-0',
+        `--grpc-listen=${server.grpcAddress}`,
+        `--http-listen=127.0.0.1:${server.httpPort}`,
+        `--pod-name=${server.pod}`,
         ...(options.serverArgs ?? []),
       ],
-      logFile: join(logDir, 'mgmt-server.log'),
-      pidFile: join(labDir, 'mgmt-server.pid'),
+      logFile: join(logDir, `${server.name}.log`),
+      pidFile: join(labDir, `${server.name}.pid`),
       lifetime: 'attached',
       env: shippedNodeOptions('mgmt-server.yaml'),
     });
-  processes.push(startServer());
-  await waitUntil(
-    'the management server to be ready',
-    60_000,
-    async () =>
-      (await fetch(`http://127.0.0.1:${serverHttpPort}/readyz`).catch(() => undefined))?.ok === true,
-    say,
-  );
+  };
+  // All replicas at once, as a Deployment starts them.
+  for (const [i, server] of servers.entries()) {
+    say(
+      `starting the management server ${server.pod} (gRPC ${server.grpcAddress}, HTTP 127.0.0.1:${server.httpPort}; log ${join(logDir, `${server.name}.log`)})`,
+    );
+    processes.push(startServer(i));
+  }
+  for (const server of servers) {
+    await waitUntil(
+      `the management server ${server.pod} to be ready`,
+      60_000,
+      async () =>
+        (await fetch(`http://127.0.0.1:${server.httpPort}/readyz`).catch(() => undefined))?.ok === true,
+      say,
+    );
+  }
+  const serverAddress = first.grpcAddress;
+  const agentServerAddress = options.agentServerAddress?.(servers.map((s) => s.grpcAddress)) ?? serverAddress;
 
   const agentKubeconfigs = new Map<string, string>();
   const startAgent = (cluster: string) => {
@@ -147,7 +185,7 @@ export async function startRelayProcesses(options: {
         `--kubeconfig=${kubeconfig}`,
         `--kubecontext=${MGMT}`,
         `--remote-context=${cluster}`,
-        `--server=${serverAddress}`,
+        `--server=${agentServerAddress}`,
         `--mgmt-cluster=${MGMT}`,
       ],
       say,
@@ -165,7 +203,15 @@ export async function startRelayProcesses(options: {
     say(`${cluster}: starting the agent (log ${join(logDir, `agent-${cluster}.log`)})`);
     processes.push(startAgent(cluster));
   }
-  return { serverAddress, serverHttpPort, logDir, processes, startServer, startAgent };
+  return {
+    serverAddress,
+    serverHttpPort: first.httpPort,
+    servers,
+    logDir,
+    processes,
+    startServer,
+    startAgent,
+  };
 }
 
 /** Runs the built relayctl and returns its stdout; its stderr (progress) goes to `say`. */

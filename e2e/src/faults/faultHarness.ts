@@ -27,6 +27,23 @@ export interface CheckSample {
   readonly at: number;
   readonly code: number;
   readonly connected: Readonly<Record<string, boolean>>;
+  /** The replica each cluster's status names (`<namespace>/<pod>`; null: none). */
+  readonly connectedPod: Readonly<Record<string, string | null>>;
+  /** The report's "Connected Pod | Clusters" rows. */
+  readonly connectedPods: readonly { readonly pod: string; readonly clusters: readonly string[] }[];
+}
+
+/** A copy in a workload cluster, as the API server holds it. */
+export interface LiveCopy {
+  readonly uid: string;
+  readonly resourceVersion: string;
+}
+
+/** What useFaultLab starts; the defaults are one server replica dialed directly. */
+export interface FaultLabOptions {
+  readonly serverReplicas?: number;
+  /** The address agents dial, from the replicas' addresses (e.g. a balancer in front of them). */
+  readonly agentServerAddress?: (replicaAddresses: readonly string[]) => string;
 }
 
 export interface FaultLab {
@@ -38,9 +55,14 @@ export interface FaultLab {
   sampleChecks(until: Promise<unknown>): Promise<CheckSample[]>;
   /** UID of every copy of the reference example in every workload cluster (undefined: missing). */
   copyUids(): Promise<Record<string, string | undefined>>;
+  /** UID and resourceVersion of every copy of the reference example (undefined: missing). */
+  copies(): Promise<Record<string, LiveCopy | undefined>>;
   /** SIGKILL: no goodbye, no status written on the way out. Resolves when the process is gone. */
   kill(name: string): Promise<unknown>;
-  /** The process running under `name` now (the server is `mgmt-server`, agents `agent-<cluster>`). */
+  /**
+   * The process running under `name` now (the server is `mgmt-server`, further replicas
+   * `mgmt-server-<i>`, agents `agent-<cluster>`).
+   */
   process(name: string): ManagedProcess;
   /** Records a process started again (relay().startServer() / startAgent()). */
   restarted(name: string, proc: ManagedProcess): void;
@@ -74,7 +96,7 @@ function ignoreExisting(error: unknown): void {
  * Registers the file's beforeAll (processes started, the reference example applied everywhere,
  * check green) and afterAll (sources deleted, copies pruned, processes stopped).
  */
-export function useFaultLab(): FaultLab {
+export function useFaultLab(options: FaultLabOptions = {}): FaultLab {
   let lab: Lab | undefined;
   let relay: RelayProcesses | undefined;
   const running = new Map<string, ManagedProcess>();
@@ -106,12 +128,17 @@ export function useFaultLab(): FaultLab {
         (error, stdout) => {
           const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
           try {
-            const report = JSON.parse(stdout) as { clusters: { name: string; connected: boolean }[] };
+            const report = JSON.parse(stdout) as {
+              clusters: { name: string; connected: boolean; connectedPod: string | null }[];
+              connectedPods: { pod: string; clusters: string[] }[];
+            };
             resolve({
               startedAt,
               at: Date.now(),
               code,
               connected: Object.fromEntries(report.clusters.map((c) => [c.name, c.connected])),
+              connectedPod: Object.fromEntries(report.clusters.map((c) => [c.name, c.connectedPod])),
+              connectedPods: report.connectedPods,
             });
           } catch {
             reject(new Error(`relayctl check printed no report (exit ${code}): ${stdout}`));
@@ -134,19 +161,24 @@ export function useFaultLab(): FaultLab {
     return samples;
   };
 
-  const copyUids = async (): Promise<Record<string, string | undefined>> => {
-    const uids: Record<string, string | undefined> = {};
+  const copies = async (): Promise<Record<string, LiveCopy | undefined>> => {
+    const found: Record<string, LiveCopy | undefined> = {};
     for (const cluster of WORKLOADS) {
       const rest = new KubeRest(theLab().kubeConfig(cluster));
       for (const [source, namespace] of COPIES) {
         const live = await rest
-          .request<{ metadata: { uid: string } }>({ method: 'GET', path: copyPath(source, namespace) })
+          .request<{ metadata: LiveCopy }>({ method: 'GET', path: copyPath(source, namespace) })
           .catch(() => undefined);
-        uids[`${cluster} ${source.kind}`] = live?.metadata.uid;
+        found[`${cluster} ${source.kind}`] =
+          live === undefined
+            ? undefined
+            : { uid: live.metadata.uid, resourceVersion: live.metadata.resourceVersion };
       }
     }
-    return uids;
+    return found;
   };
+  const copyUids = async (): Promise<Record<string, string | undefined>> =>
+    Object.fromEntries(Object.entries(await copies()).map(([key, copy]) => [key, copy?.uid]));
 
   const processNamed = (name: string): ManagedProcess => {
     const proc = running.get(name);
@@ -165,7 +197,14 @@ export function useFaultLab(): FaultLab {
       }
     }
     const labDir = await mkdtemp(join(tmpdir(), 'kuberelay-faults-'));
-    relay = await startRelayProcesses({ lab, labDir, workloads: WORKLOADS, onProgress: say });
+    relay = await startRelayProcesses({
+      lab,
+      labDir,
+      workloads: WORKLOADS,
+      onProgress: say,
+      serverReplicas: options.serverReplicas,
+      agentServerAddress: options.agentServerAddress,
+    });
     for (const proc of relay.processes) running.set(proc.name, proc);
     const mgmt = new KubeRest(lab.kubeConfig(MGMT));
     await mgmt
@@ -202,6 +241,7 @@ export function useFaultLab(): FaultLab {
     check,
     sampleChecks,
     copyUids,
+    copies,
     kill: (name) => {
       const proc = processNamed(name);
       process.kill(proc.pid, 'SIGKILL');

@@ -124,8 +124,12 @@ export class CaStore {
       this.#o.logger.info({ secret: RELAY_CA_SECRET }, 'created the relay CA');
       return created;
     } catch (error) {
-      // Another replica (or the user) created it meanwhile: theirs counts.
+      // Another replica (or the user) created it meanwhile: theirs counts, ours is dropped unused.
       if (!isConflict(error)) throw error;
+      this.#o.logger.info(
+        { secret: RELAY_CA_SECRET },
+        'another replica created the relay CA first; using it',
+      );
       return this.#o.rest.request<CaSecret>({ method: 'GET', path, signal: this.#o.signal });
     }
   }
