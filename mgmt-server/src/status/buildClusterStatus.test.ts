@@ -23,6 +23,7 @@ const agent = (overrides: Partial<AgentState> = {}): AgentState => ({
   connected: true,
   agentVersion: '1.0',
   agentPod: 'agent-0',
+  connectedAt: 500,
   lastHeartbeatAt: 0,
   sentVersion: 7,
   ackedVersion: 7,
@@ -177,7 +178,14 @@ describe('buildClusterStatus', () => {
       now: 60_000,
       previousConditions: first.conditions,
     });
-    expect(later).toMatchObject({ connected: false, connectedPod: '' });
+    // The stream's start names the newer holder when two replicas believe they hold one.
+    expect(first).toMatchObject({ connectedSince: '1970-01-01T00:00:00.500Z', serverInstance: 'p/a1' });
+    expect(later).toMatchObject({
+      connected: false,
+      connectedPod: '',
+      serverInstance: '',
+      connectedSince: '',
+    });
     expect(later.conditions[0]?.lastTransitionTime).toBe('1970-01-01T00:01:00Z');
     expect(later.conditions[1]?.lastTransitionTime).toBe('1970-01-01T00:00:01Z');
   });

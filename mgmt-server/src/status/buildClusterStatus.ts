@@ -16,6 +16,8 @@ export interface AgentState {
   readonly connected: boolean;
   readonly agentVersion: string;
   readonly agentPod: string;
+  /** When this replica's stream of the agent started (ms since the epoch). */
+  readonly connectedAt: number;
   /** ms since the epoch. */
   readonly lastHeartbeatAt: number | undefined;
   readonly sentVersion: number | undefined;
@@ -144,6 +146,7 @@ export function buildClusterStatus(
     connected: agent.connected,
     connectedPod: agent.connected ? input.serverPod : '',
     serverInstance: agent.connected ? input.serverInstance : '',
+    connectedSince: agent.connected ? new Date(agent.connectedAt).toISOString() : '',
     agentVersion: agent.agentVersion,
     agentPod: agent.agentPod,
     lastHeartbeat: new Date(agent.lastHeartbeatAt ?? input.now).toISOString(),

@@ -54,6 +54,7 @@ export class ClusterStatusReporter {
           connected: true,
           agentVersion: event.agentVersion,
           agentPod: event.agentPod,
+          connectedAt: now,
           lastHeartbeatAt: now,
           sentVersion: undefined,
           ackedVersion: undefined,

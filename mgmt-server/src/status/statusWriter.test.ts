@@ -1,5 +1,5 @@
 import { createManualClock, type KubernetesClusterStatus } from '@kuberelay/shared';
-import type { KubeRequest, KubeRest } from '@kuberelay/shared/kube';
+import { KubeApiError, type KubeRequest, type KubeRest } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { StatusWriter } from './statusWriter.js';
@@ -87,5 +87,113 @@ describe('StatusWriter', () => {
     await clock.advance(1_000);
     await flush();
     expect(patches.map((p) => p.status.lastHeartbeat)).toEqual(['h0', 'h1']);
+  });
+
+  describe('with another replica writing the same cluster', () => {
+    /**
+     * One KubernetesCluster as the API server keeps it: a resourceVersion bumped on every write,
+     * merge patches that carry a stale one refused with 409.
+     */
+    function liveObject(initial: KubernetesClusterStatus | undefined) {
+      let rv = 1;
+      let live = initial;
+      const patches: KubernetesClusterStatus[] = [];
+      const rest = {
+        request: async (req: KubeRequest) => {
+          if (req.method === 'GET') return { metadata: { resourceVersion: String(rv) }, status: live };
+          const body = req.body as {
+            metadata?: { resourceVersion?: string };
+            status: KubernetesClusterStatus;
+          };
+          const expected = body.metadata?.resourceVersion;
+          if (expected !== undefined && expected !== String(rv)) {
+            throw new KubeApiError({
+              status: 409,
+              reason: 'Conflict',
+              message: 'the object has been modified',
+            });
+          }
+          patches.push(body.status);
+          live = { ...live, ...body.status };
+          rv += 1;
+          return { metadata: { resourceVersion: String(rv) }, status: live };
+        },
+      } as unknown as KubeRest;
+      return {
+        rest,
+        patches,
+        /** Another replica's write. */
+        otherWrites: (status: KubernetesClusterStatus) => {
+          live = { ...live, ...status };
+          rv += 1;
+        },
+        live: () => live,
+      };
+    }
+
+    const ours = (applied: number, since: string): KubernetesClusterStatus => ({
+      connected: true,
+      connectedPod: 'gloo-mesh/mgmt-0',
+      serverInstance: 'mgmt-0/a1',
+      connectedSince: since,
+      lastHeartbeat: 'h0',
+      counts: { applied, failed: 0, conflict: 0, pending: 0 },
+    });
+    const theirs = (since: string): KubernetesClusterStatus => ({
+      connected: true,
+      connectedPod: 'gloo-mesh/mgmt-1',
+      serverInstance: 'mgmt-1/b1',
+      connectedSince: since,
+      lastHeartbeat: 'h0',
+      counts: { applied: 9, failed: 0, conflict: 0, pending: 0 },
+    });
+
+    function writerOn(rest: KubeRest) {
+      const clock = createManualClock({ start: 1_000_000 });
+      const writer = new StatusWriter({
+        rest,
+        namespace: 'gloo-mesh',
+        serverPod: 'gloo-mesh/mgmt-0',
+        serverInstance: 'mgmt-0/a1',
+        clock,
+        logger: pino({ level: 'silent' }),
+        signal: new AbortController().signal,
+      });
+      return { clock, writer };
+    }
+
+    it('never overwrites the status of a newer stream on another replica (the stale holder yields)', async () => {
+      const api = liveObject(undefined);
+      const { clock, writer } = writerOn(api.rest);
+      writer.set('c1', ours(1, '2026-12-03T10:00:00.000Z'));
+      await flush();
+      // The agent moved: its new stream on mgmt-1 started after ours, and mgmt-1 wrote.
+      api.otherWrites(theirs('2026-12-03T10:00:05.000Z'));
+      await clock.advance(1_000);
+      writer.set('c1', ours(2, '2026-12-03T10:00:00.000Z'));
+      await flush();
+      await clock.advance(1_000);
+      writer.set('c1', { ...ours(2, ''), connected: false, connectedPod: '', serverInstance: '' });
+      await flush();
+      expect(api.patches.map((p) => p.counts?.applied)).toEqual([1]);
+      expect(api.live()).toMatchObject(theirs('2026-12-03T10:00:05.000Z'));
+    });
+
+    it('takes over from an older stream another replica left behind, and from its own status after edits', async () => {
+      const api = liveObject(theirs('2026-12-03T10:00:00.000Z'));
+      const { clock, writer } = writerOn(api.rest);
+      writer.set('c1', ours(1, '2026-12-03T10:00:05.000Z'));
+      await flush();
+      // Someone else touched the object (a label, say): one re-read, then our write goes through.
+      api.otherWrites({});
+      await clock.advance(1_000);
+      writer.set('c1', ours(2, '2026-12-03T10:00:05.000Z'));
+      await flush();
+      expect(api.patches.map((p) => [p.serverInstance, p.counts?.applied])).toEqual([
+        ['mgmt-0/a1', 1],
+        ['mgmt-0/a1', 2],
+      ]);
+      expect(api.live()).toMatchObject(ours(2, '2026-12-03T10:00:05.000Z'));
+    });
   });
 });

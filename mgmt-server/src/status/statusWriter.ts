@@ -1,5 +1,6 @@
 import { type Clock, KUBERNETES_CLUSTER, type KubernetesClusterStatus, type Logger } from '@kuberelay/shared';
-import { ContentType, isNotFound, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import { ContentType, isConflict, isNotFound, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
+import { mayOverwrite } from './statusOwnership.js';
 
 export interface StatusWriterOptions {
   readonly rest: KubeRest;
@@ -17,6 +18,12 @@ export interface StatusWriterOptions {
   readonly heartbeatIntervalMs?: number;
 }
 
+/** A KubernetesCluster as read or as a write answers it (what the writer looks at). */
+interface LiveCluster {
+  readonly metadata?: { readonly resourceVersion?: string };
+  readonly status?: KubernetesClusterStatus;
+}
+
 interface Entry {
   desired: KubernetesClusterStatus;
   written: KubernetesClusterStatus | undefined;
@@ -24,6 +31,12 @@ interface Entry {
   heartbeatWrittenAt: number;
   /** A write is in flight; its completion schedules the next one. */
   writing: boolean;
+  /**
+   * The object's resourceVersion after our last write (undefined: not known, read it first).
+   * Every write is conditional on it, so a status another replica wrote since is seen and judged
+   * (statusOwnership.ts) instead of overwritten.
+   */
+  resourceVersion: string | undefined;
   /** The one pending wake-up, and when it fires; an earlier need replaces it. */
   wake: AbortController | undefined;
   wakeAt: number;
@@ -33,6 +46,9 @@ interface Entry {
  * Writes `KubernetesCluster.status` with merge patches on the status subresource: only when
  * something other than lastHeartbeat changed (or lastHeartbeat is 30 s old), at most once per
  * second per cluster, the latest value winning (intermediate ones are skipped, never queued).
+ * Each patch carries the resourceVersion of our last write: when the object changed since (another
+ * replica wrote, or anyone edited it), it is read again and written only if this process may
+ * (`mayOverwrite`: never over a newer holder's status), so a stale holder never overwrites one.
  */
 export class StatusWriter {
   readonly #o: StatusWriterOptions;
@@ -51,6 +67,7 @@ export class StatusWriter {
         writtenAt: 0,
         heartbeatWrittenAt: 0,
         writing: false,
+        resourceVersion: undefined,
         wake: undefined,
         wakeAt: Number.POSITIVE_INFINITY,
       });
@@ -78,8 +95,7 @@ export class StatusWriter {
         .filter(([, entry]) => this.#due(entry, now))
         .map(async ([cluster, entry]) => {
           try {
-            if (entry.desired.connected === false && !(await this.#stillOurs(cluster, signal))) return;
-            await this.#patch(cluster, entry.desired, signal);
+            await this.#guardedPatch(cluster, entry, entry.desired, signal);
           } catch (error) {
             this.#o.logger.warn({ err: error, cluster }, 'final status write failed');
           }
@@ -148,11 +164,13 @@ export class StatusWriter {
     const status = entry.desired;
     const logger = this.#o.logger.child({ cluster });
     try {
-      if (status.connected === false && !(await this.#stillOurs(cluster, this.#o.signal))) {
-        // Another replica holds the agent now: our "disconnected" would be a lie.
+      const skipped = await this.#guardedPatch(cluster, entry, status, this.#o.signal);
+      if (skipped !== undefined) {
+        // Another replica holds the agent now (or a newer stream of it): ours would be a lie.
+        // Not retried: the next change of what we would say is judged again.
+        logger.info({ holder: skipped.holder }, `not writing the status: ${skipped.reason}`);
         entry.written = status;
       } else {
-        await this.#patch(cluster, status, this.#o.signal);
         const now = this.#o.clock.now();
         if (entry.written?.lastHeartbeat !== status.lastHeartbeat) entry.heartbeatWrittenAt = now;
         entry.written = status;
@@ -176,38 +194,65 @@ export class StatusWriter {
     }
   }
 
-  async #patch(cluster: string, status: KubernetesClusterStatus, signal: AbortSignal): Promise<void> {
-    await this.#o.rest.request({
+  /**
+   * Patches `status` conditionally on the entry's resourceVersion; on a conflict (or when it is not
+   * known yet) reads the object and writes only if `mayOverwrite` allows. Returns why it did not
+   * write, or undefined once written.
+   */
+  async #guardedPatch(
+    cluster: string,
+    entry: Entry,
+    status: KubernetesClusterStatus,
+    signal: AbortSignal,
+  ): Promise<{ holder: string; reason: string } | undefined> {
+    const self = { pod: this.#o.serverPod, instance: this.#o.serverInstance };
+    // A few rounds: each conflict means the object changed between our read and our write.
+    for (let attempt = 0; ; attempt += 1) {
+      if (entry.resourceVersion === undefined) {
+        const live = await this.#read(cluster, signal);
+        const verdict = mayOverwrite({ live: live.status, ours: status, self });
+        // Kept only when allowed: a version we were refused on must not license the next write.
+        if (!verdict.write) return verdict;
+        entry.resourceVersion = live.metadata?.resourceVersion;
+      }
+      try {
+        const written = await this.#patch(cluster, status, entry.resourceVersion, signal);
+        entry.resourceVersion = written.metadata?.resourceVersion;
+        return undefined;
+      } catch (error) {
+        entry.resourceVersion = undefined;
+        if (!isConflict(error) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  async #patch(
+    cluster: string,
+    status: KubernetesClusterStatus,
+    resourceVersion: string | undefined,
+    signal: AbortSignal,
+  ): Promise<LiveCluster> {
+    return this.#o.rest.request<LiveCluster>({
       method: 'PATCH',
-      path: resourcePath({
-        group: KUBERNETES_CLUSTER.group,
-        version: KUBERNETES_CLUSTER.version,
-        plural: KUBERNETES_CLUSTER.plural,
-        namespace: this.#o.namespace,
-        name: cluster,
-        subresource: 'status',
-      }),
+      path: this.#path(cluster, 'status'),
       contentType: ContentType.mergePatch,
-      body: { status },
+      body: resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status },
       signal,
     });
   }
 
-  async #stillOurs(cluster: string, signal: AbortSignal): Promise<boolean> {
-    const live = await this.#o.rest.request<{ status?: KubernetesClusterStatus }>({
-      method: 'GET',
-      path: resourcePath({
-        group: KUBERNETES_CLUSTER.group,
-        version: KUBERNETES_CLUSTER.version,
-        plural: KUBERNETES_CLUSTER.plural,
-        namespace: this.#o.namespace,
-        name: cluster,
-      }),
-      signal,
+  #read(cluster: string, signal: AbortSignal): Promise<LiveCluster> {
+    return this.#o.rest.request<LiveCluster>({ method: 'GET', path: this.#path(cluster), signal });
+  }
+
+  #path(cluster: string, subresource?: 'status'): string {
+    return resourcePath({
+      group: KUBERNETES_CLUSTER.group,
+      version: KUBERNETES_CLUSTER.version,
+      plural: KUBERNETES_CLUSTER.plural,
+      namespace: this.#o.namespace,
+      name: cluster,
+      ...(subresource === undefined ? {} : { subresource }),
     });
-    const pod = live.status?.connectedPod ?? '';
-    const instance = live.status?.serverInstance;
-    // A status without an instance comes from a server older than instances: its pod decides.
-    return pod === '' || (instance ? instance === this.#o.serverInstance : pod === this.#o.serverPod);
   }
 }

@@ -42,6 +42,12 @@ export interface KubernetesClusterStatus {
    * its predecessor wrote is never read as current (docs/design.md "Status").
    */
   readonly serverInstance?: string;
+  /**
+   * When the holder's stream started (RFC 3339, the holder's clock); '' when disconnected. Lets a
+   * replica that still believes it holds a stream the agent left tell that a newer one exists
+   * elsewhere, so it never overwrites the newer holder's status (docs/design.md "Status").
+   */
+  readonly connectedSince?: string;
   readonly agentVersion?: string;
   readonly agentPod?: string;
   readonly lastHeartbeat?: string;
