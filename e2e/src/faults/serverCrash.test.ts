@@ -16,9 +16,11 @@ describe('a server crash while an agent is dead', () => {
     const before = await copyUids();
     expect(Object.values(before).every((uid) => uid !== undefined)).toBe(true);
 
-    // Both die hard: no goodbye, no status written on the way out.
-    await kill('agent-cluster-2');
+    // Both die hard: no goodbye, no status written on the way out. The server first: killed
+    // second, it could still see the agent's connection close and write "disconnected" itself
+    // (one PATCH, a few ms), leaving its successor nothing to correct.
     await kill('mgmt-server');
+    await kill('agent-cluster-2');
     const whileDown = await sampleChecks(new Promise((r) => setTimeout(r, 3_000)));
 
     // The server comes back under the same pod name; cluster-2's agent stays dead.
