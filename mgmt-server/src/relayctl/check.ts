@@ -38,7 +38,10 @@ Sections:
     workload agents                 while the server process that wrote its status still holds
                                     the replica's Lease, answers /readyz, and refreshed the
                                     heartbeat in the last 60s; and whether its agent acknowledged
-                                    the current desired state
+                                    the current desired state. Then "Connected Pod | Clusters":
+                                    each replica that can hold streams (fresh Lease, /readyz
+                                    answers) and the clusters it holds (0 for none; a dead
+                                    replica is not listed, and its clusters are not connected)
   Agents refused by the mgmt server agents that tried to connect with a cluster name that is not
                                     registered, or with wrong credentials (ConfigMap
                                     kuberelay-rejected-agents)
@@ -61,7 +64,8 @@ wrong command line.
     "clusters": [ { "name", "registered", "connected", "reportedConnected", "notConnectedReason",
         "connectedPod", "serverInstance", "agentVersion", "agentPod", "lastHeartbeat",
         "sentVersion", "ackedVersion", "upToDate": bool|null, "behind", "counts": null | { "applied", "failed", "conflict", "pending", "warnings", "notPruned" } } ],
-    "connectedPods": [ { "pod", "clusters": [names] } ],
+    "connectedPods": [ { "pod": "<namespace>/<pod>", "clusters": [names] } ] (every replica that
+        can hold streams, also those holding none),
     "rejectedAgents": [ { "cluster", "registered", "lastAttempt", "reason", "code", "peer", "count" } ],
     "sections": [ { "id": "server"|"connectivity"|"rejected", "title", "health",
         "findings": [ { "health", "message" } ] } ] }`,

@@ -76,7 +76,7 @@ describe('buildCheckReport', () => {
       findings: [
         'error: cluster-1: not connected: its status says connected to gloo-mesh/old-0, but that server replica is not running (no fresh Lease); the agent should reconnect to another replica',
       ],
-      pods: [],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: [] }],
     },
     {
       name: 'behind on acknowledgements, with failures',
@@ -117,7 +117,7 @@ describe('buildCheckReport', () => {
       findings: [
         `error: cluster-1: not connected: its status was written by server process ${POD}/old, which is gone (${POD} now runs ${POD}/new), and the agent has not reconnected since`,
       ],
-      pods: [],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: [] }],
     },
     {
       name: 'the same process still holds the Lease',
@@ -136,7 +136,7 @@ describe('buildCheckReport', () => {
       findings: [
         'error: cluster-1: not connected: its last heartbeat in status is 61s old (refreshed every 30s while connected): the server holding it is stuck',
       ],
-      pods: [],
+      pods: [{ pod: `gloo-mesh/${POD}`, clusters: [] }],
     },
     {
       name: 'a connected agent with no UpToDate condition yet is behind',

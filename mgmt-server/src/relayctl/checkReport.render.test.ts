@@ -25,7 +25,7 @@ describe('renderCheckReport', () => {
         'cluster-2 | true       | -',
         '',
         'Connected Pod                        | Clusters',
-        `gloo-mesh/${POD} | 1`,
+        `gloo-mesh/${POD} | 1 (cluster-1)`,
         '  🔴 cluster-2: agent not connected (last heartbeat 5m ago); check the agent in that cluster and its credentials Secret',
         '',
         '🟢 Agents refused by the mgmt server',

@@ -52,14 +52,24 @@ export function buildCheckReport(input: CheckInput): CheckReport {
     health: worstHealth(sections.map((s) => s.health)),
     server: { health: server.health, replicas },
     clusters,
-    connectedPods: connectedPods(clusters),
+    connectedPods: connectedPods(input, clusters),
     rejectedAgents,
     sections,
   };
 }
 
-function connectedPods(clusters: readonly ClusterReport[]): ConnectedPodReport[] {
+/**
+ * Each server replica that can hold streams (a fresh Lease and a /readyz that answers, or was not
+ * probed) with the clusters it holds, replicas holding none included: where the fleet's streams
+ * are, and that a replica which died has none left. Pods a connected cluster names are listed too.
+ */
+function connectedPods(input: CheckInput, clusters: readonly ClusterReport[]): ConnectedPodReport[] {
   const byPod = new Map<string, string[]>();
+  for (const r of input.replicas) {
+    if (r.fresh && input.readyz.get(r.lease)?.state !== ReadyzState.unreachable) {
+      byPod.set(`${input.namespace}/${r.pod}`, []);
+    }
+  }
   for (const c of clusters) {
     if (!c.connected || c.connectedPod === null) continue;
     const list = byPod.get(c.connectedPod) ?? [];
@@ -69,6 +79,17 @@ function connectedPods(clusters: readonly ClusterReport[]): ConnectedPodReport[]
   return [...byPod.entries()]
     .sort(([a], [b]) => compareStrings(a, b))
     .map(([pod, names]) => ({ pod, clusters: names }));
+}
+
+/** Names shown per replica in the text table (JSON lists all). */
+const CLUSTER_NAMES_SHOWN = 10;
+
+/** `2 (cluster-1, cluster-2)`; past CLUSTER_NAMES_SHOWN names, `and N more`. */
+export function clustersCell(names: readonly string[]): string {
+  if (names.length === 0) return '0';
+  const shown = names.slice(0, CLUSTER_NAMES_SHOWN).join(', ');
+  const more = names.length > CLUSTER_NAMES_SHOWN ? `, and ${names.length - CLUSTER_NAMES_SHOWN} more` : '';
+  return `${names.length} (${shown}${more})`;
 }
 
 /** The report as meshctl-style text. */
@@ -93,7 +114,7 @@ export function renderCheckReport(report: CheckReport, options: { now: Date }): 
           '',
           renderTable(
             ['Connected Pod', 'Clusters'],
-            report.connectedPods.map((p) => [p.pod, String(p.clusters.length)]),
+            report.connectedPods.map((p) => [p.pod, clustersCell(p.clusters)]),
             { separator: ' | ' },
           ).trimEnd(),
         );
