@@ -138,7 +138,7 @@ describe('relayctl check', () => {
         'cluster-2 | true       | -',
         '',
         `Connected Pod${' '.repeat(ns.length + POD.length + 1 - 'Connected Pod'.length)} | Clusters`,
-        `${ns}/${POD} | 1`,
+        `${ns}/${POD} | 1 (cluster-1)`,
         '  🔴 cluster-2: agent not connected (last heartbeat',
       ].join('\n'),
     );
@@ -183,7 +183,7 @@ describe('relayctl check', () => {
     expect(up.code).toBe(1);
     expect(up.out).toContain('🔴 Mgmt server connectivity to workload agents');
     expect(up.out).toContain(`cluster-2 | true       | ${ns}/${POD}`);
-    expect(up.out).toContain(`${ns}/${POD} | 2`);
+    expect(up.out).toContain(`${ns}/${POD} | 2 (cluster-1, cluster-2)`);
     expect(up.out).toContain(
       '  🔴 cluster-2: behind: the agent has not acknowledged the current desired state (sent 1767225600002, acknowledged 1767225600001): the agent rejected version 1767225600002',
     );
