@@ -14,7 +14,7 @@ import {
 import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, MGMT, NAMESPACE } from '../demo/relayProcesses.js';
+import { bin, MGMT, NAMESPACE, relayctl } from '../demo/relayProcesses.js';
 import { freePort } from '../lab/ports.js';
 import { type ManagedProcess, startProcess } from '../lab/processes.js';
 import { grantServerIdentity } from '../support/relayIdentities.js';
@@ -168,6 +168,23 @@ describe('two server replicas, one killed with SIGKILL', () => {
     await kill(victim.name);
     const whileNoReplica = await sampleChecks(new Promise((r) => setTimeout(r, 3_000)));
     const status = await clusterStatus(victimCluster);
+    const statusReport = JSON.parse(
+      await relayctl(
+        [
+          'status',
+          `--kubeconfig=${faults.lab().kubeconfigPath}`,
+          `--kubecontext=${MGMT}`,
+          '-n',
+          NAMESPACE,
+          '-o',
+          'json',
+        ],
+        () => {},
+      ),
+    ) as { sources: { targets: { cluster: string; result: string; message: string | null }[] }[] };
+    const targets = statusReport.sources.flatMap((source) => source.targets);
+    const notConnected = (t: { result: string; message: string | null }) =>
+      t.result === 'not-connected' || (t.message ?? '').includes('the agent is not connected');
     theBalancer().setBackends(servers.filter((s) => s !== victim).map((s) => s.grpcAddress));
     const backMs = await waitFor(
       'check green on the surviving replica',
@@ -178,6 +195,10 @@ describe('two server replicas, one killed with SIGKILL', () => {
     process.stderr.write(
       `faults: ${victim.pod} killed while no replica could take ${victimCluster}: ${whileNoReplica.length} check samples, ${victimCluster} shown connected in ${whileNoReplica.filter((s) => s.connected[victimCluster] === true).length}, exit 0 in ${whileNoReplica.filter((s) => s.code === 0).length}; the status it left still says connected: ${status?.connected}; green ${backMs} ms after the balancer sent connections to the survivor again\n`,
     );
+    // relayctl status judges "connected" as check does, not from the dead replica's word.
+    expect(targets.filter((t) => t.cluster === victimCluster).length).toBeGreaterThan(0);
+    expect(targets.filter((t) => t.cluster === victimCluster && !notConnected(t))).toEqual([]);
+    expect(targets.filter((t) => t.cluster === otherCluster && notConnected(t))).toEqual([]);
     expect(whileNoReplica.length).toBeGreaterThan(0);
     // The first sample started right after the kill: "at once", not after the Lease expired.
     expect(whileNoReplica[0]?.startedAt ?? 0).toBeLessThan(killedAt + 1_000);

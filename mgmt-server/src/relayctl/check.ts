@@ -1,11 +1,5 @@
 import { decodeRejectedAgents } from '@kuberelay/shared';
-import {
-  buildCheckReport,
-  type ClusterObservation,
-  type ReadyzResult,
-  ReadyzState,
-  renderCheckReport,
-} from './checkReport.js';
+import { buildCheckReport, type ClusterObservation, renderCheckReport } from './checkReport.js';
 import { ExitCode, isForbidden } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';
@@ -20,7 +14,8 @@ import {
   rejectedAgentsRef,
 } from './kubeResources.js';
 import { renderJson } from './render.js';
-import { readyzUrl, type ServerReplica, serverReplicas } from './serverLeases.js';
+import { probeReplicas } from './replicaLiveness.js';
+import { serverReplicas } from './serverLeases.js';
 
 export const checkCommand: Command = {
   name: 'check',
@@ -97,29 +92,10 @@ async function runCheck(ctx: CommandContext, parsed: Parameters<Command['run']>[
     now,
     namespaceExists: namespace,
     replicas,
-    readyz: parsed.booleans.has('no-probe') ? new Map() : await probeReplicas(ctx, replicas),
+    readyz: parsed.booleans.has('no-probe') ? new Map() : await probeReplicas(ctx.io, replicas),
     clusters: clusters.map((c): ClusterObservation => ({ name: c.metadata.name, status: c.status })),
     rejected: decodeRejectedAgents(rejected?.data),
   });
   io.stdout(globals.output === OutputFormat.json ? renderJson(report) : renderCheckReport(report, { now }));
   return report.ok ? ExitCode.ok : ExitCode.failure;
-}
-
-/** Probes /readyz of every running replica that announces an HTTP address, in parallel. */
-async function probeReplicas(
-  ctx: CommandContext,
-  replicas: readonly ServerReplica[],
-): Promise<ReadonlyMap<string, ReadyzResult>> {
-  const probed = await Promise.all(
-    replicas
-      .filter((r) => r.fresh && r.httpAddress !== undefined)
-      .map(async (r): Promise<[string, ReadyzResult]> => {
-        const url = readyzUrl(r.httpAddress ?? '');
-        const res = await ctx.io.probeHttp(url);
-        if (!res.ok) return [r.lease, { url, state: ReadyzState.unreachable, detail: res.error }];
-        const state = res.status >= 200 && res.status < 300 ? ReadyzState.ready : ReadyzState.notReady;
-        return [r.lease, { url, state, detail: `HTTP ${res.status}` }];
-      }),
-  );
-  return new Map(probed);
 }

@@ -14,7 +14,8 @@ import {
   leaseRef,
 } from './kubeResources.js';
 import { renderJson } from './render.js';
-import { type DiscoveredKinds, discoverKinds, serverReplicas } from './serverLeases.js';
+import { probeReplicas, withVerifiedConnection } from './replicaLiveness.js';
+import { type DiscoveredKinds, discoverKinds, type ServerReplica, serverReplicas } from './serverLeases.js';
 import {
   buildSourceStatuses,
   orphanedCopies,
@@ -30,7 +31,7 @@ export const statusCommand: Command = {
 the result of each copy: per selected cluster and target namespace.
 
 Usage:
-  relayctl status [KIND/NAME] [--source-namespace NS] [--kubecontext MGMT] [-n NAMESPACE] [-o table|json]
+  relayctl status [KIND/NAME] [--source-namespace NS] [--kubecontext MGMT] [-n NAMESPACE] [-o table|json] [--no-probe]
 
 KIND is case-insensitive: the kind, its plural or either with its group (httproute/foo,
 httproutes.gateway.networking.k8s.io/foo). Without KIND/NAME, every source is shown.
@@ -40,7 +41,9 @@ Results:
   pending        the agent has not reported it yet (or another source's copy is in its place)
   failed         the agent could not apply it (missing namespace or kind, API error, ...)
   conflict       an object the relay does not own is in its place (see kuberelay.dev/conflict-resolution)
-  not-connected  the cluster's agent is not connected
+  not-connected  the cluster's agent is not connected (as relayctl check judges it: a status left
+                 saying connected by a server replica that is gone, whose /readyz does not
+                 answer or whose Lease is stale, counts as not connected)
   unknown        the cluster's status lists only part of its copies (at most 500), not this one
 Targets are computed from the annotation and the registered clusters, and joined with what each
 agent reported (KubernetesCluster status.copies); an invalid annotation shows its errors, and the
@@ -53,6 +56,9 @@ Exit code: 0 when the status could be read (whatever the results), 1 on error, 2
 
 Flags:
       --source-namespace NS   only sources in this namespace (default: all namespaces)
+      --no-probe              do not probe the server replicas' /readyz (as relayctl check
+                              --no-probe): a crashed replica's clusters then read not connected
+                              only once its Lease is 30s old
 
 -o json: { "kind": "RelayctlStatus", "schemaVersion": 1, "context", "namespace",
   "sourceNamespace": string|null, "skippedKinds": [ "Kind.group" ... (not installed) ],
@@ -67,6 +73,7 @@ Flags:
       failed; the agents retry; listed without KIND/NAME only) }`,
   options: {
     'source-namespace': { type: 'string' },
+    'no-probe': { type: 'boolean' },
   },
   run: runStatus,
 };
@@ -111,7 +118,7 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
   const { io, globals } = ctx;
   const kube = ctx.mgmt();
   const ns = globals.namespace;
-  const announced = await announcedKinds(kube, ns, io.now());
+  const { announced, replicas } = await readReplicas(kube, ns, io.now());
   if (announced.note !== undefined) io.stderr(`(${announced.note})\n`);
   const target =
     written === undefined
@@ -132,7 +139,17 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
   if (target) checkTargetFound(target, named, sources, sourceNamespace, skippedKinds);
 
   const events = await warningEvents(ctx, kube, sources);
-  const statusClusters = clusters.map((c) => ({ name: c.metadata.name, status: c.status }));
+  const observed = clusters.map((c) => ({ name: c.metadata.name, status: c.status }));
+  // Leases unreadable (403): nothing to verify against, so each status is taken as written.
+  const statusClusters =
+    replicas === undefined
+      ? observed
+      : withVerifiedConnection({
+          clusters: observed,
+          replicas,
+          readyz: parsed.booleans.has('no-probe') ? new Map() : await probeReplicas(io, replicas),
+          now: io.now(),
+        });
   const statuses = buildSourceStatuses({ sources, clusters: statusClusters, events });
   const orphans = target ? [] : orphanedCopies(statusClusters);
   if (globals.output === OutputFormat.json) {
@@ -172,20 +189,31 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
   return ExitCode.ok;
 }
 
-/** The kinds the server replicas announce; the defaults when Leases cannot be read. */
-async function announcedKinds(kube: KubeClient, namespace: string, now: Date): Promise<DiscoveredKinds> {
+/**
+ * The server replicas (their Leases) and the kinds they announce; the default kinds and no
+ * replicas when the Leases cannot be read (then every status is taken as written).
+ */
+async function readReplicas(
+  kube: KubeClient,
+  namespace: string,
+  now: Date,
+): Promise<{ announced: DiscoveredKinds; replicas: readonly ServerReplica[] | undefined }> {
   try {
     const leases = await kube.list<LeaseObject>(
       leaseRef(namespace),
       `listing the server Leases in ${namespace}`,
     );
-    return discoverKinds(serverReplicas(leases, now));
+    const replicas = serverReplicas(leases, now);
+    return { announced: discoverKinds(replicas), replicas };
   } catch (error) {
     if (!isForbidden(error)) throw error;
     return {
-      kinds: DEFAULT_KINDS,
-      from: 'default',
-      note: `the server Leases in ${namespace} cannot be read (${oneLine(error)}); showing the default kinds`,
+      announced: {
+        kinds: DEFAULT_KINDS,
+        from: 'default',
+        note: `the server Leases in ${namespace} cannot be read (${oneLine(error)}); showing the default kinds`,
+      },
+      replicas: undefined,
     };
   }
 }
