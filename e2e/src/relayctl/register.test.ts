@@ -295,6 +295,28 @@ describe('relayctl register without --remote-context', () => {
     expect(await getIfExists(mgmt, kcPath(ns, 'cluster-2'))).toBeUndefined();
   });
 
+  it('with several server replicas announcing their own pod addresses, asks for the Service address', async () => {
+    const { ns } = await serverNamespace({ lease: false });
+    for (const [pod, ip] of [
+      ['mgmt-server-a', '10.0.0.7'],
+      ['mgmt-server-b', '10.0.0.8'],
+    ] as const) {
+      await writeServerLease(mgmt, {
+        namespace: ns,
+        pod,
+        renewTime: new Date(),
+        grpcAddress: `${ip}:9900`,
+        mgmtCluster: 'mgmt',
+      });
+    }
+    const r = await relayctl(lab, ['register', 'cluster-2', '--kubecontext', 'mgmt', '-n', ns]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      `relayctl: error: --server is required: the server Leases do not agree on the server address (10.0.0.7:9900, 10.0.0.8:9900) in namespace ${ns} (context "mgmt"); with several server replicas, pass the address agents reach their Service at (a LoadBalancer or NodePort), not a pod`,
+    );
+    expect(await getIfExists(mgmt, kcPath(ns, 'cluster-2'))).toBeUndefined();
+  });
+
   it('says when the server namespace does not exist', async () => {
     const r = await relayctl(lab, [
       'register',

@@ -293,20 +293,30 @@ async function serverAndMgmtCluster(
     name: string,
     what: string,
     pick: Parameters<typeof discoverFromLeases>[1],
+    hint = '',
   ) => {
     if (flag !== undefined) return flag;
     const found = discoverFromLeases(replicas, pick, what);
     if (!found.ok) {
       throw new CliError({
         code: CliErrorCode.MissingValue,
-        message: `${name} is required: ${found.problem} in namespace ${ns} (context "${mgmt.context}")`,
+        message: `${name} is required: ${found.problem} in namespace ${ns} (context "${mgmt.context}")${hint}`,
       });
     }
     step(`  ${what}: ${found.value} (from ${found.from}; pass ${name} to override)`);
     return found.value;
   };
   return {
-    server: resolve(flags.server, '--server', 'server address', (r) => r.grpcAddress),
+    // Several replicas each announce their own pod's address; agents must dial the Service.
+    server: resolve(
+      flags.server,
+      '--server',
+      'server address',
+      (r) => r.grpcAddress,
+      replicas.filter((r) => r.fresh).length > 1
+        ? '; with several server replicas, pass the address agents reach their Service at (a LoadBalancer or NodePort), not a pod'
+        : '',
+    ),
     mgmtCluster: resolve(
       flags.mgmtCluster,
       '--mgmt-cluster',
