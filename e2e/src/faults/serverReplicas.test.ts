@@ -85,8 +85,18 @@ async function spreadAgents(): Promise<CheckSample> {
   return sample;
 }
 
-/** The replica the first test killed (the second starts it again). */
+/** The replica the last test killed (the next one starts it again). */
 let killedFirst: string | undefined;
+
+/** Starts the replica a previous test killed, and spreads the agents over both again. */
+async function restartKilledAndSpread(): Promise<CheckSample> {
+  const servers = faults.relay().servers;
+  const dead = servers.find((s) => s.name === killedFirst);
+  if (dead !== undefined) faults.restarted(dead.name, faults.relay().startServer(servers.indexOf(dead)));
+  killedFirst = undefined;
+  theBalancer().setBackends(servers.map((s) => s.grpcAddress));
+  return spreadAgents();
+}
 
 describe('two server replicas, one killed with SIGKILL', () => {
   it("moves the dead replica's clusters to the other within seconds, shows them disconnected meanwhile, and re-applies nothing", async () => {
@@ -101,7 +111,7 @@ describe('two server replicas, one killed with SIGKILL', () => {
     const victim = servers.find((s) => s.pod === podOf(sample.connectedPod[victimCluster]));
     const survivor = servers.find((s) => s !== victim);
     if (victim === undefined || survivor === undefined) throw new Error('no victim replica');
-    // Give the status writer a beat to settle, then take the baseline the copies must keep.
+    // The baseline the copies must keep.
     const before = await copies();
     expect(Object.values(before).every((c) => c !== undefined)).toBe(true);
 
@@ -152,10 +162,7 @@ describe('two server replicas, one killed with SIGKILL', () => {
   it('shows the clusters of a dead replica disconnected at once, while no replica can take them', async () => {
     // The replica killed above comes back (same pod name, a new instance) and takes its share.
     const servers = faults.relay().servers;
-    const dead = servers.find((s) => s.name === killedFirst);
-    if (dead !== undefined) faults.restarted(dead.name, faults.relay().startServer(servers.indexOf(dead)));
-    theBalancer().setBackends(servers.map((s) => s.grpcAddress));
-    const sample = await spreadAgents();
+    const sample = await restartKilledAndSpread();
     const victimCluster = WORKLOADS[1];
     const otherCluster = WORKLOADS[0];
     const victim = servers.find((s) => s.pod === podOf(sample.connectedPod[victimCluster]));
@@ -166,6 +173,7 @@ describe('two server replicas, one killed with SIGKILL', () => {
     theBalancer().setBackends([]);
     const killedAt = Date.now();
     await kill(victim.name);
+    killedFirst = victim.name;
     const whileNoReplica = await sampleChecks(new Promise((r) => setTimeout(r, 3_000)));
     const status = await clusterStatus(victimCluster);
     const statusReport = JSON.parse(
@@ -208,6 +216,40 @@ describe('two server replicas, one killed with SIGKILL', () => {
       expect(s.connected[otherCluster]).toBe(true);
       expect(s.connectedPods.flatMap((p) => p.clusters)).not.toContain(victimCluster);
     }
+  }, 180_000);
+
+  it('a replica stopped gracefully (a rollout, a node drain) hands its clusters over, and its last writes do not undo the new holder', async () => {
+    const servers = faults.relay().servers;
+    const sample = await restartKilledAndSpread();
+    const before = await copies();
+    const victim = servers.find((s) => s.pod === podOf(sample.connectedPod[WORKLOADS[0]]));
+    const survivor = servers.find((s) => s !== victim);
+    if (victim === undefined || survivor === undefined) throw new Error('no victim replica');
+
+    // SIGTERM: the replica ends its streams and writes its final statuses ("disconnected") on the
+    // way out, while the agents are already reconnecting to the other one.
+    const stoppedAt = Date.now();
+    await faults.process(victim.name).stop();
+    killedFirst = victim.name;
+    const movedMs = await waitFor(
+      'every cluster on the remaining replica and check green',
+      30_000,
+      async () => {
+        const s = await check();
+        return s.code === 0 && WORKLOADS.every((c) => podOf(s.connectedPod[c]) === survivor.pod);
+      },
+    );
+    // Anything the stopped replica still had in flight has landed by now (it exited).
+    const statuses = await Promise.all(WORKLOADS.map(clusterStatus));
+    const after = await copies();
+    process.stderr.write(
+      `faults: ${victim.pod} stopped with SIGTERM: every cluster on ${survivor.pod} and check green ${movedMs} ms after it exited (${Date.now() - stoppedAt} ms after the signal); copies changed: ${Object.keys(before).filter((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k])).length}\n`,
+    );
+    for (const status of statuses) {
+      expect(status).toMatchObject({ connected: true, connectedPod: `${NAMESPACE}/${survivor.pod}` });
+    }
+    expect(after).toEqual(before);
+    expect(movedMs).toBeLessThan(15_000);
   }, 180_000);
 });
 
