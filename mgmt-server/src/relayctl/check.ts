@@ -57,7 +57,7 @@ wrong command line.
         "renewedSecondsAgo", "fresh", "grpcAddress", "httpAddress", "mgmtCluster", "sharedWith",
         "readyz": null | { "url", "state": "ready"|"not-ready"|"unreachable", "detail" } } ] },
     "clusters": [ { "name", "registered", "connected", "reportedConnected", "notConnectedReason",
-        "connectedPod", "serverInstance", "agentVersion", "agentPod", "lastHeartbeat",
+        "connectedPod", "serverInstance", "agentVersion", "agentPod", "agentReplicas", "lastHeartbeat",
         "sentVersion", "ackedVersion", "upToDate": bool|null, "behind", "counts": null | { "applied", "failed", "conflict", "pending", "warnings", "notPruned" } } ],
     "connectedPods": [ { "pod": "<namespace>/<pod>", "clusters": [names] } ] (every replica that
         can hold streams, also those holding none),

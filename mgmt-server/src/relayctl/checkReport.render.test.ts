@@ -9,7 +9,7 @@ describe('renderCheckReport', () => {
     const report = buildCheckReport(
       input({
         clusters: [
-          { name: 'cluster-1', status: connected() },
+          { name: 'cluster-1', status: connected({ agentReplicas: 2 }) },
           { name: 'cluster-2', status: disconnected },
         ],
       }),
@@ -20,9 +20,9 @@ describe('renderCheckReport', () => {
         `  🟢 replica ${POD}: running (Lease renewed 5s ago); gRPC 10.0.0.7:9900`,
         '',
         '🔴 Mgmt server connectivity to workload agents',
-        'Cluster   | Registered | Connected Pod',
-        `cluster-1 | true       | gloo-mesh/${POD}`,
-        'cluster-2 | true       | -',
+        'Cluster   | Registered | Connected Pod                        | Agent Replicas',
+        `cluster-1 | true       | gloo-mesh/${POD} | 2`,
+        'cluster-2 | true       | -                                    | -',
         '',
         'Connected Pod                        | Clusters',
         `gloo-mesh/${POD} | 1 (cluster-1)`,
@@ -32,6 +32,18 @@ describe('renderCheckReport', () => {
         '  no agent was refused',
         '',
       ].join('\n'),
+    );
+  });
+
+  it.each<[string, number | undefined, string]>([
+    ['as the agent leader counted them', 3, '3'],
+    ['unknown from an older server', undefined, '-'],
+  ])('shows agent replicas %s', (_what, agentReplicas, shown) => {
+    const status = connected(agentReplicas === undefined ? {} : { agentReplicas });
+    const report = buildCheckReport(input({ clusters: [{ name: 'cluster-1', status }] }));
+    expect(report.clusters[0]?.agentReplicas).toBe(agentReplicas ?? null);
+    expect(renderCheckReport(report, { now })).toContain(
+      `cluster-1 | true       | gloo-mesh/${POD} | ${shown}`,
     );
   });
 });

@@ -100,11 +100,12 @@ export function renderCheckReport(report: CheckReport, options: { now: Date }): 
     if (s.id === SectionId.connectivity && report.clusters.length > 0) {
       out.push(
         renderTable(
-          ['Cluster', 'Registered', 'Connected Pod'],
+          ['Cluster', 'Registered', 'Connected Pod', 'Agent Replicas'],
           report.clusters.map((c) => [
             c.name,
             String(c.registered),
             c.connected ? (c.connectedPod ?? '') : '-',
+            c.connected && c.agentReplicas !== null ? String(c.agentReplicas) : '-',
           ]),
           { separator: ' | ' },
         ).trimEnd(),

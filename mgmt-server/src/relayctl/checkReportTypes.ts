@@ -84,6 +84,8 @@ export interface ClusterReport {
   readonly serverInstance: string | null;
   readonly agentVersion: string | null;
   readonly agentPod: string | null;
+  /** Agent replicas alive, as the cluster's agent leader last said (null: an older server). */
+  readonly agentReplicas: number | null;
   readonly lastHeartbeat: string | null;
   readonly sentVersion: string | null;
   readonly ackedVersion: string | null;

@@ -140,6 +140,7 @@ export function clusterReport(
     serverInstance: s.serverInstance || null,
     agentVersion: s.agentVersion || null,
     agentPod: s.agentPod || null,
+    agentReplicas: typeof s.agentReplicas === 'number' ? s.agentReplicas : null,
     lastHeartbeat: s.lastHeartbeat || null,
     sentVersion: s.sentVersion || null,
     ackedVersion: s.ackedVersion || null,

@@ -2,6 +2,7 @@ import { CopyOutcome } from '@kuberelay/proto';
 import type { ClusterCopies, DesiredCopy } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import { type AgentState, buildClusterStatus } from './buildClusterStatus.js';
+import { replicasOf } from './clusterStatusReporter.js';
 
 const copy = (key: string, hash = `h-${key}`): DesiredCopy => ({
   key,
@@ -24,6 +25,7 @@ const agent = (overrides: Partial<AgentState> = {}): AgentState => ({
   agentVersion: '1.0',
   agentPod: 'agent-0',
   connectedAt: 500,
+  agentReplicas: 2,
   lastHeartbeatAt: 0,
   sentVersion: 7,
   ackedVersion: 7,
@@ -188,6 +190,32 @@ describe('buildClusterStatus', () => {
     });
     expect(later.conditions[0]?.lastTransitionTime).toBe('1970-01-01T00:01:00Z');
     expect(later.conditions[1]?.lastTransitionTime).toBe('1970-01-01T00:00:01Z');
+  });
+
+  it.each<[string, Partial<AgentState>, number]>([
+    ['connected: the count its leader said', { agentReplicas: 2 }, 2],
+    ['connected, one replica', { agentReplicas: 1 }, 1],
+    ['disconnected: none known alive', { connected: false, agentReplicas: 2 }, 0],
+  ])('agentReplicas, %s', (_what, overrides, expected) => {
+    const status = buildClusterStatus({
+      agent: agent(overrides),
+      desired: undefined,
+      serverPod: 'p',
+      serverInstance: 'p/a1',
+      distributionEnabled: true,
+      now: 0,
+      previousConditions: undefined,
+    });
+    expect(status.agentReplicas).toBe(expected);
+  });
+
+  it.each<[string, number | undefined, number | undefined]>([
+    ['not said (an agent without leader election)', undefined, undefined],
+    ['0 from the wire: not said either', 0, undefined],
+    ['two', 2, 2],
+    ['an absurd count is bounded', 4_000_000_000, 10_000],
+  ])('replicasOf: %s', (_what, said, expected) => {
+    expect(replicasOf(said)).toBe(expected);
   });
 
   it('lists an orphan the agent could not delete, and counts it apart, until it is reported removed', () => {

@@ -18,6 +18,8 @@ export interface AgentState {
   readonly agentPod: string;
   /** When this replica's stream of the agent started (ms since the epoch). */
   readonly connectedAt: number;
+  /** Agent replicas alive, as the connected agent (its leader) last said; 1 when it says nothing. */
+  readonly agentReplicas: number;
   /** ms since the epoch. */
   readonly lastHeartbeatAt: number | undefined;
   readonly sentVersion: number | undefined;
@@ -149,6 +151,8 @@ export function buildClusterStatus(
     connectedSince: agent.connected ? new Date(agent.connectedAt).toISOString() : '',
     agentVersion: agent.agentVersion,
     agentPod: agent.agentPod,
+    // 0 while disconnected: no replica is known to be alive.
+    agentReplicas: agent.connected ? agent.agentReplicas : 0,
     lastHeartbeat: new Date(agent.lastHeartbeatAt ?? input.now).toISOString(),
     sentVersion: String(agent.sentVersion ?? 0),
     ackedVersion: String(agent.ackedVersion ?? 0),

@@ -55,6 +55,7 @@ export class ClusterStatusReporter {
           agentVersion: event.agentVersion,
           agentPod: event.agentPod,
           connectedAt: now,
+          agentReplicas: replicasOf(event.agentReplicas) ?? 1,
           lastHeartbeatAt: now,
           sentVersion: undefined,
           ackedVersion: undefined,
@@ -75,6 +76,8 @@ export class ClusterStatusReporter {
         const agent = this.#agents.get(event.cluster);
         if (agent === undefined || !agent.connected) return;
         agent.lastHeartbeatAt = now;
+        if (event.type === 'heartbeat')
+          agent.agentReplicas = replicasOf(event.agentReplicas) ?? agent.agentReplicas;
         if (event.type === 'sent') agent.sentVersion = event.version;
         if (event.type === 'acked') {
           agent.ackedVersion = event.version;
@@ -204,4 +207,12 @@ function eventReasonOf(outcome: CopyOutcomeName, code: string): EventReason | un
     case CopyOutcomeName.pending:
       return undefined;
   }
+}
+
+/**
+ * A count the agent said, bounded (a uint32 from the wire): undefined or 0 means not said, which
+ * an agent without leader election does, and such an agent runs as exactly one replica.
+ */
+export function replicasOf(said: number | undefined): number | undefined {
+  return said === undefined || said < 1 ? undefined : Math.min(said, 10_000);
 }

@@ -130,6 +130,7 @@ class AgentStream {
         cluster: this.#cluster,
         agentVersion: hello.agentVersion,
         agentPod: hello.agentPod,
+        agentReplicas: hello.agentReplicas,
         peer: this.#o.credentials.peer,
       });
       this.#logger.info(

@@ -160,7 +160,11 @@ export class ConnectedStream {
           message: 'Hello sent twice on one stream',
         });
       case 'heartbeat':
-        this.#c.observe({ type: 'heartbeat', cluster: this.#c.cluster });
+        this.#c.observe({
+          type: 'heartbeat',
+          cluster: this.#c.cluster,
+          agentReplicas: message.value.agentReplicas,
+        });
         return undefined;
       case 'report':
         this.#c.observe({

@@ -21,6 +21,8 @@ export type StreamEvent =
       readonly cluster: string;
       readonly agentVersion: string;
       readonly agentPod: string;
+      /** Agent replicas alive that the agent's leader counted; undefined: not said (one replica). */
+      readonly agentReplicas: number | undefined;
       readonly peer: string;
     }
   | {
@@ -50,7 +52,12 @@ export type StreamEvent =
       readonly version: number;
       readonly results: readonly CopyResult[];
     }
-  | { readonly type: 'heartbeat'; readonly cluster: string }
+  | {
+      readonly type: 'heartbeat';
+      readonly cluster: string;
+      /** As on 'connected'; undefined keeps the last count. */
+      readonly agentReplicas: number | undefined;
+    }
   | {
       readonly type: 'disconnected';
       readonly streamId: string;

@@ -49,7 +49,14 @@ export interface KubernetesClusterStatus {
    */
   readonly connectedSince?: string;
   readonly agentVersion?: string;
+  /** The pod of the agent replica that holds the stream: the leader when replicas elect one. */
   readonly agentPod?: string;
+  /**
+   * Agent replicas alive in the workload cluster, as their leader counted them (fresh presence
+   * Leases); 1 for an agent that does not say (no leader election); 0 while disconnected. Absent
+   * from older servers.
+   */
+  readonly agentReplicas?: number;
   readonly lastHeartbeat?: string;
   /** Decimal strings (the schema says string: versions exceed 2^53 in other encodings). */
   readonly sentVersion?: string;
