@@ -15,7 +15,6 @@ import {
   DigestFormat,
   ErrorCode,
   forCluster,
-  type KindInfo,
   type KindRegistry,
   type Logger,
   parseListenAddress,
@@ -24,60 +23,19 @@ import {
 } from '@kuberelay/shared';
 import { startProbeServer } from '@kuberelay/shared/http';
 import { KubeRest } from '@kuberelay/shared/kube';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { Agent, AgentOptions } from './agentOptions.js';
 import type { AgentCopyResult } from './apply/copyResult.js';
-import { runConnectLoop } from './connection/connectLoop.js';
-import { createRelayDialer, type DialCredentials } from './connection/grpcDial.js';
-import type { DialStream } from './connection/relayStream.js';
+import { type RelayConnection, startRelayConnection } from './connection/relayConnection.js';
 import type { RelaySession, SessionHandler, VersionReply } from './connection/session.js';
 import { AgentMetrics } from './http/metrics.js';
 import type { AgentIdentity } from './identity/agentIdentity.js';
 import { runRenewalLoop } from './identity/renewalLoop.js';
+import { ReplicaGroup } from './leader/replicaGroup.js';
 import { ResultReporter, toProtoResult } from './report/resultReporter.js';
 import { AGENT_VERSION } from './version.js';
 import { VersionApplier } from './versions/versionApplier.js';
 
-export interface AgentOptions {
-  /** The workload cluster the agent writes copies to. */
-  readonly kubeConfig: KubeConfig;
-  /** This workload cluster's registered name. */
-  readonly cluster: string;
-  /** The management server, `host:port`. */
-  readonly serverAddress: string;
-  /**
-   * The agent's credentials: its client certificate (mutual TLS), bootstrapping one first if it
-   * has only a bootstrap token, renewing it, and storing all of it (docs/design.md, "Mutual TLS").
-   */
-  readonly identity?: AgentIdentity;
-  /**
-   * The management cluster's name. Learned from Welcome when absent; the state file's is used
-   * before the first connection, so saved copies can be enforced while the server is away.
-   */
-  readonly mgmtCluster?: string;
-  readonly stateFile: string;
-  /** Default `127.0.0.1:0`. */
-  readonly httpListen?: string;
-  readonly podName?: string;
-  /** Plurals and scopes of the kinds the agent watches and writes. Default DEFAULT_KINDS. */
-  readonly kinds?: readonly KindInfo[];
-  readonly logger?: Logger;
-  readonly clock?: Clock;
-  /** Tests only: how to open a stream (default: gRPC to serverAddress). */
-  readonly dial?: DialStream;
-  /** How often every copy is re-checked without an event. Default 5 minutes. */
-  readonly resyncIntervalMs?: number;
-}
-
-export interface Agent {
-  /** The port of /healthz, /readyz and /metrics. */
-  readonly httpPort: number;
-  /** A stream to the management server is open and welcomed. */
-  connected(): boolean;
-  /** The last version acknowledged (0: none). */
-  ackedVersion(): number;
-  /** Stops watching, streaming and serving. Deletes nothing: copies stay as they are. */
-  stop(): Promise<void>;
-}
+export type { Agent, AgentOptions } from './agentOptions.js';
 
 /**
  * Starts an agent: loads the saved state and enforces it at once (no pruning) if the management
@@ -103,6 +61,8 @@ class AgentRuntime implements SessionHandler {
   readonly #controller = new AbortController();
   readonly #versions: VersionApplier;
   readonly #reporter: ResultReporter;
+  readonly #group: ReplicaGroup | undefined;
+  #identity: AgentIdentity | undefined;
   #session: RelaySession | undefined;
   /** Aborted when the current session ends: scopes the renewal loop to one stream. */
   #sessionController: AbortController | undefined;
@@ -117,7 +77,21 @@ class AgentRuntime implements SessionHandler {
     this.#logger = forCluster(options.logger ?? createLogger({ name: 'kuberelay-agent' }), options.cluster);
     this.#clock = options.clock ?? systemClock;
     this.#kinds = createKindRegistry(options.kinds ?? DEFAULT_KINDS);
-    this.#rest = new KubeRest(options.kubeConfig);
+    this.#identity = options.identity;
+    const election = options.leaderElection;
+    this.#group =
+      election === undefined
+        ? undefined
+        : new ReplicaGroup({
+            kubeConfig: options.kubeConfig,
+            settings: election,
+            podName: options.podName ?? hostname(),
+            clock: this.#clock,
+            logger: this.#logger,
+            heldVersion: () => this.#versions.held.version,
+          });
+    // Every copy write goes through the fence when replicas elect a leader (never two writers).
+    this.#rest = this.#group?.fencedRest(options.kubeConfig) ?? new KubeRest(options.kubeConfig);
     const signal = this.#controller.signal;
     this.#reporter = new ResultReporter({
       clock: this.#clock,
@@ -148,7 +122,6 @@ class AgentRuntime implements SessionHandler {
   }
 
   async start(): Promise<Agent> {
-    const signal = this.#controller.signal;
     const listen = parseListenAddress('httpListen', this.#options.httpListen ?? '127.0.0.1:0');
     if (!listen.ok) throw listen.errors[0];
     const http = await startProbeServer({
@@ -159,7 +132,72 @@ class AgentRuntime implements SessionHandler {
       notReadyReason: 'not connected to the management server and no saved state to enforce',
       logger: this.#logger,
     });
-    await this.#versions.loadSavedState();
+    if (this.#options.dial === undefined && this.#identity === undefined) {
+      await http.stop();
+      throw new RelayError({
+        code: ErrorCode.InvalidConfig,
+        message: 'the agent needs an identity (its credentials: a client certificate or a bootstrap token)',
+      });
+    }
+    const group = this.#group;
+    if (group !== undefined) this.#metrics.leadingWith(() => group.leading);
+    let resolveLost: (reason: string) => void = () => {};
+    const leadershipLost = new Promise<string>((resolve) => {
+      resolveLost = resolve;
+    });
+    let lead: Promise<RelayConnection | undefined>;
+    if (group === undefined) {
+      lead = this.#lead(undefined);
+      await lead;
+    } else {
+      this.#logger.info({ identity: group.identity }, 'standing by until this replica is elected leader');
+      const stepDown = (reason: string) => {
+        resolveLost(reason);
+        this.#controller.abort();
+      };
+      lead = group
+        .whenLeading(this.#controller.signal)
+        .then(async (leadership) => {
+          if (leadership === undefined) return undefined;
+          // Leadership lost: every writer stops at once (the fence already refuses their writes).
+          onAbort(group.lost, () => stepDown(messageOf(group.lost.reason, 'lost the leadership')));
+          const reload = this.#options.leaderElection?.reloadIdentity;
+          if (reload !== undefined) this.#identity = await reload();
+          return this.#lead(ReplicaGroup.trustsSaved(leadership));
+        })
+        .catch((error: unknown) => {
+          // Holding the Lease without doing the work would leave the cluster unmanaged: give it up.
+          stepDown(`could not start leading: ${messageOf(error, String(error))}`);
+          return undefined;
+        });
+    }
+
+    return {
+      httpPort: http.port,
+      connected: () => this.#connected,
+      ackedVersion: () => this.#versions.held.version,
+      leading: () => group === undefined || group.leading,
+      leadershipLost,
+      stop: async () => {
+        this.#controller.abort();
+        const running = await lead;
+        await running?.loop;
+        running?.close();
+        // Only once every writer stopped: the Lease is released for a standby to take at once.
+        await group?.stop();
+        await http.stop();
+        this.#logger.info('agent stopped; copies left as they are');
+      },
+    };
+  }
+
+  /**
+   * What the writing replica does (at once without leader election; once elected with it): loads
+   * the saved state and enforces it (when `trust` allows), then connects, reconnecting forever.
+   */
+  async #lead(trust: ((version: number) => boolean) | undefined): Promise<RelayConnection> {
+    const signal = this.#controller.signal;
+    await this.#versions.loadSavedState(trust === undefined ? {} : { trust });
     const mgmt = this.#options.mgmtCluster ?? this.#versions.savedMgmtCluster;
     if (mgmt !== undefined) {
       const held = this.#versions.held;
@@ -171,51 +209,19 @@ class AgentRuntime implements SessionHandler {
       }
       this.#ensureReconciler(mgmt);
     }
+    // Counted before connecting, so the first Hello already says how many replicas are alive.
+    await this.#group?.countReplicas(signal);
 
-    const identity = this.#options.identity;
-    const credentials: (() => DialCredentials) | undefined =
-      identity === undefined ? undefined : () => identity.dialCredentials();
-    const dialer =
-      this.#options.dial === undefined && credentials !== undefined
-        ? createRelayDialer({ serverAddress: this.#options.serverAddress, credentials })
-        : undefined;
-    const dial = this.#options.dial ?? dialer?.dial;
-    if (dial === undefined) {
-      await http.stop();
-      throw new RelayError({
-        code: ErrorCode.InvalidConfig,
-        message: 'the agent needs an identity (its credentials: a client certificate or a bootstrap token)',
-      });
-    }
-    const loop = runConnectLoop({
-      dial,
-      ...(identity === undefined
-        ? {}
-        : {
-            prepare: async ({ signal: loopSignal, afterRefusal }) => {
-              if (afterRefusal) await identity.reloadAfterRefusal();
-              await identity.ready(loopSignal);
-            },
-          }),
+    return startRelayConnection({
+      serverAddress: this.#options.serverAddress,
+      ...(this.#options.dial === undefined ? {} : { dial: this.#options.dial }),
+      identity: () => this.#identity,
       handler: this,
       clock: this.#clock,
       signal,
       logger: this.#logger.child({ component: 'relay', server: this.#options.serverAddress }),
       onSession: (session) => this.#onSession(session),
     });
-
-    return {
-      httpPort: http.port,
-      connected: () => this.#connected,
-      ackedVersion: () => this.#versions.held.version,
-      stop: async () => {
-        this.#controller.abort();
-        await loop;
-        dialer?.close();
-        await http.stop();
-        this.#logger.info('agent stopped; copies left as they are');
-      },
-    };
   }
 
   // --- SessionHandler -------------------------------------------------------------------------
@@ -229,7 +235,13 @@ class AgentRuntime implements SessionHandler {
       haveVersion: held.version,
       have: [...held.copies.values()].map((c) => ({ key: c.key, hash: c.hash })),
       digestFormats: [ProtoDigestFormat.DIGEST_FORMAT_ENTRY_SUM],
+      ...(this.#group === undefined ? {} : { agentReplicas: this.#group.alive() }),
     };
+  }
+
+  agentReplicas(): number | undefined {
+    // Not said without election: the server reads that as one replica.
+    return this.#group?.alive();
   }
 
   onWelcome(welcome: Welcome): void {
@@ -323,7 +335,7 @@ class AgentRuntime implements SessionHandler {
   }
 
   onRenewed(renewed: RenewResponse): void {
-    const identity = this.#options.identity;
+    const identity = this.#identity;
     if (identity === undefined) return;
     identity.acceptRenewal(renewed).then(
       (accepted) => {
@@ -340,7 +352,7 @@ class AgentRuntime implements SessionHandler {
   }
 
   onTrustBundle(trust: TrustBundle): void {
-    this.#options.identity?.acceptTrustBundle(trust.caBundlePem).then(
+    this.#identity?.acceptTrustBundle(trust.caBundlePem).then(
       (accepted) => {
         if (!accepted.ok)
           this.#logger.error({ err: accepted.errors[0].message }, 'ignored an invalid TrustBundle');
@@ -353,7 +365,7 @@ class AgentRuntime implements SessionHandler {
 
   /** Renews the certificate on the current stream when due; ends with the stream. */
   #startRenewal(): void {
-    const identity = this.#options.identity;
+    const identity = this.#identity;
     const session = this.#session;
     const signal = this.#sessionController?.signal;
     if (identity === undefined || session === undefined || signal === undefined) return;
@@ -383,6 +395,8 @@ class AgentRuntime implements SessionHandler {
   }
 
   #ready(): boolean {
+    // A standby is doing its job: being ready to take over.
+    if (this.#group !== undefined && !this.#group.leading) return true;
     if (this.#connected) return this.#synced;
     // Away from the server, the agent is useful when it enforces a state it holds.
     return (
@@ -391,3 +405,11 @@ class AgentRuntime implements SessionHandler {
     );
   }
 }
+
+function onAbort(signal: AbortSignal, run: () => void): void {
+  if (signal.aborted) run();
+  else signal.addEventListener('abort', run, { once: true });
+}
+
+const messageOf = (value: unknown, fallback: string): string =>
+  value instanceof Error ? value.message : fallback;

@@ -3,10 +3,10 @@ import { createLogger, isRelayError, runMain, untilStopSignal } from '@kuberelay
 import { KubeConfig } from '@kubernetes/client-node';
 import { startAgent } from './agent.js';
 import { parseFlags, USAGE } from './config/parseFlags.js';
-import { loadAgentIdentity } from './identity/identityFromSecret.js';
+import { type LoadAgentIdentityOptions, loadAgentIdentity } from './identity/identityFromSecret.js';
 
 // Composition root of the kuberelay-agent binary: flags, kubeconfig, credentials, then startAgent.
-// Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for bad flags.
+// Exit codes: 0 after a graceful stop, 1 when it cannot start or lost the leadership, 2 for bad flags.
 
 async function main(): Promise<number> {
   const parsed = parseFlags(process.argv.slice(2), process.env);
@@ -36,22 +36,23 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ name: 'kuberelay-agent', level: flags.logLevel });
+  const identityOptions: LoadAgentIdentityOptions = {
+    kubeConfig,
+    namespace: flags.namespace,
+    secretName: flags.credentialsSecret,
+    logger,
+    renewFraction: flags.renewFraction,
+    files: {
+      caFile: flags.caFile,
+      certFile: flags.certFile,
+      keyFile: flags.keyFile,
+      bootstrapTokenFile: flags.bootstrapTokenFile,
+    },
+    given: { cluster: flags.cluster, server: flags.server, mgmtCluster: flags.mgmtCluster },
+  };
   let loaded: Awaited<ReturnType<typeof loadAgentIdentity>>;
   try {
-    loaded = await loadAgentIdentity({
-      kubeConfig,
-      namespace: flags.namespace,
-      secretName: flags.credentialsSecret,
-      logger,
-      renewFraction: flags.renewFraction,
-      files: {
-        caFile: flags.caFile,
-        certFile: flags.certFile,
-        keyFile: flags.keyFile,
-        bootstrapTokenFile: flags.bootstrapTokenFile,
-      },
-      given: { cluster: flags.cluster, server: flags.server, mgmtCluster: flags.mgmtCluster },
-    });
+    loaded = await loadAgentIdentity(identityOptions);
   } catch (error) {
     // A problem the operator can fix is said once, with its code: the stack of a RelayError
     // repeats the message and says nothing more. Anything else keeps its stack.
@@ -71,6 +72,17 @@ async function main(): Promise<number> {
     podName: flags.podName ?? hostname(),
     kinds: flags.kinds,
     resyncIntervalMs: flags.resyncIntervalMs,
+    ...(flags.leaderElection === undefined
+      ? {}
+      : {
+          leaderElection: {
+            namespace: flags.namespace,
+            ...flags.leaderElection,
+            // A standby's credentials may be stale by the time it leads (the leader bootstrapped
+            // or renewed meanwhile): read them again then.
+            reloadIdentity: async () => (await loadAgentIdentity(identityOptions)).identity,
+          },
+        }),
     logger,
   }).catch((error: unknown) => {
     // A reason the operator can fix (a port taken) is one line, not a stack trace.
@@ -79,9 +91,15 @@ async function main(): Promise<number> {
     return undefined;
   });
   if (agent === undefined) return 1;
-  await untilStopSignal(logger, 'stopping (copies are left in place)');
+  // A replica that lost the leadership has stopped writing; it exits so that it starts again as a
+  // fresh standby (client-go's users do the same): no half-stopped writer can come back.
+  const lost = await Promise.race([
+    untilStopSignal(logger, 'stopping (copies are left in place)').then(() => undefined),
+    agent.leadershipLost,
+  ]);
+  if (lost !== undefined) logger.error({ reason: lost }, 'exiting: this replica is no longer the leader');
   await agent.stop();
-  return 0;
+  return lost === undefined ? 0 : 1;
 }
 
 runMain('kuberelay-agent', main);

@@ -27,6 +27,10 @@ describe('parseFlags', () => {
           logLevel: 'info',
           kinds: DEFAULT_KINDS,
           resyncIntervalMs: 300_000,
+          leaderElection: {
+            leaseName: 'kuberelay-agent',
+            timings: { leaseDurationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 2_000 },
+          },
         },
       },
     });
@@ -49,6 +53,22 @@ describe('parseFlags', () => {
     { argv: ['--cert-file', 'c.pem', '--key-file', 'k.pem'], message: 'need --ca-file' },
     { argv: ['--resync-interval', '500ms'], message: '--resync-interval "500ms" must be a duration' },
     { argv: ['--resync-interval', '0s'], message: 'of at least 1s' },
+    { argv: ['--leader-elect', 'yes'], message: '--leader-elect "yes" must be true or false' },
+    { argv: ['--leader-elect-lease', 'Bad_Name'], message: 'must be a Kubernetes object name' },
+    {
+      argv: ['--leader-elect-lease-duration', 'ten'],
+      message: '--leader-elect-lease-duration "ten" must be a positive duration',
+    },
+    {
+      argv: ['--leader-elect-renew-deadline', '12s'],
+      message:
+        '--leader-elect-lease-duration (10s) must be longer than --leader-elect-renew-deadline (12s): a leader must stop writing before a standby may take over',
+    },
+    {
+      argv: ['--leader-elect-retry-period', '7s'],
+      message: '--leader-elect-renew-deadline (7s) must be longer than --leader-elect-retry-period (7s)',
+    },
+    { argv: ['--leader-elect-lease-duration', '10500ms'], message: 'must be whole seconds' },
   ])('rejects $argv', ({ argv, message }) => {
     const result = parseFlags(argv);
     expect(result.ok).toBe(false);
@@ -87,6 +107,25 @@ describe('parseFlags', () => {
   ])('reads --resync-interval %s', (value, ms) => {
     const result = parseFlags(['--resync-interval', value]);
     expect(result.ok && !result.value.help ? result.value.flags.resyncIntervalMs : undefined).toBe(ms);
+  });
+
+  it.each<[string[], unknown]>([
+    [['--leader-elect=false'], undefined],
+    [
+      [
+        '--leader-elect-lease=relay-b',
+        '--leader-elect-lease-duration=15s',
+        '--leader-elect-renew-deadline=10s',
+        '--leader-elect-retry-period=1500ms',
+      ],
+      {
+        leaseName: 'relay-b',
+        timings: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 1_500 },
+      },
+    ],
+  ])('reads leader election %j', (argv, expected) => {
+    const result = parseFlags(argv);
+    expect(result.ok && !result.value.help ? result.value.flags.leaderElection : 'error').toEqual(expected);
   });
 
   it('reports every bad flag at once', () => {

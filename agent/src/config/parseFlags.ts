@@ -12,6 +12,8 @@ import {
   type Result,
 } from '@kuberelay/shared';
 import { DEFAULT_RENEW_FRACTION } from '../identity/agentIdentity.js';
+import { DEFAULT_LEADER_LEASE } from '../leader/leaderElector.js';
+import { DEFAULT_LEASE_TIMINGS, type LeaseTimings, validateLeaseTimings } from '../leader/leaseDecision.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -38,6 +40,8 @@ export interface AgentFlags {
   readonly kinds: readonly KindInfo[];
   /** Every copy is looked at again this often, events or not (milliseconds). */
   readonly resyncIntervalMs: number;
+  /** Replicas elect a leader on a Lease; undefined with --leader-elect=false. */
+  readonly leaderElection: { readonly leaseName: string; readonly timings: LeaseTimings } | undefined;
 }
 
 export const DEFAULT_RESYNC_INTERVAL_MS = 5 * 60_000;
@@ -72,6 +76,18 @@ Flags:
   --kinds LIST               distributable kinds, as the management server's --kinds (default docs/spec.md §6 set)
   --resync-interval DURATION look at every copy again this often, events or not: 30s, 5m, 1h
                              (default 5m; at least 1s). A look is one GET; it writes only on a difference
+  --leader-elect BOOL         true (default): replicas of this agent elect one leader on a Lease
+                             in --namespace; only the leader writes copies and connects to the
+                             server, the others stand by and take over when it is gone. false:
+                             this process always writes (run exactly one replica then)
+  --leader-elect-lease NAME  the leader Lease; replicas with the same name form one group
+                             (default ${DEFAULT_LEADER_LEASE})
+  --leader-elect-lease-duration DURATION  a standby takes over when the Lease was not renewed
+                             for this long (default ${DEFAULT_LEASE_TIMINGS.leaseDurationMs / 1000}s, whole seconds)
+  --leader-elect-renew-deadline DURATION  the leader stops writing when it could not renew for
+                             this long; shorter than the lease duration (default ${DEFAULT_LEASE_TIMINGS.renewDeadlineMs / 1000}s)
+  --leader-elect-retry-period DURATION  how often the leader renews and a standby looks;
+                             shorter than the renew deadline (default ${DEFAULT_LEASE_TIMINGS.retryPeriodMs / 1000}s)
   --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)
   -h, --help                 show this help
 
@@ -107,6 +123,11 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
         'pod-name': { type: 'string' },
         kinds: { type: 'string' },
         'resync-interval': { type: 'string' },
+        'leader-elect': { type: 'string' },
+        'leader-elect-lease': { type: 'string' },
+        'leader-elect-lease-duration': { type: 'string' },
+        'leader-elect-renew-deadline': { type: 'string' },
+        'leader-elect-retry-period': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -174,6 +195,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
       );
     }
   }
+  const leaderElection = parseLeaderElection(str, errors);
   const [first, ...rest] = errors;
   if (first !== undefined) return err(first, ...rest);
   return ok({
@@ -197,8 +219,52 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {})
       logLevel: logLevel as LogLevel,
       kinds,
       resyncIntervalMs,
+      leaderElection,
     },
   });
+}
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000 };
+
+/** `2s`, `500ms`, `1.5s`, `1m` in milliseconds; NaN when it is none of these. */
+function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim());
+  return match === null
+    ? Number.NaN
+    : Math.round(Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? ''] ?? Number.NaN));
+}
+
+function parseLeaderElection(
+  str: (name: string) => string | undefined,
+  errors: RelayError[],
+): AgentFlags['leaderElection'] {
+  const enabled = str('leader-elect') ?? 'true';
+  if (enabled !== 'true' && enabled !== 'false') {
+    errors.push(configError(`--leader-elect "${enabled}" must be true or false`));
+  }
+  const leaseName = str('leader-elect-lease') ?? DEFAULT_LEADER_LEASE;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(leaseName)) {
+    errors.push(
+      configError(`--leader-elect-lease "${leaseName}" must be a Kubernetes object name (DNS subdomain)`),
+    );
+  }
+  const duration = (flag: string, fallback: number): number => {
+    const value = str(flag);
+    if (value === undefined) return fallback;
+    const ms = parseDuration(value);
+    if (!(ms > 0))
+      errors.push(configError(`--${flag} "${value}" must be a positive duration, such as 10s or 500ms`));
+    return ms;
+  };
+  const timings: LeaseTimings = {
+    leaseDurationMs: duration('leader-elect-lease-duration', DEFAULT_LEASE_TIMINGS.leaseDurationMs),
+    renewDeadlineMs: duration('leader-elect-renew-deadline', DEFAULT_LEASE_TIMINGS.renewDeadlineMs),
+    retryPeriodMs: duration('leader-elect-retry-period', DEFAULT_LEASE_TIMINGS.retryPeriodMs),
+  };
+  if ([timings.leaseDurationMs, timings.renewDeadlineMs, timings.retryPeriodMs].every((ms) => ms > 0)) {
+    for (const message of validateLeaseTimings(timings)) errors.push(configError(message));
+  }
+  return enabled === 'false' ? undefined : { leaseName, timings };
 }
 
 function configError(message: string): RelayError {

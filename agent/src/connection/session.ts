@@ -28,6 +28,8 @@ export interface SessionHandler {
   onRenewed?(renewed: RenewResponse): void;
   /** The server's trust bundle changed (CA rotation). Not awaited: the handler owns its errors. */
   onTrustBundle?(trust: TrustBundle): void;
+  /** Agent replicas alive, sent with every heartbeat (undefined: not said). */
+  agentReplicas?(): number | undefined;
 }
 
 export interface RelaySessionOptions {
@@ -219,7 +221,13 @@ export class RelaySession {
         stream.cancel();
         return;
       }
-      this.#send({ message: { $case: 'heartbeat', value: { unixMillis: clock.now() } } });
+      const agentReplicas = this.#options.handler.agentReplicas?.();
+      this.#send({
+        message: {
+          $case: 'heartbeat',
+          value: { unixMillis: clock.now(), ...(agentReplicas === undefined ? {} : { agentReplicas }) },
+        },
+      });
     }
   }
 }

@@ -13,6 +13,7 @@ export class AgentMetrics {
   readonly #connected: Gauge;
   readonly #ackedVersion: Gauge;
   #countCopies: () => ReadonlyMap<Outcome, number> = () => new Map();
+  #leading: () => boolean = () => true;
 
   constructor() {
     this.#writes = new Counter({
@@ -47,6 +48,15 @@ export class AgentMetrics {
       help: 'The last version the agent acknowledged.',
       registers: [this.registry],
     });
+    const leading = () => this.#leading();
+    new Gauge({
+      name: 'kuberelay_agent_leader',
+      help: '1 while this replica leads (writes copies, holds the stream); 0 while it stands by.',
+      registers: [this.registry],
+      collect() {
+        this.set(leading() ? 1 : 0);
+      },
+    });
     for (const verb of ['create', 'update', 'delete']) this.#writes.inc({ verb }, 0);
   }
 
@@ -64,6 +74,11 @@ export class AgentMetrics {
 
   setAckedVersion(version: number): void {
     this.#ackedVersion.set(version);
+  }
+
+  /** Where the leader gauge reads whether this replica leads, at scrape time. */
+  leadingWith(leading: () => boolean): void {
+    this.#leading = leading;
   }
 
   /** Where the copies gauge reads its counts at scrape time. */

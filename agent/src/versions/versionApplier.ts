@@ -114,7 +114,11 @@ export class VersionApplier {
     return this.#savedMgmtCluster;
   }
 
-  async loadSavedState(): Promise<void> {
+  /**
+   * `trust` says whether a saved version may be enforced: with replicas, a state file from this
+   * replica's earlier term is older than what the last leader applied (agent.ts).
+   */
+  async loadSavedState(options: { readonly trust?: (version: number) => boolean } = {}): Promise<void> {
     const logger = this.#o.logger;
     const loaded = await loadState(this.#o.stateFile);
     if (loaded.status === 'corrupt') {
@@ -126,6 +130,13 @@ export class VersionApplier {
       return;
     }
     const { state } = loaded;
+    if (options.trust?.(state.version) === false) {
+      logger.info(
+        { path: this.#o.stateFile, version: state.version },
+        'the saved state is not the one the last leader held; not enforcing it (the server sends the full set)',
+      );
+      return;
+    }
     if (this.#o.mgmtCluster !== undefined && state.mgmtCluster !== this.#o.mgmtCluster) {
       logger.warn(
         { saved: state.mgmtCluster, configured: this.#o.mgmtCluster },

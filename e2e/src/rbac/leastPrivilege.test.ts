@@ -185,6 +185,31 @@ describe('the agent identity', () => {
     expect(await create(agent, kubernetesCluster)).toBe(403);
   });
 
+  it('keeps Leases in its own namespace only (leader election, presence), and never watches them', async () => {
+    const lease = (namespace: string): Obj => ({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'rbac-test-lease', namespace },
+      spec: { holderIdentity: 'rbac-test', leaseDurationSeconds: 10 },
+    });
+    const leases = (namespace: string, name?: string) =>
+      resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace, name });
+    expect(await create(agent, lease(NS), new KubeRest(lab.kubeConfig('cluster-1')))).toBe(201);
+    expect(await get(agent, leases(NS, 'rbac-test-lease'))).toBe(200);
+    expect(await get(agent, leases(NS))).toBe(200);
+    expect(await get(agent, leases(NS), { watch: 'true', timeoutSeconds: '1' })).toBe(403);
+    const deleted = await agent
+      .request({ method: 'DELETE', path: leases(NS, 'rbac-test-lease') })
+      .then(() => 200)
+      .catch((error: unknown) => statusOf(error));
+    expect(deleted).toBe(200);
+    expect(await create(agent, lease('kube-system'))).toBe(403);
+    expect(await get(agent, leases('kube-system'))).toBe(403);
+    expect(
+      await get(agent, resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases' })),
+    ).toBe(403);
+  });
+
   it('writes copies in any namespace when not confined', async () => {
     expect(
       await create(

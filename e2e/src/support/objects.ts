@@ -31,6 +31,7 @@ const PLURALS: Record<string, string> = {
   Secret: 'secrets',
   KubernetesCluster: 'kubernetesclusters',
   ConfigMap: 'configmaps',
+  Lease: 'leases',
 };
 
 /** The REST path of an object (or its collection when `name` is omitted). */

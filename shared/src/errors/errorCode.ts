@@ -54,6 +54,11 @@ export const ErrorCode = {
   PermissionDenied: 'PermissionDenied',
   /** A protocol message failed validation at the boundary. */
   InvalidMessage: 'InvalidMessage',
+  /**
+   * An agent replica that does not lead (or no longer may: its renew deadline passed) refused to
+   * send a write to the workload cluster (docs/spec.md D1.4).
+   */
+  NotLeader: 'NotLeader',
   /** The operation was cancelled through an AbortSignal. */
   Aborted: 'Aborted',
   /** A bug or an unexpected failure; the cause says more. */

@@ -124,16 +124,36 @@ describe('agentRbac: what the agent may do (without / with writableNamespaces [h
       false,
       false,
     ],
-    // Nothing of the relay's management objects, no Leases, no Events.
+    // Nothing of the relay's management objects, no Events; Leases only in its own namespace.
     [
       'create a KubernetesCluster',
       { verb: 'create', group: 'admin.gloo.solo.io', resource: 'kubernetesclusters', namespace: NS },
       false,
       false,
     ],
+    ...(['get', 'list', 'create', 'update', 'patch', 'delete'] as const).map(
+      (verb): Row => [
+        `${verb} a Lease in its namespace (leader election, presence)`,
+        { verb, group: 'coordination.k8s.io', resource: 'leases', namespace: NS },
+        true,
+        true,
+      ],
+    ),
     [
-      'create a Lease',
-      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: NS },
+      'watch Leases (it never watches them)',
+      { verb: 'watch', group: 'coordination.k8s.io', resource: 'leases', namespace: NS },
+      false,
+      false,
+    ],
+    [
+      'create a Lease in another namespace',
+      { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system' },
+      false,
+      false,
+    ],
+    [
+      'update a Lease cluster-wide',
+      { verb: 'update', group: 'coordination.k8s.io', resource: 'leases' },
       false,
       false,
     ],

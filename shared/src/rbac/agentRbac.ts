@@ -50,8 +50,8 @@ const WHY_WRITE_COPIES =
 /**
  * The agent's rights in its workload cluster, and nothing more, derived from the code's API calls
  * (agent/src: apply/copyApplier.ts, prune/pruneCopies.ts, reconcile/kindWatches.ts,
- * config/credentials.ts) and, for mutual TLS, from docs/design.md. The agent holds no Lease and
- * records no Events, so it gets neither. A missing kind is told from a missing namespace by a get
+ * config/credentials.ts, leader/) and, for mutual TLS, from docs/design.md. It records no Events;
+ * its Leases (leader election, presence) live in its own namespace only. A missing kind is told from a missing namespace by a get
  * of the kind's CRD (shared kindServed), which the CRD read rule below already allows.
  */
 export function agentRbac(options: AgentRbacOptions): RbacBundle {
@@ -115,6 +115,14 @@ export function agentRbac(options: AgentRbacOptions): RbacBundle {
           verbs: [Verb.get, Verb.update],
         },
         why: "The agent's own credentials Secret, and no other Secret: get reads cluster, server, mgmtCluster and token (with mutual TLS: ca.crt and bootstrapToken). Mutual TLS: after bootstrap and on every renewal the agent stores tls.crt/tls.key there and drops bootstrapToken (read, then a full update with the read resourceVersion). No create or delete: relayctl register writes it.",
+      },
+      {
+        rule: {
+          apiGroups: ['coordination.k8s.io'],
+          resources: ['leases'],
+          verbs: [Verb.get, Verb.list, Verb.create, Verb.update, Verb.patch, Verb.delete],
+        },
+        why: 'Agent replicas (docs/design.md "Agent replicas"), in its namespace only: the leader Lease (get, create, update with the read resourceVersion to acquire, renew and release it) and one presence Lease per replica (create, patch to renew, delete on a clean stop); the leader lists the presence Leases to count the replicas alive and deletes those dead for an hour. Names are per pod, so they cannot be listed in resourceNames.',
       },
     ],
   });
