@@ -62,8 +62,13 @@ export interface RelayProcesses {
   readonly processes: readonly ManagedProcess[];
   /** Starts a server replica (default the first) again with the same command line. */
   readonly startServer: (replica?: number) => ManagedProcess;
-  /** Starts a cluster's agent process again with the same command line and state file. */
-  readonly startAgent: (cluster: string) => ManagedProcess;
+  /**
+   * Starts a cluster's agent process again with the same command line and state file. `replica`
+   * (default 0) starts another replica of that cluster's agent: its own pod name
+   * `agent-<cluster>-<replica>`, process name `agent-<cluster>-<replica>` and state file, the
+   * same credentials; the replicas elect their leader (docs/design.md "Agent replicas").
+   */
+  readonly startAgent: (cluster: string, options?: { readonly replica?: number }) => ManagedProcess;
 }
 
 /**
@@ -156,21 +161,24 @@ export async function startRelayProcesses(options: {
   const agentServerAddress = options.agentServerAddress?.(servers.map((s) => s.grpcAddress)) ?? serverAddress;
 
   const agentKubeconfigs = new Map<string, string>();
-  const startAgent = (cluster: string) => {
-    const logFile = join(logDir, `agent-${cluster}.log`);
+  const startAgent = (cluster: string, startOptions: { readonly replica?: number } = {}) => {
+    const replica = startOptions.replica ?? 0;
+    // Replica 0 keeps the names it always had, so restarting it finds its state file.
+    const name = replica === 0 ? `agent-${cluster}` : `agent-${cluster}-${replica}`;
+    const logFile = join(logDir, `${name}.log`);
     return startProcess({
-      name: `agent-${cluster}`,
+      name,
       command: process.execPath,
       args: [
         bin.agent,
         `--kubeconfig=${agentKubeconfigs.get(cluster) ?? ''}`,
         `--context=${cluster}`,
-        `--state-file=${join(labDir, `agent-${cluster}`, 'state.json')}`,
+        `--state-file=${join(labDir, name, 'state.json')}`,
         '--http-listen=127.0.0.1:0',
-        `--pod-name=agent-${cluster}-0`,
+        `--pod-name=agent-${cluster}-${replica}`,
       ],
       logFile,
-      pidFile: join(labDir, `agent-${cluster}.pid`),
+      pidFile: join(labDir, `${name}.pid`),
       lifetime: 'attached',
       env: shippedNodeOptions('agent.yaml'),
     });
