@@ -59,8 +59,8 @@ export interface Agent {
   leading(): boolean;
   /**
    * Resolves with the reason when this replica led and lost the leadership: it has stopped
-   * writing and connecting, and the process should exit so it restarts as a standby. Never
-   * resolves without leader election.
+   * writing and connecting, and never writes again. The caller stops it and starts a new agent
+   * to stand by again (main.ts). Never resolves without leader election.
    */
   readonly leadershipLost: Promise<string>;
   /** Stops watching, streaming and serving. Deletes nothing: copies stay as they are. */

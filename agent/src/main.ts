@@ -6,7 +6,8 @@ import { parseFlags, USAGE } from './config/parseFlags.js';
 import { type LoadAgentIdentityOptions, loadAgentIdentity } from './identity/identityFromSecret.js';
 
 // Composition root of the kuberelay-agent binary: flags, kubeconfig, credentials, then startAgent.
-// Exit codes: 0 after a graceful stop, 1 when it cannot start or lost the leadership, 2 for bad flags.
+// Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for bad flags. A replica that
+// loses the leadership stands by again in the same process (docs/design.md "Agent replicas").
 
 async function main(): Promise<number> {
   const parsed = parseFlags(process.argv.slice(2), process.env);
@@ -61,45 +62,50 @@ async function main(): Promise<number> {
     return 1;
   }
   const { credentials, identity } = loaded;
-  const agent = await startAgent({
-    kubeConfig,
-    cluster: credentials.cluster,
-    serverAddress: credentials.server,
-    identity,
-    ...(credentials.mgmtCluster === undefined ? {} : { mgmtCluster: credentials.mgmtCluster }),
-    stateFile: flags.stateFile,
-    httpListen: flags.httpListen,
-    podName: flags.podName ?? hostname(),
-    kinds: flags.kinds,
-    resyncIntervalMs: flags.resyncIntervalMs,
-    ...(flags.leaderElection === undefined
-      ? {}
-      : {
-          leaderElection: {
-            namespace: flags.namespace,
-            ...flags.leaderElection,
-            // A standby's credentials may be stale by the time it leads (the leader bootstrapped
-            // or renewed meanwhile): read them again then.
-            reloadIdentity: async () => (await loadAgentIdentity(identityOptions)).identity,
-          },
-        }),
-    logger,
-  }).catch((error: unknown) => {
-    // A reason the operator can fix (a port taken) is one line, not a stack trace.
-    if (!isRelayError(error)) throw error;
-    process.stderr.write(`kuberelay-agent: ${error.message}\n`);
-    return undefined;
-  });
-  if (agent === undefined) return 1;
-  // A replica that lost the leadership has stopped writing; it exits so that it starts again as a
-  // fresh standby (client-go's users do the same): no half-stopped writer can come back.
-  const lost = await Promise.race([
-    untilStopSignal(logger, 'stopping (copies are left in place)').then(() => undefined),
-    agent.leadershipLost,
-  ]);
-  if (lost !== undefined) logger.error({ reason: lost }, 'exiting: this replica is no longer the leader');
-  await agent.stop();
-  return lost === undefined ? 0 : 1;
+  const start = () =>
+    startAgent({
+      kubeConfig,
+      cluster: credentials.cluster,
+      serverAddress: credentials.server,
+      identity,
+      ...(credentials.mgmtCluster === undefined ? {} : { mgmtCluster: credentials.mgmtCluster }),
+      stateFile: flags.stateFile,
+      httpListen: flags.httpListen,
+      podName: flags.podName ?? hostname(),
+      kinds: flags.kinds,
+      resyncIntervalMs: flags.resyncIntervalMs,
+      ...(flags.leaderElection === undefined
+        ? {}
+        : {
+            leaderElection: {
+              namespace: flags.namespace,
+              ...flags.leaderElection,
+              // A standby's credentials may be stale by the time it leads (the leader bootstrapped
+              // or renewed meanwhile): read them again then.
+              reloadIdentity: async () => (await loadAgentIdentity(identityOptions)).identity,
+            },
+          }),
+      logger,
+    }).catch((error: unknown) => {
+      // A reason the operator can fix (a port taken) is one line, not a stack trace.
+      if (!isRelayError(error)) throw error;
+      process.stderr.write(`kuberelay-agent: ${error.message}\n`);
+      return undefined;
+    });
+  const stopped = untilStopSignal(logger, 'stopping (copies are left in place)').then(
+    () => 'stopped' as const,
+  );
+  for (;;) {
+    const agent = await start();
+    if (agent === undefined) return 1;
+    const outcome = await Promise.race([stopped, agent.leadershipLost]);
+    await agent.stop();
+    if (outcome === 'stopped') return 0;
+    // The agent that lost the leadership has stopped every writer and its fence stays closed for
+    // good; a new one (a new holder identity) stands by, as a restarted process would, without a
+    // CrashLoopBackOff after every API server outage longer than the renew deadline.
+    logger.warn({ reason: outcome }, 'lost the leadership; standing by again');
+  }
 }
 
 runMain('kuberelay-agent', main);

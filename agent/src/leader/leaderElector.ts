@@ -37,9 +37,9 @@ export interface Leadership {
 /**
  * Runs the election for one replica (the pure rules are leaseDecision.ts; this is the I/O): reads
  * the Lease every retry period, takes it when free or expired, renews it while leading. Once it
- * has led and may not any longer, `lost` aborts and the elector ends: the process does not
- * compete again (main.ts exits and the kubelet restarts it as a fresh standby, as client-go's
- * users do), so no half-stopped writer can come back.
+ * has led and may not any longer, `lost` aborts and the elector ends: this elector never competes
+ * again (main.ts stops that agent and starts a new one, with a new holder identity, to stand by),
+ * so no half-stopped writer can come back.
  *
  * `mayWrite` is the fence every write to the workload cluster checks synchronously (fencedRest.ts):
  * it is false from the renew deadline on, even if this loop is late to notice.
