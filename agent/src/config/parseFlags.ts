@@ -91,6 +91,9 @@ Flags:
   --log-level LEVEL          ${LOG_LEVELS.join(', ')} (default info)
   -h, --help                 show this help
 
+Durations: 10s, 500ms, 1m. A leader that could not renew in time stops writing and stands by
+again; it does not exit.
+
 Exit status: 0 after a graceful stop, 1 when it cannot start (e.g. --http-listen already in use:
 one line names the address and the flag), 2 on bad flags.
 `;
