@@ -1,6 +1,7 @@
+import { AGENT_CREDENTIALS_SECRET, AgentCredentialsKey } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { describe, expect, it } from 'vitest';
-import { MGMT, NAMESPACE } from '../demo/relayProcesses.js';
+import { MGMT, NAMESPACE, relayctl } from '../demo/relayProcesses.js';
 import { referenceExample } from '../support/examples.js';
 import { type Obj, pathOf } from '../support/objects.js';
 import { say, useFaultLab, waitFor } from './faultHarness.js';
@@ -39,7 +40,9 @@ const COPIES: readonly [string, Obj, string][] = [
   ['HTTPRoute', route, 'httpbin'],
 ];
 const LEASE = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/kuberelay-agent`;
-const CLUSTER_1 = `/apis/admin.gloo.solo.io/v2/namespaces/${NAMESPACE}/kubernetesclusters/cluster-1`;
+const clusterPath = (name: string) =>
+  `/apis/admin.gloo.solo.io/v2/namespaces/${NAMESPACE}/kubernetesclusters/${name}`;
+const CLUSTER_1 = clusterPath('cluster-1');
 
 async function copies(rest: KubeRest): Promise<Record<string, Live>> {
   const out: Record<string, Live> = {};
@@ -51,8 +54,8 @@ async function copies(rest: KubeRest): Promise<Record<string, Live>> {
 
 const holder = async (rest: KubeRest) =>
   (await rest.request<LeaseObject>({ method: 'GET', path: LEASE })).spec?.holderIdentity ?? '';
-const clusterStatus = async (mgmt: KubeRest) =>
-  (await mgmt.request<ClusterObject>({ method: 'GET', path: CLUSTER_1 })).status ?? {};
+const clusterStatus = async (mgmt: KubeRest, path = CLUSTER_1) =>
+  (await mgmt.request<ClusterObject>({ method: 'GET', path })).status ?? {};
 
 /** `kubectl get kubernetesclusters`: the server-side Table with the CRD's printer columns. */
 async function printedReplicas(mgmt: KubeRest): Promise<unknown> {
@@ -161,6 +164,68 @@ describe('two agent replicas for one workload cluster', () => {
     for (const kind of ['Gateway', 'HTTPRoute']) {
       expect(afterOther[kind]?.metadata.resourceVersion, `cluster-2 ${kind}`).toBe(
         beforeOther[kind]?.metadata.resourceVersion,
+      );
+    }
+  }, 180_000);
+  it('two replicas started together with only a bootstrap token: the one elected after the first leader dies uses the certificate that leader stored', async () => {
+    const { mgmt, c2 } = rests();
+    const before = await copies(c2);
+    await faults.kill('agent-cluster-2');
+    // Registering again leaves the credentials Secret with a new one-time token and no certificate.
+    await relayctl(
+      [
+        'register',
+        'cluster-2',
+        `--kubeconfig=${faults.lab().kubeconfigPath}`,
+        `--kubecontext=${MGMT}`,
+        '--remote-context=cluster-2',
+        `--server=${faults.relay().serverAddress}`,
+        `--mgmt-cluster=${MGMT}`,
+      ],
+      say,
+    );
+    const secretPath = `/api/v1/namespaces/${NAMESPACE}/secrets/${AGENT_CREDENTIALS_SECRET}`;
+    const keys = async () =>
+      Object.keys(
+        (await c2.request<{ data?: Record<string, string> }>({ method: 'GET', path: secretPath })).data ?? {},
+      );
+    expect(await keys()).toContain(AgentCredentialsKey.bootstrapToken);
+    expect(await keys()).not.toContain(AgentCredentialsKey.tlsCert);
+
+    for (const replica of [0, 1]) {
+      const name = replica === 0 ? 'agent-cluster-2' : 'agent-cluster-2-1';
+      faults.restarted(name, faults.relay().startAgent('cluster-2', { replica }));
+    }
+    const path = clusterPath('cluster-2');
+    await waitFor('cluster-2 led, bootstrapped and counted 2 replicas', 60_000, async () => {
+      const status = await clusterStatus(mgmt, path);
+      return status.connected === true && status.agentReplicas === 2;
+    });
+    // Exactly one replica used the token; the certificate it got is in the Secret.
+    expect(await keys()).toContain(AgentCredentialsKey.tlsCert);
+    expect(await keys()).not.toContain(AgentCredentialsKey.bootstrapToken);
+    const leader = (await holder(c2)).startsWith('agent-cluster-2-0_') ? 0 : 1;
+    const standbyPod = `agent-cluster-2-${1 - leader}`;
+
+    await faults.kill(leader === 0 ? 'agent-cluster-2' : 'agent-cluster-2-1');
+    const killedAt = Date.now();
+    // The standby loaded the credentials when only the (now used) token was there: had it not read
+    // them again when elected, the server would refuse that token and it would wait 30 s or more.
+    await waitFor('the standby connected with the stored certificate', 30_000, async () => {
+      const status = await clusterStatus(mgmt, path);
+      return status.connected === true && status.agentPod === standbyPod;
+    });
+    const connectedMs = Date.now() - killedAt;
+    process.stderr.write(
+      `faults: agent leader killed after a shared bootstrap: the standby connected ${connectedMs} ms later\n`,
+    );
+    expect(connectedMs).toBeLessThanOrEqual(TAKEOVER_BOUND_MS);
+    await waitFor('check green again', 30_000, async () => (await faults.check()).code === 0);
+    const after = await copies(c2);
+    for (const kind of ['Gateway', 'Upstream', 'HTTPRoute']) {
+      expect(after[kind]?.metadata.uid, `cluster-2 ${kind}`).toBe(before[kind]?.metadata.uid);
+      expect(after[kind]?.metadata.resourceVersion, `cluster-2 ${kind}`).toBe(
+        before[kind]?.metadata.resourceVersion,
       );
     }
   }, 180_000);
