@@ -13,7 +13,7 @@ import {
   systemClock,
 } from '@kuberelay/shared';
 import { startProbeServer } from '@kuberelay/shared/http';
-import { KubeRest } from '@kuberelay/shared/kube';
+import { type KubeResponseInfo, KubeRest } from '@kuberelay/shared/kube';
 import { CertificateAuthenticator } from './auth/certificateAuthenticator.js';
 import {
   DEFAULT_AGENT_CERT_VALIDITY_MS,
@@ -75,7 +75,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   // and their final status be written before the rest goes away.
   const background = new AbortController();
   const streams = new AbortController();
-  const rest = new KubeRest(options.kubeConfig);
+  // Every request is counted; those of the start-up, before the metrics exist, are kept until then.
+  const early: KubeResponseInfo[] = [];
+  let onResponse: (response: KubeResponseInfo) => void = (response) => early.push(response);
+  const rest = new KubeRest(options.kubeConfig, { onResponse: (response) => onResponse(response) });
   // A start that fails (a port taken, no CA) must not leave timers and watches running: the
   // process would hang instead of exiting with the error.
   const abandon = (error: unknown): never => {
@@ -139,6 +142,9 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     clock,
     logger: logger.child({ component: 'status' }),
     signal: background.signal,
+    ...(options.limits?.statusWritesPerSecond === undefined
+      ? {}
+      : { writesPerSecond: options.limits.statusWritesPerSecond }),
   });
   const outcomes = new OutcomeEvents();
   const recorder = new EventRecorder({
@@ -213,6 +219,8 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     connectedAgents: () => sessions.size,
     openConnections: () => limits.connections.open(),
   });
+  onResponse = ({ method, status }) => metrics.kubeRequests.inc({ verb: method, code: String(status) });
+  for (const response of early.splice(0)) onResponse(response);
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
   const observe = observer.observe;
   let reportsSeen: DesiredState['reports'] | undefined;

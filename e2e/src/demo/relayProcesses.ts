@@ -16,6 +16,10 @@ const run = promisify(execFile);
  * NODE_OPTIONS as the shipped Deployment sets it (the heap cap below the container's memory
  * limit), so the programs run here as they run in a cluster and memory figures mean the same.
  */
+function withNodeOptions(env: Record<string, string>, extra: string | undefined): Record<string, string> {
+  return extra === undefined ? env : { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${extra}`.trim() };
+}
+
 function shippedNodeOptions(manifest: 'mgmt-server.yaml' | 'agent.yaml'): Record<string, string> {
   const text = readFileSync(join(repoRoot, 'deploy', 'manifests', manifest), 'utf8');
   for (const doc of parseAllDocuments(text)) {
@@ -86,6 +90,8 @@ export async function startRelayProcesses(options: {
   beforeRegister?: (cluster: string) => Promise<void>;
   /** More flags for the server (e.g. limits a benchmark must lift). */
   serverArgs?: readonly string[];
+  /** Appended to the server's shipped NODE_OPTIONS (a benchmark's --cpu-prof, say). */
+  serverNodeOptions?: string;
   /** Server replicas, each a process with its own pod name and ports (default 1). */
   serverReplicas?: number;
   /**
@@ -138,7 +144,7 @@ export async function startRelayProcesses(options: {
       logFile: join(logDir, `${server.name}.log`),
       pidFile: join(labDir, `${server.name}.pid`),
       lifetime: 'attached',
-      env: shippedNodeOptions('mgmt-server.yaml'),
+      env: withNodeOptions(shippedNodeOptions('mgmt-server.yaml'), options.serverNodeOptions),
     });
   };
   // All replicas at once, as a Deployment starts them.

@@ -17,6 +17,7 @@ export interface ServerMetrics {
   readonly editToAck: Histogram;
   readonly copiesByResult: Gauge<'outcome'>;
   readonly recomputeSeconds: Histogram;
+  readonly kubeRequests: Counter<'verb' | 'code'>;
 }
 
 export interface ServerMetricsOptions {
@@ -102,6 +103,12 @@ export function createServerMetrics(options: ServerMetricsOptions): ServerMetric
       name: 'kuberelay_mgmt_desired_state_compute_seconds',
       help: 'Time to compute the desired state of every cluster.',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    kubeRequests: new Counter({
+      name: 'kuberelay_mgmt_kube_requests_total',
+      help: 'Requests this replica sent to the management API server (watches included), by verb and HTTP status.',
+      labelNames: ['verb', 'code'],
       registers,
     }),
   };

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeApiError, KubeRest } from './kubeRest.js';
+import { KubeApiError, type KubeResponseInfo, KubeRest } from './kubeRest.js';
 
 // What an API server (or whatever stands in its place: a proxy, a load balancer) may answer, and
 // what KubeRest makes of it. A plain HTTP server on loopback stands in for it.
@@ -21,6 +21,7 @@ const answers: Record<string, { status: number; body: string }> = {
 
 let server: Server;
 let rest: KubeRest;
+const responses: KubeResponseInfo[] = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
     const answer = answers[req.url ?? ''] ?? { status: 404, body: '' };
@@ -40,7 +41,7 @@ beforeAll(async () => {
     contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
     currentContext: 'ctx',
   });
-  rest = new KubeRest(kc);
+  rest = new KubeRest(kc, { onResponse: (response) => responses.push(response) });
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -61,6 +62,18 @@ describe('KubeRest.request', () => {
     expect(error).toBeInstanceOf(KubeApiError);
     expect(error).toMatchObject({ reason: 'InvalidResponse', status: 200 });
     expect((error as Error).message).toContain('<html>proxy</html>');
+  });
+
+  it('tells onResponse of every answer, failures included', async () => {
+    responses.length = 0;
+    await rest.request({ method: 'GET', path: '/ok' });
+    await failure('/status');
+    await rest.request({ method: 'PATCH', path: '/empty', body: {} });
+    expect(responses).toEqual([
+      { method: 'GET', status: 200 },
+      { method: 'GET', status: 409 },
+      { method: 'PATCH', status: 200 },
+    ]);
   });
 
   it('reads a Status answer', async () => {

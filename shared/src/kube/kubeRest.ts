@@ -85,6 +85,17 @@ export interface KubeStream {
   readonly body: AsyncIterable<Uint8Array>;
 }
 
+/** One answer the API server gave (its headers; the body may still be arriving). */
+export interface KubeResponseInfo {
+  readonly method: KubeRequest['method'];
+  readonly status: number;
+}
+
+export interface KubeRestOptions {
+  /** Called for every response, watches included: what the relay costs the API server. */
+  readonly onResponse?: (response: KubeResponseInfo) => void;
+}
+
 /**
  * The one place Kuberelay sends HTTP to an API server: any path, any verb, authenticated the way
  * the KubeConfig says (client-node's auth and TLS), errors turned into {@link KubeApiError}.
@@ -92,10 +103,12 @@ export interface KubeStream {
  */
 export class KubeRest {
   readonly #kc: KubeConfig;
+  readonly #onResponse: ((response: KubeResponseInfo) => void) | undefined;
   #pool: { readonly key: string; readonly dispatcher: Dispatcher; readonly since: number } | undefined;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: KubeRestOptions = {}) {
     this.#kc = kc;
+    this.#onResponse = options.onResponse;
   }
 
   get server(): string {
@@ -160,13 +173,15 @@ export class KubeRest {
     const signals = [req.signal, streaming ? undefined : AbortSignal.timeout(req.timeoutMs ?? 30_000)].filter(
       (s): s is AbortSignal => s !== undefined,
     );
-    return fetch(url, {
+    const res = await fetch(url, {
       method: req.method,
       headers,
       body,
       dispatcher: this.#dispatcher(ctx.getDispatcher()),
       signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
     });
+    this.#onResponse?.({ method: req.method, status: res.status });
+    return res;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RELAY_CA_SECRET } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
@@ -32,8 +32,9 @@ its own mutual-TLS connection (copies are acknowledged at once: no workload clus
   rapid edits                  --rapid back-to-back edits, until the last agent has the last one
   full distribution            --sources new sources for every cluster, until every agent holds them
   resync after restart         the server restarted, until every agent acked a version again
-  server memory per idle stream, idle server CPU, event-loop delay p99/max, stream drops, and the
-  CPU of this harness (it must not be the bottleneck)
+  server memory per idle stream, idle server CPU, event-loop delay p99/max, requests per second
+  the server sends to the management API server (idle and busy), stream drops, and the CPU of
+  this harness (it must not be the bottleneck)
 beside raw baselines measured in the same run: a bare grpc-js server process writing the same
 number of messages to N streams, and PATCH round trips / throughput of the same API server.
 Figures, not a pass/fail test: a slow machine prints slow numbers.
@@ -42,7 +43,8 @@ Options:
   --agents LIST   fleet sizes (default 10,100,1000)
   --edits N       sequential edits per fleet (default 20)
   --rapid N       back-to-back edits per fleet (default 100)
-  --sources S     sources of the full distribution (default 100)`;
+  --sources S     sources of the full distribution (default 100)
+  --server-cpu-prof DIR  write the server's V8 CPU profiles (one per process) into DIR`;
 
 const say = (m: string) => console.error(`bench: ${m}`);
 const ms = (v: number) => `${Math.round(v)} ms`;
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
       edits: { type: 'string' },
       rapid: { type: 'string' },
       sources: { type: 'string' },
+      'server-cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -91,6 +94,9 @@ async function main(): Promise<void> {
       labDir,
       workloads: [],
       onProgress: say,
+      ...(values['server-cpu-prof'] === undefined
+        ? {}
+        : { serverNodeOptions: `--cpu-prof --cpu-prof-dir=${resolve(values['server-cpu-prof'])}` }),
       // Every simulated agent dials from 127.0.0.1.
       serverArgs: ['--max-connections-per-address=0'],
     });
@@ -130,10 +136,13 @@ async function main(): Promise<void> {
       const idleAfter = rssKiB(server.pid);
       const heapAfter = (await scrape(relay.serverHttpPort)).get('nodejs_heap_size_used_bytes') ?? Number.NaN;
       const cpu0 = cpuSeconds(server.pid);
+      const idleRequests0 = kubeRequests(await scrape(relay.serverHttpPort));
       await new Promise((r) => setTimeout(r, 10_000));
       const idleCores = (cpuSeconds(server.pid) - cpu0) / 10;
+      const idleRequestRate = (kubeRequests(await scrape(relay.serverHttpPort)) - idleRequests0) / 10;
 
-      await scrape(relay.serverHttpPort); // resets the event-loop delay window
+      // Also resets the event-loop delay window.
+      const busyRequests0 = kubeRequests(await scrape(relay.serverHttpPort));
       const harness0 = process.cpuUsage();
       const wall0 = performance.now();
       const serverCpu0 = cpuSeconds(server.pid);
@@ -144,6 +153,7 @@ async function main(): Promise<void> {
       const distributionMs = await fullDistribution(mgmt, fleet, sources, 900_000);
       say(`full distribution: ${ms(distributionMs)}`);
       const loop = await scrape(relay.serverHttpPort);
+      const busyRequestRate = (kubeRequests(loop) - busyRequests0) / ((performance.now() - wall0) / 1000);
       const harnessCores = (() => {
         const used = process.cpuUsage(harness0);
         return (used.user + used.system) / 1e3 / (performance.now() - wall0);
@@ -195,6 +205,7 @@ async function main(): Promise<void> {
           `  resync of every agent after a server restart: ${ms(resyncMs)}`,
           `  server memory per idle stream: RSS ${((idleAfter - idleBefore) / n).toFixed(0)} KiB (${Math.round(idleBefore / 1024)} -> ${Math.round(idleAfter / 1024)} MiB), heap ${((heapAfter - heapBefore) / 1024 / n).toFixed(0)} KiB; idle CPU ${idleCores.toFixed(3)} cores; CPU while measuring ${serverCores.toFixed(2)} cores`,
           `  server event-loop delay during the edits and the distribution: p99 ${ms((loop.get('nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000)}, max ${ms((loop.get('nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000)}`,
+          `  requests to the management API server: ${idleRequestRate.toFixed(1)}/s idle, ${busyRequestRate.toFixed(1)}/s during the edits and the distribution (raw PATCH capacity ${Math.round(raw.perSecond)}/s)`,
           `  welcomed streams that ended outside the restart: ${drops}; harness CPU ${harnessCores.toFixed(2)} cores`,
         ].join('\n'),
       );
@@ -205,6 +216,14 @@ async function main(): Promise<void> {
     await lab.stop();
   }
   console.log(rows.join('\n'));
+}
+
+/** Requests the server sent to the API server so far (kuberelay_mgmt_kube_requests_total, all labels). */
+function kubeRequests(metrics: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const [name, value] of metrics)
+    if (name.startsWith('kuberelay_mgmt_kube_requests_total')) sum += value;
+  return sum;
 }
 
 main().catch((error: unknown) => {
