@@ -52,6 +52,8 @@ describe('a server crash while an agent is dead', () => {
     });
     expect(status.status?.connected).toBe(false);
     expect(status.status?.conditions?.find((c) => c.type === 'Connected')?.reason).toBe('ServerGone');
+    // Nothing of the dead holder's stream is left standing: no replicas counted, no stream start.
+    expect(status.status).toMatchObject({ connected: false, agentReplicas: 0, connectedSince: '' });
 
     // The agent comes back: everything converges, and nothing was lost or churned.
     const agentStartedAt = Date.now();

@@ -179,9 +179,12 @@ export class StaleStatusSweeper {
         body: {
           metadata: { resourceVersion: cluster.resourceVersion },
           status: {
+            // As the holder's own disconnect write would have said (buildClusterStatus).
             connected: false,
             connectedPod: '',
             serverInstance: '',
+            connectedSince: '',
+            agentReplicas: 0,
             conditions: [
               { type: 'Connected', status: 'False', reason: 'ServerGone', message, lastTransitionTime: now },
               { type: 'UpToDate', status: 'Unknown', reason: 'ServerGone', message, lastTransitionTime: now },
