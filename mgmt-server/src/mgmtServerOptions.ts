@@ -43,6 +43,7 @@ export interface MgmtServerOptions {
     readonly maxRefusalsPerMinute?: number;
     readonly maxConnectionsPerAddress?: number;
     readonly maxConnections?: number;
+    readonly statusWritesPerSecond?: number;
   };
   readonly logger?: Logger;
   readonly clock?: Clock;

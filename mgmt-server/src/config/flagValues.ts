@@ -48,7 +48,8 @@ export type LimitFlag =
   | 'stream-message-burst'
   | 'max-refusals-per-minute'
   | 'max-connections-per-address'
-  | 'max-connections';
+  | 'max-connections'
+  | 'status-writes-per-second';
 
 /** A limit: a whole number, 0 = off; absent: `fallback`. */
 export function parseLimit(flag: LimitFlag, value: string | undefined, fallback: number): Result<number> {

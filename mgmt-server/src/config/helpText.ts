@@ -53,6 +53,8 @@ kuberelay-relay-ca in --namespace; created at first start when missing, never ov
                                 above it (default 256; raise it, or 0 = off, behind a proxy or NAT
                                 that puts many agents behind one address)
   --max-connections N           open connections to the gRPC port in all (default 10000; 0 = off)
+  --status-writes-per-second N  KubernetesCluster status writes per second for all clusters (default
+                                200; 0 = off): 1,000 clusters changing at once are written within 5 s
                                 Durations: a whole number with m, h or d (90m, 12h, 30d).
   -h, --help                    show this help
 

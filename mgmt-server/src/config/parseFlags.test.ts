@@ -35,6 +35,7 @@ describe('parseFlags', () => {
             streamMessageBurst: 200,
             maxRefusalsPerMinute: 60,
             maxConnectionsPerAddress: 256,
+            statusWritesPerSecond: 200,
             maxConnections: 10_000,
           },
         },

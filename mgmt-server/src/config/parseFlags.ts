@@ -25,6 +25,7 @@ import {
   DEFAULT_MESSAGE_BURST,
   DEFAULT_MESSAGES_PER_SECOND,
 } from '../limits/index.js';
+import { DEFAULT_STATUS_WRITES_PER_SECOND } from '../status/statusWriter.js';
 import {
   configError,
   DAY_MS,
@@ -88,6 +89,7 @@ export interface MgmtServerConfig {
     readonly maxRefusalsPerMinute: number;
     readonly maxConnectionsPerAddress: number;
     readonly maxConnections: number;
+    readonly statusWritesPerSecond: number;
   };
 }
 
@@ -123,6 +125,7 @@ const OPTIONS = {
   'stream-message-burst': { type: 'string' },
   'max-refusals-per-minute': { type: 'string' },
   'max-connections-per-address': { type: 'string' },
+  'status-writes-per-second': { type: 'string' },
   'max-connections': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -226,6 +229,7 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
     maxRefusalsPerMinute: limit('max-refusals-per-minute', DEFAULT_MAX_REFUSALS_PER_MINUTE),
     maxConnectionsPerAddress: limit('max-connections-per-address', DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
     maxConnections: limit('max-connections', DEFAULT_MAX_CONNECTIONS),
+    statusWritesPerSecond: limit('status-writes-per-second', DEFAULT_STATUS_WRITES_PER_SECOND),
   };
   const serverSans = values['server-san'] ?? defaultServerSans(namespace, environment.env.POD_IP);
   for (const san of serverSans) {

@@ -34,7 +34,7 @@ export const connected = (extra: Partial<KubernetesClusterStatus> = {}): Kuberne
       type: 'UpToDate',
       status: 'True',
       reason: 'Acknowledged',
-      message: 'the agent acknowledged version 12, the current desired state',
+      message: 'the agent acknowledged the current desired state (ackedVersion)',
       lastTransitionTime: '2026-01-01T00:09:00Z',
     },
   ],

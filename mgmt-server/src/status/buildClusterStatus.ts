@@ -138,7 +138,8 @@ export function buildClusterStatus(
             ? 'VersionPending'
             : 'AgentDisconnected',
       message: upToDate
-        ? `the agent acknowledged version ${agent.ackedVersion ?? 0}, the current desired state`
+        ? // No version in the text: it would make every acknowledged edit a change to write.
+          'the agent acknowledged the current desired state (ackedVersion)'
         : !input.distributionEnabled
           ? 'the ConfigDistribution feature gate is off: nothing is sent'
           : 'the agent has not acknowledged the current desired state',

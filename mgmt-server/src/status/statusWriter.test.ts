@@ -2,7 +2,7 @@ import { createManualClock, type KubernetesClusterStatus } from '@kuberelay/shar
 import { KubeApiError, type KubeRequest, type KubeRest } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { StatusWriter } from './statusWriter.js';
+import { StatusWriter, type StatusWriterOptions } from './statusWriter.js';
 
 /** Records the status patches the writer sends instead of sending them. */
 function recordingRest() {
@@ -20,7 +20,8 @@ function recordingRest() {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-function setup() {
+/** A writer; without options, no settling and no budget (the tests of each are below). */
+function setup(options: Partial<Pick<StatusWriterOptions, 'settleMs' | 'writesPerSecond'>> = {}) {
   const clock = createManualClock({ start: 1_000_000 });
   const { rest, patches, setNow } = recordingRest();
   setNow(() => clock.now());
@@ -32,6 +33,9 @@ function setup() {
     clock,
     logger: pino({ level: 'silent' }),
     signal: new AbortController().signal,
+    settleMs: 0,
+    writesPerSecond: 0,
+    ...options,
   });
   return { clock, writer, patches };
 }
@@ -73,6 +77,44 @@ describe('StatusWriter', () => {
       [1, 'h0'],
       [2, 'h2'],
     ]);
+  });
+
+  it('writes nothing for a change undone within the settle time (an edit acknowledged at once)', async () => {
+    const { clock, writer, patches } = setup({ settleMs: 1_000 });
+    writer.set('c1', status(1, 'h0'));
+    await flush();
+    await clock.advance(5_000);
+    // The version goes out: one copy pending; acknowledged 400 ms later, applied again.
+    writer.set('c1', { ...status(0, 'h0'), sentVersion: '7' });
+    await clock.advance(400);
+    writer.set('c1', { ...status(1, 'h0'), sentVersion: '7', ackedVersion: '7' });
+    await clock.advance(2_000);
+    await flush();
+    expect(patches).toHaveLength(1);
+    // A change that lasts is written once it has lasted the settle time.
+    writer.set('c1', { ...status(2, 'h0'), sentVersion: '7', ackedVersion: '7' });
+    await clock.advance(999);
+    await flush();
+    expect(patches).toHaveLength(1);
+    await clock.advance(1);
+    await flush();
+    expect(patches.map((p) => p.status.counts?.applied)).toEqual([1, 2]);
+    // ... and the routine fields that changed meanwhile go with it.
+    expect(patches[1]?.status.ackedVersion).toBe('7');
+  });
+
+  it('writes at most the budget per second over all clusters', async () => {
+    const { clock, writer, patches } = setup({ writesPerSecond: 10 });
+    for (let i = 0; i < 30; i++) writer.set(`c${i}`, status(1, 'h0'));
+    await flush();
+    expect(patches).toHaveLength(10); // the burst: one second's worth
+    await clock.advance(1_000);
+    await flush();
+    expect(patches).toHaveLength(20);
+    await clock.advance(1_000);
+    await flush();
+    expect(patches).toHaveLength(30);
+    expect(new Set(patches.map((p) => p.at)).size).toBeGreaterThan(2);
   });
 
   it('writes a heartbeat-only change once its interval has passed', async () => {
@@ -158,6 +200,8 @@ describe('StatusWriter', () => {
         clock,
         logger: pino({ level: 'silent' }),
         signal: new AbortController().signal,
+        settleMs: 0,
+        writesPerSecond: 0,
       });
       return { clock, writer };
     }

@@ -1,6 +1,7 @@
 import { type Clock, KUBERNETES_CLUSTER, type KubernetesClusterStatus, type Logger } from '@kuberelay/shared';
 import { ContentType, isConflict, isNotFound, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { mayOverwrite } from './statusOwnership.js';
+import { WriteBudget } from './writeBudget.js';
 
 export interface StatusWriterOptions {
   readonly rest: KubeRest;
@@ -14,9 +15,26 @@ export interface StatusWriterOptions {
   readonly signal: AbortSignal;
   /** Least time between two writes of one cluster (default 1 s). */
   readonly minIntervalMs?: number;
-  /** A change of lastHeartbeat alone is written at most this often (default 30 s). */
+  /** A change of the routine fields alone (lastHeartbeat, sentVersion, ackedVersion) is written
+   * at most this often (default 30 s). */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * A change is written once it has lasted this long (default 1 s; not for a cluster's first
+   * status): an edit that every agent acknowledges within it (pending, then applied again) leaves
+   * no write at all, instead of two per cluster.
+   */
+  readonly settleMs?: number;
+  /** Status writes per second for all clusters together (default 200; 0 = no budget). */
+  readonly writesPerSecond?: number;
 }
+
+/** Status fields that change in the normal course (every heartbeat, every version): written with
+ * the heartbeat, not as changes. What check judges (conditions, counts, connected) is never one. */
+const ROUTINE_FIELDS = ['lastHeartbeat', 'sentVersion', 'ackedVersion'] as const;
+
+/** The default budget: 1,000 clusters changing at once are written within 5 s, at under a third of
+ * the PATCH rate the lab's API server sustains (676/s, `pnpm bench:scale`). */
+export const DEFAULT_STATUS_WRITES_PER_SECOND = 200;
 
 /** A KubernetesCluster as read or as a write answers it (what the writer looks at). */
 interface LiveCluster {
@@ -40,12 +58,17 @@ interface Entry {
   /** The one pending wake-up, and when it fires; an earlier need replaces it. */
   wake: AbortController | undefined;
   wakeAt: number;
+  /** Since when a change (not routine) waits to be written; undefined when there is none. */
+  changedSince: number | undefined;
 }
 
 /**
- * Writes `KubernetesCluster.status` with merge patches on the status subresource: only when
- * something other than lastHeartbeat changed (or lastHeartbeat is 30 s old), at most once per
- * second per cluster, the latest value winning (intermediate ones are skipped, never queued).
+ * Writes `KubernetesCluster.status` with merge patches on the status subresource: when something
+ * other than the routine fields changed and stayed changed for 1 s (or the routine fields are 30 s
+ * old), at most once per second per cluster and within one budget of writes per second for all
+ * clusters, the latest value winning (intermediate ones are skipped, never queued). So an edit
+ * acknowledged everywhere within a second costs no write, and 1,000 clusters changing at once
+ * cost 1,000 writes spread over the budget rather than 1,000 in a second.
  * Each patch carries the resourceVersion of our last write: when the object changed since (another
  * replica wrote, or anyone edited it), it is read again and written only if this process may
  * (`mayOverwrite`: never over a newer holder's status), so a stale holder never overwrites one.
@@ -53,9 +76,13 @@ interface Entry {
 export class StatusWriter {
   readonly #o: StatusWriterOptions;
   readonly #entries = new Map<string, Entry>();
+  readonly #budget: WriteBudget;
 
   constructor(options: StatusWriterOptions) {
     this.#o = options;
+    this.#budget = new WriteBudget({
+      perSecond: options.writesPerSecond ?? DEFAULT_STATUS_WRITES_PER_SECOND,
+    });
   }
 
   set(cluster: string, status: KubernetesClusterStatus): void {
@@ -70,6 +97,7 @@ export class StatusWriter {
         resourceVersion: undefined,
         wake: undefined,
         wakeAt: Number.POSITIVE_INFINITY,
+        changedSince: undefined,
       });
     } else {
       entry.desired = status;
@@ -109,14 +137,22 @@ export class StatusWriter {
   }
 
   #due(entry: Entry, now: number): boolean {
+    if (this.#changed(entry)) return true;
+    return this.#routineChanged(entry) && now - entry.heartbeatWrittenAt >= this.#heartbeatMs;
+  }
+
+  /** Something other than the routine fields differs from what was written. */
+  #changed(entry: Entry): boolean {
     if (entry.written === undefined) return true;
-    const { lastHeartbeat: _a, ...desired } = entry.desired;
-    const { lastHeartbeat: _b, ...written } = entry.written;
-    if (JSON.stringify(desired) !== JSON.stringify(written)) return true;
-    return (
-      entry.desired.lastHeartbeat !== entry.written.lastHeartbeat &&
-      now - entry.heartbeatWrittenAt >= (this.#o.heartbeatIntervalMs ?? 30_000)
-    );
+    return entry.desired !== entry.written && meaningOf(entry.desired) !== meaningOf(entry.written);
+  }
+
+  #routineChanged(entry: Entry): boolean {
+    return ROUTINE_FIELDS.some((field) => entry.desired[field] !== entry.written?.[field]);
+  }
+
+  get #heartbeatMs(): number {
+    return this.#o.heartbeatIntervalMs ?? 30_000;
   }
 
   /**
@@ -130,11 +166,15 @@ export class StatusWriter {
     if (entry === undefined || entry.writing || this.#o.signal.aborted) return;
     const now = this.#o.clock.now();
     let wait: number;
-    if (this.#due(entry, now)) {
-      wait = Math.max(0, entry.writtenAt + (this.#o.minIntervalMs ?? 1_000) - now);
-    } else if (entry.written !== undefined && entry.desired.lastHeartbeat !== entry.written.lastHeartbeat) {
-      wait = Math.max(0, entry.heartbeatWrittenAt + (this.#o.heartbeatIntervalMs ?? 30_000) - now);
+    if (this.#changed(entry)) {
+      entry.changedSince ??= now;
+      const settled = entry.written === undefined ? now : entry.changedSince + (this.#o.settleMs ?? 1_000);
+      wait = Math.max(0, entry.writtenAt + (this.#o.minIntervalMs ?? 1_000) - now, settled - now);
+    } else if (this.#routineChanged(entry)) {
+      entry.changedSince = undefined;
+      wait = Math.max(0, entry.heartbeatWrittenAt + this.#heartbeatMs - now);
     } else {
+      entry.changedSince = undefined;
       return;
     }
     if (entry.wake !== undefined && entry.wakeAt <= now + wait) return;
@@ -142,19 +182,36 @@ export class StatusWriter {
     entry.wake = undefined;
     entry.wakeAt = Number.POSITIVE_INFINITY;
     if (wait === 0) {
-      entry.writing = true;
-      void this.#write(cluster, entry);
+      // Due now: book a slot of the shared budget, and write when it comes.
+      const slot = this.#budget.reserve(now);
+      if (slot === 0) {
+        this.#start(cluster, entry);
+        return;
+      }
+      this.#wakeIn(cluster, entry, slot, now, () => {
+        if (this.#due(entry, this.#o.clock.now()) && !entry.writing) this.#start(cluster, entry);
+        else this.#schedule(cluster);
+      });
       return;
     }
+    this.#wakeIn(cluster, entry, wait, now, () => this.#schedule(cluster));
+  }
+
+  #start(cluster: string, entry: Entry): void {
+    entry.writing = true;
+    void this.#write(cluster, entry);
+  }
+
+  #wakeIn(cluster: string, entry: Entry, wait: number, now: number, then: () => void): void {
     const wake = new AbortController();
     entry.wake = wake;
     entry.wakeAt = now + wait;
     this.#o.clock.sleep(wait, AbortSignal.any([this.#o.signal, wake.signal])).then(
       () => {
-        if (entry.wake !== wake) return;
+        if (entry.wake !== wake || this.#entries.get(cluster) !== entry) return;
         entry.wake = undefined;
         entry.wakeAt = Number.POSITIVE_INFINITY;
-        this.#schedule(cluster);
+        then();
       },
       () => {},
     );
@@ -170,11 +227,14 @@ export class StatusWriter {
         // Not retried: the next change of what we would say is judged again.
         logger.info({ holder: skipped.holder }, `not writing the status: ${skipped.reason}`);
         entry.written = status;
+        entry.changedSince = undefined;
       } else {
         const now = this.#o.clock.now();
-        if (entry.written?.lastHeartbeat !== status.lastHeartbeat) entry.heartbeatWrittenAt = now;
+        // Every write carries the routine fields too: the next routine-only one waits from here.
+        entry.heartbeatWrittenAt = now;
         entry.written = status;
         entry.writtenAt = now;
+        entry.changedSince = undefined;
         logger.debug({ connected: status.connected, counts: status.counts }, 'status written');
       }
       entry.writing = false;
@@ -255,4 +315,25 @@ export class StatusWriter {
       ...(subresource === undefined ? {} : { subresource }),
     });
   }
+}
+
+function withoutRoutine(
+  status: KubernetesClusterStatus,
+): Omit<KubernetesClusterStatus, (typeof ROUTINE_FIELDS)[number]> {
+  const { lastHeartbeat: _h, sentVersion: _s, ackedVersion: _a, ...rest } = status;
+  return rest;
+}
+
+/** The non-routine part of a status as text, once per status object: #changed runs at every
+ * set() of every cluster, and stringifying both sides (with up to 500 copies) each time was the
+ * writer's largest cost at 1,000 agents (issue 10). */
+const meanings = new WeakMap<KubernetesClusterStatus, string>();
+
+function meaningOf(status: KubernetesClusterStatus): string {
+  let meaning = meanings.get(status);
+  if (meaning === undefined) {
+    meaning = JSON.stringify(withoutRoutine(status));
+    meanings.set(status, meaning);
+  }
+  return meaning;
 }
