@@ -189,6 +189,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     serverInstance,
     distributionEnabled,
     clock,
+    signal: background.signal,
     onCopyOutcomes: (cluster, copyOutcomes) => {
       outcomes.setCluster(cluster, copyOutcomes);
       scheduleEvents();

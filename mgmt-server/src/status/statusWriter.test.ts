@@ -103,6 +103,24 @@ describe('StatusWriter', () => {
     expect(patches[1]?.status.ackedVersion).toBe('7');
   });
 
+  it('touch changes only the routine fields: held like a heartbeat, carried by the next write', async () => {
+    const { clock, writer, patches } = setup();
+    expect(writer.touch('c1', { lastHeartbeat: 'h1' })).toBe(false); // nothing to touch yet
+    writer.set('c1', status(1, 'h0'));
+    await flush();
+    await clock.advance(2_000);
+    expect(writer.touch('c1', { lastHeartbeat: 'h1', sentVersion: '8' })).toBe(true);
+    await clock.advance(5_000);
+    await flush();
+    expect(patches).toHaveLength(1);
+    await clock.advance(25_000);
+    await flush();
+    expect(patches.map((p) => [p.status.lastHeartbeat, p.status.sentVersion])).toEqual([
+      ['h0', undefined],
+      ['h1', '8'],
+    ]);
+  });
+
   it('writes at most the budget per second over all clusters', async () => {
     const { clock, writer, patches } = setup({ writesPerSecond: 10 });
     for (let i = 0; i < 30; i++) writer.set(`c${i}`, status(1, 'h0'));
