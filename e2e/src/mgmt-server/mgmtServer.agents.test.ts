@@ -3,15 +3,13 @@ import { CopyOutcome, DigestFormat } from '@kuberelay/proto';
 import {
   KUBERNETES_CLUSTER,
   type KubeObject,
-  type KubernetesClusterStatus,
   REJECTED_AGENTS_CONFIGMAP,
   serverLeaseName,
 } from '@kuberelay/shared';
 import { isNotFound, resourcePath } from '@kuberelay/shared/kube';
 import { createCa } from '@kuberelay/shared/pki';
 import { describe, expect, it } from 'vitest';
-import { example } from '../support/examples.js';
-import { get, useMgmtServerLab } from './mgmtServer.testkit.js';
+import { clusterStatusIn, get, referenceExampleIn, useMgmtServerLab } from './mgmtServer.testkit.js';
 
 // The management server against the lab's real management API server, with scripted agents on a
 // real gRPC socket: the reference example served and its status kept; who is refused and recorded.
@@ -23,24 +21,9 @@ const UPSTREAM_KEY = 'gloo.solo.io/Upstream/httpbin/httpbin';
 const { m, register, startServer, agent, certifiedAgent, clientTls } = useMgmtServerLab();
 const { createNamespace, create } = m;
 
-/** deploy/examples/config-distro.yaml, with its sources in `namespace` instead of gloo-mesh. */
-function referenceExample(namespace: string): KubeObject[] {
-  return example('config-distro.yaml').map((object) => {
-    const json = JSON.stringify(object).replaceAll('"namespace":"gloo-mesh"', `"namespace":"${namespace}"`);
-    return JSON.parse(json) as KubeObject;
-  });
-}
+const referenceExample = referenceExampleIn;
 
-async function clusterStatus(
-  namespace: string,
-  cluster: string,
-): Promise<KubernetesClusterStatus | undefined> {
-  const object = await m.rest.request<{ status?: KubernetesClusterStatus }>({
-    method: 'GET',
-    path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
-  });
-  return object.status;
-}
+const clusterStatus = (namespace: string, cluster: string) => clusterStatusIn(m.rest, namespace, cluster);
 
 describe('management server on a real API server', () => {
   it('serves the reference example to an authenticated agent and keeps its status', async () => {

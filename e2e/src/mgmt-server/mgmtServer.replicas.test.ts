@@ -1,10 +1,8 @@
 import { CopyOutcome } from '@kuberelay/proto';
-import { KUBERNETES_CLUSTER, type KubeObject, type KubernetesClusterStatus } from '@kuberelay/shared';
-import { resourcePath } from '@kuberelay/shared/kube';
+import type { KubernetesClusterStatus } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
-import { example } from '../support/examples.js';
 import type { ScriptedAgent } from './fakeAgent.js';
-import { useMgmtServerLab } from './mgmtServer.testkit.js';
+import { clusterStatusIn, referenceExampleIn, useMgmtServerLab } from './mgmtServer.testkit.js';
 
 // Two server replicas writing one cluster's status on the lab's real management API server: the
 // agent moved to another replica while its old stream still looks alive to the first one (its
@@ -14,23 +12,9 @@ import { useMgmtServerLab } from './mgmtServer.testkit.js';
 const { m, register, startServer, certifiedAgent } = useMgmtServerLab();
 const { createNamespace, create } = m;
 
-function referenceExample(namespace: string): KubeObject[] {
-  return example('config-distro.yaml').map((object) => {
-    const json = JSON.stringify(object).replaceAll('"namespace":"gloo-mesh"', `"namespace":"${namespace}"`);
-    return JSON.parse(json) as KubeObject;
-  });
-}
+const referenceExample = referenceExampleIn;
 
-async function clusterStatus(
-  namespace: string,
-  cluster: string,
-): Promise<KubernetesClusterStatus | undefined> {
-  const object = await m.rest.request<{ status?: KubernetesClusterStatus }>({
-    method: 'GET',
-    path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
-  });
-  return object.status;
-}
+const clusterStatus = (namespace: string, cluster: string) => clusterStatusIn(m.rest, namespace, cluster);
 
 const holderAndApplied = (s: KubernetesClusterStatus | undefined) => [s?.connectedPod, s?.counts?.applied];
 

@@ -1,6 +1,12 @@
 import type { MgmtServer, MgmtServerOptions } from '@kuberelay/mgmt-server';
-import { KUBERNETES_CLUSTER, RELAY_CA_SECRET, RelayCaKey } from '@kuberelay/shared';
-import { resourcePath } from '@kuberelay/shared/kube';
+import {
+  KUBERNETES_CLUSTER,
+  type KubeObject,
+  type KubernetesClusterStatus,
+  RELAY_CA_SECRET,
+  RelayCaKey,
+} from '@kuberelay/shared';
+import { type KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import {
   type CertificateAndKey,
   clusterSpiffeId,
@@ -9,6 +15,7 @@ import {
   signCsr,
 } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
+import { example } from '../support/examples.js';
 import { useMgmtLab } from '../support/mgmtLab.js';
 import { startTestServer } from '../support/testing.js';
 import { type AgentTls, ScriptedAgent } from './fakeAgent.js';
@@ -20,6 +27,27 @@ const logger = pino({ level: process.env.MGMT_TEST_LOG ?? 'silent' });
 
 const secretText = (data: Record<string, string> | undefined, key: string) =>
   Buffer.from(data?.[key] ?? '', 'base64').toString('utf8');
+
+/** deploy/examples/config-distro.yaml, with its sources in `namespace` instead of gloo-mesh. */
+export function referenceExampleIn(namespace: string): KubeObject[] {
+  return example('config-distro.yaml').map((object) => {
+    const json = JSON.stringify(object).replaceAll('"namespace":"gloo-mesh"', `"namespace":"${namespace}"`);
+    return JSON.parse(json) as KubeObject;
+  });
+}
+
+/** A registered cluster's status as the API server has it now. */
+export async function clusterStatusIn(
+  rest: KubeRest,
+  namespace: string,
+  cluster: string,
+): Promise<KubernetesClusterStatus | undefined> {
+  const object = await rest.request<{ status?: KubernetesClusterStatus }>({
+    method: 'GET',
+    path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
+  });
+  return object.status;
+}
 
 export const get = (server: MgmtServer, path: string) => fetch(`http://127.0.0.1:${server.httpPort}${path}`);
 

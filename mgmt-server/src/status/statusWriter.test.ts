@@ -1,4 +1,4 @@
-import { createManualClock, type KubernetesClusterStatus } from '@kuberelay/shared';
+import { type Clock, createManualClock, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { KubeApiError, type KubeRequest, type KubeRest } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +25,12 @@ function setup(options: Partial<Pick<StatusWriterOptions, 'settleMs' | 'writesPe
   const clock = createManualClock({ start: 1_000_000 });
   const { rest, patches, setNow } = recordingRest();
   setNow(() => clock.now());
-  const writer = new StatusWriter({
+  return { clock, writer: newWriter(rest, clock, options), patches };
+}
+
+/** The writer of replica mgmt-0; without options, no settling and no budget. */
+function newWriter(rest: KubeRest, clock: Clock, options: Partial<StatusWriterOptions> = {}): StatusWriter {
+  return new StatusWriter({
     rest,
     namespace: 'gloo-mesh',
     serverPod: 'gloo-mesh/mgmt-0',
@@ -37,7 +42,6 @@ function setup(options: Partial<Pick<StatusWriterOptions, 'settleMs' | 'writesPe
     writesPerSecond: 0,
     ...options,
   });
-  return { clock, writer, patches };
 }
 
 const status = (applied: number, heartbeat: string): KubernetesClusterStatus => ({
@@ -210,18 +214,7 @@ describe('StatusWriter', () => {
 
     function writerOn(rest: KubeRest) {
       const clock = createManualClock({ start: 1_000_000 });
-      const writer = new StatusWriter({
-        rest,
-        namespace: 'gloo-mesh',
-        serverPod: 'gloo-mesh/mgmt-0',
-        serverInstance: 'mgmt-0/a1',
-        clock,
-        logger: pino({ level: 'silent' }),
-        signal: new AbortController().signal,
-        settleMs: 0,
-        writesPerSecond: 0,
-      });
-      return { clock, writer };
+      return { clock, writer: newWriter(rest, clock) };
     }
 
     it('never overwrites the status of a newer stream on another replica (the stale holder yields)', async () => {
