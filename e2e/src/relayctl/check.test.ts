@@ -129,15 +129,17 @@ describe('relayctl check', () => {
     });
 
     const down = await relayctl(lab, ['check', '--kubecontext', 'mgmt', '-n', ns]);
+    const podWidth = `${ns}/${POD}`.length;
     expect(down.code).toBe(1);
     expect(down.out).toContain(
       [
         '🔴 Mgmt server connectivity to workload agents',
-        'Cluster   | Registered | Connected Pod',
-        `cluster-1 | true       | ${ns}/${POD}`,
-        'cluster-2 | true       | -',
+        `Cluster   | Registered | Connected Pod${' '.repeat(podWidth - 'Connected Pod'.length)} | Agent Replicas`,
+        // These statuses were written by hand, without agentReplicas: not known.
+        `cluster-1 | true       | ${ns}/${POD} | -`,
+        `cluster-2 | true       | -${' '.repeat(podWidth - 1)} | -`,
         '',
-        `Connected Pod${' '.repeat(ns.length + POD.length + 1 - 'Connected Pod'.length)} | Clusters`,
+        `Connected Pod${' '.repeat(podWidth - 'Connected Pod'.length)} | Clusters`,
         `${ns}/${POD} | 1 (cluster-1)`,
         '  🔴 cluster-2: agent not connected (last heartbeat',
       ].join('\n'),
