@@ -44,7 +44,9 @@ Options:
   --edits N       sequential edits per fleet (default 20)
   --rapid N       back-to-back edits per fleet (default 100)
   --sources S     sources of the full distribution (default 100)
-  --server-cpu-prof DIR  write the server's V8 CPU profiles (one per process) into DIR`;
+  --server-cpu-prof DIR  write the server's V8 CPU profiles (one per process) into DIR
+  --server-heap-mib M    the server's V8 heap cap (default: the shipped manifest's); raise it for
+                         fleets the shipped 512Mi limit does not hold (docs/scaling.md)`;
 
 const say = (m: string) => console.error(`bench: ${m}`);
 const ms = (v: number) => `${Math.round(v)} ms`;
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
       rapid: { type: 'string' },
       sources: { type: 'string' },
       'server-cpu-prof': { type: 'string' },
+      'server-heap-mib': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,6 +75,19 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n < 1)
       throw new Error('--agents, --edits, --rapid and --sources take whole numbers of at least 1');
   }
+
+  const heapMib = values['server-heap-mib'] === undefined ? undefined : Number(values['server-heap-mib']);
+  if (heapMib !== undefined && (!Number.isInteger(heapMib) || heapMib < 64))
+    throw new Error('--server-heap-mib takes a whole number of MiB, at least 64');
+  // Later V8 flags win over the shipped NODE_OPTIONS' own --max-old-space-size.
+  const serverNodeOptions = [
+    values['server-cpu-prof'] === undefined
+      ? ''
+      : `--cpu-prof --cpu-prof-dir=${resolve(values['server-cpu-prof'])}`,
+    heapMib === undefined ? '' : `--max-old-space-size=${heapMib}`,
+  ]
+    .filter((o) => o !== '')
+    .join(' ');
 
   const labDir = join(repoRoot, '.lab', 'bench-scale');
   const lab = await startLab({
@@ -94,9 +110,7 @@ async function main(): Promise<void> {
       labDir,
       workloads: [],
       onProgress: say,
-      ...(values['server-cpu-prof'] === undefined
-        ? {}
-        : { serverNodeOptions: `--cpu-prof --cpu-prof-dir=${resolve(values['server-cpu-prof'])}` }),
+      ...(serverNodeOptions === '' ? {} : { serverNodeOptions }),
       // Every simulated agent dials from 127.0.0.1.
       serverArgs: ['--max-connections-per-address=0'],
     });
