@@ -142,7 +142,8 @@ export async function fullDistribution(
 }
 
 export async function deleteDistributed(mgmt: KubeRest, fleet: Fleet): Promise<void> {
-  await mgmt.request({ method: 'DELETE', path: upstreams });
+  // A collection delete of 1,000 sources on the lab's API server outlasts the default 30 s.
+  await mgmt.request({ method: 'DELETE', path: upstreams, timeoutMs: 300_000 });
   await waitForAll(fleet, (held) => held === 0, 300_000, 'every agent holding no copies');
 }
 
