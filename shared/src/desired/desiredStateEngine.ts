@@ -80,6 +80,8 @@ export class DesiredStateEngine {
   /** Source key → the sources whose copies refer to it. */
   readonly #referencedBy = new Map<string, Set<string>>();
   readonly #reports = new SlotReports();
+  /** Fresh claims whose references are registered in #referencedBy. */
+  readonly #referred = new WeakSet<FreshClaim>();
   #clusters: RegisteredClusters = registeredClusters([]);
   #state: DesiredState;
   #invalidDirty = true;
@@ -321,7 +323,11 @@ export class DesiredStateEngine {
     const claim = slots.occupant(key);
     if (claim === undefined) return undefined;
     if (claim.type === 'held') return claim.copy;
-    for (const target of this.#builder.references(claim)) this.#refer(claim.sourceKey, target);
+    // Once per claim, not once per cluster it lands in (a claim is one source version's).
+    if (!this.#referred.has(claim)) {
+      this.#referred.add(claim);
+      for (const target of this.#builder.references(claim)) this.#refer(claim.sourceKey, target);
+    }
     const built = this.#builder.build(claim, (sourceKey) => slots.landingNamespaces(sourceKey));
     this.#reports.setWarnings(slots.cluster, key, claim, built.warnings);
     const hash = contentHash(built.object);
