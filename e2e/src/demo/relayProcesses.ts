@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { KubeRest } from '@kuberelay/shared/kube';
 import { parseAllDocuments } from 'yaml';
 import type { Lab } from '../lab/lab.js';
+import { logTail } from '../lab/logLines.js';
 import { repoRoot } from '../lab/paths.js';
 import { freePort } from '../lab/ports.js';
 import { type ManagedProcess, startProcess } from '../lab/processes.js';
@@ -154,14 +155,23 @@ export async function startRelayProcesses(options: {
     );
     processes.push(startServer(i));
   }
-  for (const server of servers) {
+  for (const [i, server] of servers.entries()) {
+    const log = join(logDir, `${server.name}.log`);
+    // A replica that exits (a port taken meanwhile, a bad flag) fails here at once with its log,
+    // not after the full wait.
     await waitUntil(
       `the management server ${server.pod} to be ready`,
       60_000,
-      async () =>
-        (await fetch(`http://127.0.0.1:${server.httpPort}/readyz`).catch(() => undefined))?.ok === true,
+      async () => {
+        if (processes[i]?.isRunning() === false) throw new Error(`${server.pod} exited`);
+        return (
+          (await fetch(`http://127.0.0.1:${server.httpPort}/readyz`).catch(() => undefined))?.ok === true
+        );
+      },
       say,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${server.pod}'s log:\n${logTail(log)}`);
+    });
   }
   const serverAddress = first.grpcAddress;
   const agentServerAddress = options.agentServerAddress?.(servers.map((s) => s.grpcAddress)) ?? serverAddress;

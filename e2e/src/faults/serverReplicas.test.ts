@@ -15,7 +15,7 @@ import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, MGMT, NAMESPACE, relayctl } from '../demo/relayProcesses.js';
-import { freePort } from '../lab/ports.js';
+import { waitForLogLine } from '../lab/logLines.js';
 import { type ManagedProcess, startProcess } from '../lab/processes.js';
 import { grantServerIdentity } from '../support/relayIdentities.js';
 import { startTcpBalancer, type TcpBalancer } from '../support/tcpBalancer.js';
@@ -327,14 +327,12 @@ describe('two server replicas starting at the same moment on an empty namespace'
       }),
     );
     const dir = await mkdtemp(join(tmpdir(), 'kuberelay-ca-race-'));
-    const replicas = await Promise.all(
-      [0, 1].map(async (i) => ({
-        pod: `mgmt-server-${i}`,
-        grpc: `127.0.0.1:${await freePort()}`,
-        http: await freePort(),
-        log: join(dir, `mgmt-server-${i}.log`),
-      })),
-    );
+    // Port 0, and the ports read back from each replica's log: a port picked beforehand can be
+    // taken by another test's connection before the process binds it.
+    const replicas = [0, 1].map((i) => ({
+      pod: `mgmt-server-${i}`,
+      log: join(dir, `mgmt-server-${i}.log`),
+    }));
     const processes: ManagedProcess[] = [];
     try {
       // Both spawned in the same tick, as a Deployment's first two pods start.
@@ -349,8 +347,8 @@ describe('two server replicas starting at the same moment on an empty namespace'
               `--context=${MGMT}`,
               `--cluster-name=${MGMT}`,
               `--namespace=${namespace.name}`,
-              `--grpc-listen=${r.grpc}`,
-              `--http-listen=127.0.0.1:${r.http}`,
+              '--grpc-listen=127.0.0.1:0',
+              '--http-listen=127.0.0.1:0',
               `--pod-name=${r.pod}`,
             ],
             logFile: r.log,
@@ -359,15 +357,12 @@ describe('two server replicas starting at the same moment on an empty namespace'
           }),
         );
       }
-      for (const r of replicas) {
-        await waitFor(
-          `${r.pod} ready`,
-          60_000,
-          async () => (await fetch(`http://127.0.0.1:${r.http}/readyz`).catch(() => undefined))?.ok === true,
-        );
-      }
+      const ready = await Promise.all(
+        processes.map((p, i) => waitForLogLine(p, replicas[i]?.log ?? '', 'management server ready', 60_000)),
+      );
+      const grpcAddresses = ready.map((line) => `127.0.0.1:${String(line.grpcPort)}`);
       const bundle = await relayCaBundle(admin, namespace.name);
-      const verified = await Promise.all(replicas.map((r) => verifiesWith(r.grpc, bundle)));
+      const verified = await Promise.all(grpcAddresses.map((address) => verifiesWith(address, bundle)));
       const lines = replicas.flatMap((r) => readFileSync(r.log, 'utf8').split('\n'));
       const created = logged(lines, CREATED);
       const lost = logged(lines, LOST);
