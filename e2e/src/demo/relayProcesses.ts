@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeRest } from '@kuberelay/shared/kube';
-import { parseAllDocuments } from 'yaml';
+import { shippedNodeOptions } from '../deploy/chartValues.js';
 import type { Lab } from '../lab/lab.js';
 import { logTail } from '../lab/logLines.js';
 import { repoRoot } from '../lab/paths.js';
@@ -13,28 +13,9 @@ import { grantAgentIdentity, grantServerIdentity } from '../support/relayIdentit
 
 const run = promisify(execFile);
 
-/**
- * NODE_OPTIONS as the shipped Deployment sets it (the heap cap below the container's memory
- * limit), so the programs run here as they run in a cluster and memory figures mean the same.
- */
-function withNodeOptions(env: Record<string, string>, extra: string | undefined): Record<string, string> {
-  return extra === undefined ? env : { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${extra}`.trim() };
-}
-
-function shippedNodeOptions(manifest: 'mgmt-server.yaml' | 'agent.yaml'): Record<string, string> {
-  const text = readFileSync(join(repoRoot, 'deploy', 'manifests', manifest), 'utf8');
-  for (const doc of parseAllDocuments(text)) {
-    const object = doc.toJSON() as {
-      kind?: string;
-      spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } };
-    } | null;
-    if (object?.kind !== 'Deployment') continue;
-    const value = object.spec?.template?.spec?.containers?.[0]?.env?.find(
-      (e) => e.name === 'NODE_OPTIONS',
-    )?.value;
-    if (value !== undefined) return { NODE_OPTIONS: value };
-  }
-  throw new Error(`deploy/manifests/${manifest} sets no NODE_OPTIONS on its Deployment`);
+/** More NODE_OPTIONS (a benchmark's --cpu-prof, say) after the chart's. */
+function withNodeOptions(env: { NODE_OPTIONS: string }, extra: string | undefined): Record<string, string> {
+  return extra === undefined ? env : { NODE_OPTIONS: `${env.NODE_OPTIONS} ${extra}`.trim() };
 }
 
 export const MGMT = 'mgmt';
@@ -145,7 +126,7 @@ export async function startRelayProcesses(options: {
       logFile: join(logDir, `${server.name}.log`),
       pidFile: join(labDir, `${server.name}.pid`),
       lifetime: 'attached',
-      env: withNodeOptions(shippedNodeOptions('mgmt-server.yaml'), options.serverNodeOptions),
+      env: withNodeOptions(shippedNodeOptions('mgmtServer'), options.serverNodeOptions),
     });
   };
   // All replicas at once, as a Deployment starts them.
@@ -196,7 +177,7 @@ export async function startRelayProcesses(options: {
       logFile,
       pidFile: join(labDir, `${name}.pid`),
       lifetime: 'attached',
-      env: shippedNodeOptions('agent.yaml'),
+      env: shippedNodeOptions('agent'),
     });
   };
   for (const cluster of options.workloads) {

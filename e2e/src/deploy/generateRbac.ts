@@ -6,8 +6,8 @@ import { rbacManifests } from './rbacManifests.js';
 
 const usage = `Usage: pnpm rbac:generate [--check]
 
-Writes deploy/manifests/rbac-mgmt-server.yaml and deploy/manifests/rbac-agent.yaml from
-shared/src/rbac (serverRbac, agentRbac) for the default kinds and namespace.
+Writes the Helm chart's deploy/charts/kuberelay/templates/rbac-{mgmt-server,agent}.yaml from
+shared/src/rbac (serverRbac, agentRbac) for the default kinds, in the release namespace.
 
 Options:
   --check      write nothing; exit 1 if a committed file differs from what would be written

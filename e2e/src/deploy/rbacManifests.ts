@@ -3,7 +3,6 @@ import {
   AGENT_RBAC_NAME,
   agentRbac,
   DEFAULT_KINDS,
-  DEFAULT_RELAY_NAMESPACE,
   MGMT_SERVER_RBAC_NAME,
   type RbacBundle,
   serverRbac,
@@ -23,30 +22,63 @@ const REGENERATE =
   'change the rules there, regenerate, and commit both; e2e/src/rbac/manifests.test.ts fails on drift.';
 
 /**
- * The RBAC of deploy/manifests, from the same functions the lab's least-privilege tests apply, for
- * the default kinds (docs/spec.md §6) and namespace (gloo-mesh). Pure: the caller writes or compares.
+ * Stands for the release namespace while generating; a valid name, replaced by the template. It
+ * also ends the roles' names, so releases in two namespaces of one cluster do not share (and
+ * fight over) one ClusterRole.
+ */
+const RELEASE_NAMESPACE = 'kuberelay-release-namespace';
+
+/**
+ * The chart's RBAC templates (deploy/charts/kuberelay/templates/rbac-*.yaml), from the same
+ * functions the lab's least-privilege tests apply, for the default kinds (docs/spec.md §6), in the
+ * release's namespace. Pure: the caller writes or compares.
  */
 export function rbacManifests(): RbacManifest[] {
-  const dir = join(repoRoot, 'deploy', 'manifests');
+  const dir = join(repoRoot, 'deploy', 'charts', 'kuberelay', 'templates');
   return [
     {
       path: join(dir, 'rbac-mgmt-server.yaml'),
-      content: renderBundle(serverRbac({ kinds: DEFAULT_KINDS, namespace: DEFAULT_RELAY_NAMESPACE }), [
-        `RBAC of the Kuberelay management server (ServiceAccount ${DEFAULT_RELAY_NAMESPACE}/${MGMT_SERVER_RBAC_NAME}).`,
-        'Apply after mgmt-server.yaml (it creates the namespace):',
-        '  kubectl apply --context $MGMT_CONTEXT -f deploy/manifests/mgmt-server.yaml -f deploy/manifests/rbac-mgmt-server.yaml',
-        'A server run with a non-default --kinds needs these rules regenerated for that list.',
-      ]),
+      content: chartTemplate(
+        'mgmtServer',
+        renderBundle(
+          serverRbac({
+            kinds: DEFAULT_KINDS,
+            namespace: RELEASE_NAMESPACE,
+            name: `${MGMT_SERVER_RBAC_NAME}-${RELEASE_NAMESPACE}`,
+          }),
+          [
+            `RBAC of the Kuberelay management server (ServiceAccount ${MGMT_SERVER_RBAC_NAME} in the release namespace).`,
+            'A server run with a non-default --kinds needs other rules: set rbac.create=false and bring them.',
+          ],
+        ),
+      ),
     },
     {
       path: join(dir, 'rbac-agent.yaml'),
-      content: renderBundle(agentRbac({ kinds: DEFAULT_KINDS, namespace: DEFAULT_RELAY_NAMESPACE }), [
-        `RBAC of the Kuberelay agent (ServiceAccount ${DEFAULT_RELAY_NAMESPACE}/${AGENT_RBAC_NAME}), for each workload cluster.`,
-        'Apply after agent.yaml (it creates the namespace). Copies may go to any namespace; to confine',
-        'them, generate with agentRbac({ writableNamespaces }) instead.',
-      ]),
+      content: chartTemplate(
+        'agent',
+        renderBundle(
+          agentRbac({
+            kinds: DEFAULT_KINDS,
+            namespace: RELEASE_NAMESPACE,
+            name: `${AGENT_RBAC_NAME}-${RELEASE_NAMESPACE}`,
+          }),
+          [
+            `RBAC of the Kuberelay agent (ServiceAccount ${AGENT_RBAC_NAME} in the release namespace).`,
+            'Copies may go to any namespace; to confine them, generate with agentRbac({ writableNamespaces }),',
+            'set rbac.create=false and apply those rules instead.',
+          ],
+        ),
+      ),
     },
   ];
+}
+
+/** A bundle's YAML as a Helm template: in the release namespace, rendered when its part is on. */
+function chartTemplate(part: 'mgmtServer' | 'agent', yaml: string): string {
+  if (yaml.includes('{{')) throw new Error('generated RBAC contains template delimiters');
+  const body = yaml.replaceAll(RELEASE_NAMESPACE, '{{ .Release.Namespace }}');
+  return `{{- if and .Values.rbac.create .Values.${part}.enabled }}\n${body}{{- end }}\n`;
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isConflict, isNotFound, KubeRest } from '@kuberelay/shared/kube';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MGMT } from '../demo/relayProcesses.js';
+import { memoryLimitMiB } from '../deploy/chartValues.js';
 import { upstream } from '../support/examples.js';
 import { inParallel } from '../support/inParallel.js';
 import { say, useFaultLab, waitFor } from './faultHarness.js';
@@ -16,8 +17,8 @@ import { say, useFaultLab, waitFor } from './faultHarness.js';
 const faults = useFaultLab();
 const SOURCES = 1_000;
 const BURST_NS = 'faults-burst';
-/** limits.memory of deploy/manifests/agent.yaml. */
-const AGENT_MEMORY_LIMIT_MIB = 512;
+/** The agent's memory limit in the chart's default values. */
+const AGENT_MEMORY_LIMIT_MIB = memoryLimitMiB('agent');
 const upstreams = (ns: string) => `/apis/gloo.solo.io/v1/namespaces/${ns}/upstreams`;
 
 /** Resident memory of a process in MiB, from /proc, as the kernel's OOM killer counts it. */
@@ -109,7 +110,7 @@ describe('a burst of 1,000 sources', () => {
       `${[
         `faults: a burst of ${SOURCES} sources for one cluster`,
         `  all ${SOURCES} copies applied ${appliedAt - startedAt} ms after the first create (${appliedMs} ms after the last); all pruned ${prunedMs} ms after the delete`,
-        `  agent RSS peak ${peakMiB.toFixed(0)} MiB, ${afterMiB.toFixed(0)} MiB after (limit ${AGENT_MEMORY_LIMIT_MIB} MiB, NODE_OPTIONS from deploy/manifests/agent.yaml)`,
+        `  agent RSS peak ${peakMiB.toFixed(0)} MiB, ${afterMiB.toFixed(0)} MiB after (limit ${AGENT_MEMORY_LIMIT_MIB} MiB, NODE_OPTIONS from the chart's values)`,
       ].join('\n')}\n`,
     );
     expect(await copyCount(workload)).toBe(0);

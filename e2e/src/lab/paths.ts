@@ -10,7 +10,7 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 export const defaultLabDir = join(repoRoot, '.lab');
 
 /** The product's own CRDs (KubernetesCluster), which users install too; the lab installs them all. */
-export const crdDir = join(repoRoot, 'deploy', 'crds');
+export const crdDir = join(repoRoot, 'deploy', 'charts', 'kuberelay', 'crds');
 
 /**
  * CRDs of the Gloo kinds the relay distributes, written for the tests in the shape of Gloo 1.18's

@@ -26,7 +26,7 @@ export const DAY_MS = 86_400_000;
 /** Lifetimes of the relay PKI (docs/design.md "Mutual TLS"). */
 export const DEFAULT_SERVER_CERT_VALIDITY_MS = 30 * DAY_MS;
 export const DEFAULT_AGENT_CERT_VALIDITY_MS = 7 * DAY_MS;
-/** The Service in deploy/manifests/mgmt-server.yaml; its names are default server SANs. */
+/** The Service the Helm chart creates (deploy/charts/kuberelay); its names are default server SANs. */
 export const MGMT_SERVER_SERVICE = 'kuberelay-mgmt-server';
 
 /** Default `--server-san`: loopback and the in-cluster names of the server's Service. */

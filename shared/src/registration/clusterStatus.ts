@@ -1,6 +1,6 @@
 /**
  * `KubernetesCluster.status` as the management server writes it and relayctl reads it
- * (deploy/crds/admin.gloo.solo.io_kubernetesclusters.yaml is the schema).
+ * (deploy/charts/kuberelay/crds/admin.gloo.solo.io_kubernetesclusters.yaml is the schema).
  */
 
 export const CopyOutcomeName = {

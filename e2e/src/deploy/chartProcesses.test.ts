@@ -1,0 +1,320 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isNotFound, KubeRest } from '@kuberelay/shared/kube';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { bin, relayctl, waitUntil } from '../demo/relayProcesses.js';
+import { attachLab, type Lab } from '../lab/lab.js';
+import { waitForLogLine } from '../lab/logLines.js';
+import { type ManagedProcess, startProcess } from '../lab/processes.js';
+import { referenceExample } from '../support/examples.js';
+import { createOrReplace, type Obj, pathOf } from '../support/objects.js';
+import { unique } from '../support/testing.js';
+import { chartDir } from './chartValues.js';
+import { helm } from './helm.js';
+
+// The lab has no kubelet, so the chart's pods cannot run. Instead: `helm install` both parts onto
+// the lab clusters, read back what Helm installed, and start the real server and agent processes
+// with exactly the command, args and env of the installed Deployments. Only what a kubelet would
+// provide is substituted: the listen addresses (loopback, free ports), the state file's folder,
+// the downward-API values, and a kubeconfig with the identity of the chart's ServiceAccount, so
+// the processes hold exactly the chart's RBAC. Then the reference example is distributed through
+// them, and `relayctl check` must say every cluster is connected and up to date.
+
+const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
+
+interface Container {
+  command: string[];
+  args: string[];
+  env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+}
+interface Installed {
+  kind: string;
+  metadata: { name: string };
+  spec?: { template?: { spec?: { serviceAccountName?: string; containers?: Container[] } } };
+}
+
+/** The Deployment Helm installed (`helm get manifest`), and its container and ServiceAccount. */
+async function installedDeployment(context: string, namespace: string, kubeconfig: string, name: string) {
+  const manifest = await helm([
+    'get',
+    'manifest',
+    'kuberelay',
+    '--namespace',
+    namespace,
+    '--kube-context',
+    context,
+    '--kubeconfig',
+    kubeconfig,
+  ]);
+  const deployment = parseAllDocuments(manifest)
+    .map((d) => d.toJS() as Installed | null)
+    .find((o) => o?.kind === 'Deployment' && o.metadata.name === name);
+  const container = deployment?.spec?.template?.spec?.containers?.[0];
+  const serviceAccount = deployment?.spec?.template?.spec?.serviceAccountName;
+  if (container === undefined || serviceAccount === undefined)
+    throw new Error(`helm installed no Deployment ${name} in ${context}`);
+  return { container, serviceAccount };
+}
+
+/** The env a kubelet would give the container: values as written, fieldRefs resolved for this pod. */
+function podEnv(container: Container, pod: { name: string; namespace: string }): Record<string, string> {
+  const fields: Record<string, string> = {
+    'metadata.name': pod.name,
+    'metadata.namespace': pod.namespace,
+    'status.podIP': '127.0.0.1',
+  };
+  return Object.fromEntries(
+    container.env.map((e) => {
+      const path = e.valueFrom?.fieldRef?.fieldPath;
+      const value = path === undefined ? e.value : fields[path];
+      if (value === undefined)
+        throw new Error(`env ${e.name}: the test cannot provide ${JSON.stringify(e.valueFrom)}`);
+      return [e.name, value];
+    }),
+  );
+}
+
+/** The chart's args with what a pod would have substituted by the lab's equivalents. */
+function labArgs(container: Container, substitute: Record<string, string>): string[] {
+  return container.args.map((arg) => {
+    const flag = arg.split('=')[0] ?? arg;
+    return substitute[flag] === undefined ? arg : `${flag}=${substitute[flag]}`;
+  });
+}
+
+/** The program the image's command names, as built in this checkout. */
+function program(container: Container): string {
+  const programs: Record<string, string> = {
+    'kuberelay-mgmt-server': bin.server,
+    'kuberelay-agent': bin.agent,
+  };
+  const path = container.command.length === 1 ? programs[container.command[0] ?? ''] : undefined;
+  if (path === undefined)
+    throw new Error(`the chart runs ${JSON.stringify(container.command)}, which this test does not know`);
+  return path;
+}
+
+let lab: Lab;
+let namespace: string;
+const processes: ManagedProcess[] = [];
+const say = (m: string) => process.stderr.write(`chart processes: ${m}\n`);
+const { gateway, upstream, route } = referenceExample();
+const sources = () =>
+  [gateway, upstream, route].map((o) => ({ ...o, metadata: { ...o.metadata, namespace } }) as Obj);
+
+beforeAll(() => {
+  lab = attachLab(inject('labDir'));
+  namespace = unique('chartrun');
+});
+
+afterAll(async () => {
+  const mgmt = new KubeRest(lab.kubeConfig('mgmt'));
+  for (const s of sources()) {
+    await mgmt
+      .request({ method: 'DELETE', path: pathOf({ ...s, namespace, name: s.metadata.name }) })
+      .catch(() => undefined);
+  }
+  // Let the agents prune the copies before they stop, so no other test meets them.
+  await waitUntil('the copies to be pruned', 30_000, async () => {
+    for (const cluster of WORKLOADS) {
+      const rest = new KubeRest(lab.kubeConfig(cluster));
+      const found = await rest
+        .request({
+          method: 'GET',
+          path: pathOf({ ...upstream, namespace: 'httpbin', name: upstream.metadata.name }),
+        })
+        .then(
+          () => true,
+          (e: unknown) => (isNotFound(e) ? false : Promise.reject(e)),
+        );
+      if (found) return false;
+    }
+    return true;
+  }).catch((e: unknown) => say(String(e)));
+  for (const p of processes.reverse()) await p.stop();
+  for (const context of ['mgmt', ...WORKLOADS]) {
+    await helm([
+      'uninstall',
+      'kuberelay',
+      '--namespace',
+      namespace,
+      '--kube-context',
+      context,
+      '--kubeconfig',
+      lab.kubeconfigPath,
+    ]).catch(() => undefined);
+    await new KubeRest(lab.kubeConfig(context))
+      .request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}` })
+      .catch(() => undefined);
+  }
+}, 120_000);
+
+describe('the processes the chart describes', () => {
+  it('distribute the reference example to two clusters with exactly the chart command, args, env and RBAC', async () => {
+    const kubeconfig = lab.kubeconfigPath;
+    const dir = await mkdtemp(join(tmpdir(), 'kuberelay-chart-run-'));
+    say(`helm install kuberelay (mgmtServer) into mgmt/${namespace}`);
+    await helm([
+      'install',
+      'kuberelay',
+      chartDir,
+      '--namespace',
+      namespace,
+      '--create-namespace',
+      '--kube-context',
+      'mgmt',
+      '--kubeconfig',
+      kubeconfig,
+      '--set',
+      'mgmtServer.enabled=true',
+      '--set',
+      'common.cluster=mgmt',
+    ]);
+    const server = await installedDeployment('mgmt', namespace, kubeconfig, 'kuberelay-mgmt-server');
+    const serverIdentity = await lab.writeIdentityKubeconfig({
+      cluster: 'mgmt',
+      user: `system:serviceaccount:${namespace}:${server.serviceAccount}`,
+    });
+    const serverLog = join(dir, 'mgmt-server.log');
+    const serverProcess = startProcess({
+      name: 'chart-mgmt-server',
+      command: process.execPath,
+      args: [
+        program(server.container),
+        ...labArgs(server.container, { '--grpc-listen': '127.0.0.1:0', '--http-listen': '127.0.0.1:0' }),
+        `--kubeconfig=${serverIdentity}`,
+        '--context=mgmt',
+      ],
+      env: podEnv(server.container, { name: 'kuberelay-mgmt-server-0', namespace }),
+      logFile: serverLog,
+      pidFile: join(dir, 'mgmt-server.pid'),
+      lifetime: 'attached',
+    });
+    processes.push(serverProcess);
+    const ready = await waitForLogLine(serverProcess, serverLog, 'management server ready', 60_000);
+    const grpc = `127.0.0.1:${String(ready.grpcPort)}`;
+    say(`server ready on ${grpc}`);
+
+    for (const cluster of WORKLOADS) {
+      say(`helm install kuberelay (agent) into ${cluster}/${namespace}; relayctl register ${cluster}`);
+      await helm([
+        'install',
+        'kuberelay',
+        chartDir,
+        '--namespace',
+        namespace,
+        '--create-namespace',
+        '--kube-context',
+        cluster,
+        '--kubeconfig',
+        kubeconfig,
+        '--set',
+        'agent.enabled=true',
+      ]);
+      await relayctl(
+        [
+          'register',
+          cluster,
+          `--kubeconfig=${kubeconfig}`,
+          '--kubecontext=mgmt',
+          `--namespace=${namespace}`,
+          `--remote-context=${cluster}`,
+          `--remote-namespace=${namespace}`,
+          `--server=${grpc}`,
+        ],
+        say,
+      );
+      const agent = await installedDeployment(cluster, namespace, kubeconfig, 'kuberelay-agent');
+      const identity = await lab.writeIdentityKubeconfig({
+        cluster,
+        user: `system:serviceaccount:${namespace}:${agent.serviceAccount}`,
+      });
+      const log = join(dir, `agent-${cluster}.log`);
+      processes.push(
+        startProcess({
+          name: `chart-agent-${cluster}`,
+          command: process.execPath,
+          args: [
+            program(agent.container),
+            ...labArgs(agent.container, {
+              '--http-listen': '127.0.0.1:0',
+              '--state-file': join(dir, cluster, 'state.json'),
+            }),
+            `--kubeconfig=${identity}`,
+            `--context=${cluster}`,
+          ],
+          env: podEnv(agent.container, { name: `kuberelay-agent-${cluster}-0`, namespace }),
+          logFile: log,
+          pidFile: join(dir, `agent-${cluster}.pid`),
+          lifetime: 'attached',
+        }),
+      );
+    }
+
+    const mgmt = new KubeRest(lab.kubeConfig('mgmt'));
+    for (const s of sources()) await createOrReplace(mgmt, s);
+    const copies = [
+      { ...gateway, namespace: 'gloo-system' },
+      { ...upstream, namespace: 'httpbin' },
+      { ...route, namespace: 'httpbin' },
+    ];
+    await waitUntil(
+      'the three copies in both clusters, and relayctl check green',
+      60_000,
+      async () => {
+        for (const cluster of WORKLOADS) {
+          const rest = new KubeRest(lab.kubeConfig(cluster));
+          for (const c of copies) {
+            const copy = await rest
+              .request<Obj>({ method: 'GET', path: pathOf({ ...c, name: c.metadata.name }) })
+              .catch(() => undefined);
+            // A copy of this test's source (its URI names the source's namespace), not a leftover.
+            const uri = copy?.metadata.annotations?.['gloo.solo.io/distributed-source'] ?? '';
+            if (!uri.startsWith(`gloo://mgmt/ns/${namespace}/`)) return false;
+          }
+        }
+        const report = JSON.parse(
+          await relayctl(
+            [
+              'check',
+              `--kubeconfig=${kubeconfig}`,
+              '--kubecontext=mgmt',
+              `--namespace=${namespace}`,
+              '--no-probe',
+              '-o',
+              'json',
+            ],
+            () => {},
+          ),
+        ) as { ok?: boolean };
+        return report.ok === true;
+      },
+      say,
+    );
+    // The GatewayClass swap of the chart's default mapping reached the workload copy.
+    const copy = await new KubeRest(lab.kubeConfig('cluster-1')).request<{
+      spec: { gatewayClassName: string };
+    }>({
+      method: 'GET',
+      path: pathOf({ ...gateway, namespace: 'gloo-system', name: gateway.metadata.name }),
+    });
+    expect(copy.spec.gatewayClassName).toBe('gloo-gateway');
+    const check = JSON.parse(
+      await relayctl(
+        [
+          'check',
+          `--kubeconfig=${kubeconfig}`,
+          '--kubecontext=mgmt',
+          `--namespace=${namespace}`,
+          '--no-probe',
+          '-o',
+          'json',
+        ],
+        () => {},
+      ),
+    ) as { ok: boolean };
+    expect(check.ok).toBe(true);
+  }, 240_000);
+});

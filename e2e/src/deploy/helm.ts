@@ -1,0 +1,96 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot } from '../lab/paths.js';
+import { chartDir } from './chartValues.js';
+
+const run = promisify(execFile);
+
+let cached: string | undefined;
+
+/**
+ * The helm binary: $KUBERELAY_HELM (./dev sets it), else the one e2e/tools/build-helm.sh caches,
+ * building it first when missing (minutes, with progress on stderr).
+ */
+export function helmBinary(): string {
+  if (cached !== undefined) return cached;
+  const fromEnv = process.env.KUBERELAY_HELM;
+  cached =
+    fromEnv !== undefined && fromEnv !== ''
+      ? fromEnv
+      : execFileSync('bash', [join(repoRoot, 'e2e', 'tools', 'build-helm.sh')], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        }).trim();
+  return cached;
+}
+
+/** A failed helm command: its arguments and what it printed on stderr. */
+export class HelmError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly stderr: string,
+  ) {
+    super(`helm ${args.join(' ')} failed: ${stderr.trim()}`);
+  }
+}
+
+/** Runs helm; resolves with stdout, rejects with a HelmError carrying stderr. */
+export async function helm(args: readonly string[]): Promise<string> {
+  try {
+    const { stdout } = await run(helmBinary(), [...args], {
+      maxBuffer: 64 * 1024 * 1024,
+      // No repositories or plugins of the user's: a clean Helm home under the lab's temp dirs.
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: '/tmp/kuberelay-helm/cache',
+        HELM_CONFIG_HOME: '/tmp/kuberelay-helm/config',
+        HELM_DATA_HOME: '/tmp/kuberelay-helm/data',
+      },
+    });
+    return stdout;
+  } catch (error) {
+    throw new HelmError(args, (error as { stderr?: string }).stderr ?? String(error));
+  }
+}
+
+/** A rendered object (only the fields the tests read are typed). */
+export interface Rendered {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly uid?: string;
+    readonly labels?: Record<string, string>;
+  };
+  readonly [field: string]: unknown;
+}
+
+/** `helm template` of the chart with `--set`/`--set-string` style arguments; the parsed objects. */
+export async function renderChart(options: {
+  readonly namespace: string;
+  readonly args?: readonly string[];
+  readonly release?: string;
+}): Promise<Rendered[]> {
+  const text = await helm([
+    'template',
+    options.release ?? 'kuberelay',
+    chartDir,
+    '--namespace',
+    options.namespace,
+    '--include-crds',
+    ...(options.args ?? []),
+  ]);
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as Rendered | null)
+    .filter((o): o is Rendered => o !== null);
+}
+
+/** The one rendered object of this kind and name. */
+export function pick<T = Rendered>(objects: readonly Rendered[], kind: string, name: string): Rendered & T {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (found === undefined) throw new Error(`the chart rendered no ${kind} ${name}`);
+  return found as Rendered & T;
+}
