@@ -20,7 +20,8 @@ import { helm } from './helm.js';
 // provide is substituted: the listen addresses (loopback, free ports), the state file's folder,
 // the downward-API values, and a kubeconfig with the identity of the chart's ServiceAccount, so
 // the processes hold exactly the chart's RBAC. Then the reference example is distributed through
-// them, and `relayctl check` must say every cluster is connected and up to date.
+// them, and `relayctl check` must say every cluster is connected and up to date. Last, a `helm
+// upgrade` with the agents connected and the rollout it causes must leave every copy untouched.
 
 const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
 
@@ -178,20 +179,23 @@ describe('the processes the chart describes', () => {
       user: `system:serviceaccount:${namespace}:${server.serviceAccount}`,
     });
     const serverLog = join(dir, 'mgmt-server.log');
-    const serverProcess = startProcess({
-      name: 'chart-mgmt-server',
-      command: process.execPath,
-      args: [
-        program(server.container),
-        ...labArgs(server.container, { '--grpc-listen': '127.0.0.1:0', '--http-listen': '127.0.0.1:0' }),
-        `--kubeconfig=${serverIdentity}`,
-        '--context=mgmt',
-      ],
-      env: podEnv(server.container, { name: 'kuberelay-mgmt-server-0', namespace }),
-      logFile: serverLog,
-      pidFile: join(dir, 'mgmt-server.pid'),
-      lifetime: 'attached',
-    });
+    // As a kubelet starts the pod; `grpcPort` keeps the address across a rollout, as a Service does.
+    const startServer = (container: Container, grpcPort = 0) =>
+      startProcess({
+        name: 'chart-mgmt-server',
+        command: process.execPath,
+        args: [
+          program(container),
+          ...labArgs(container, { '--grpc-listen': `127.0.0.1:${grpcPort}`, '--http-listen': '127.0.0.1:0' }),
+          `--kubeconfig=${serverIdentity}`,
+          '--context=mgmt',
+        ],
+        env: podEnv(container, { name: 'kuberelay-mgmt-server-0', namespace }),
+        logFile: serverLog,
+        pidFile: join(dir, 'mgmt-server.pid'),
+        lifetime: 'attached',
+      });
+    let serverProcess = startServer(server.container);
     processes.push(serverProcess);
     const ready = await waitForLogLine(serverProcess, serverLog, 'management server ready', 60_000);
     const grpc = `127.0.0.1:${String(ready.grpcPort)}`;
@@ -275,21 +279,7 @@ describe('the processes the chart describes', () => {
             if (!uri.startsWith(`gloo://mgmt/ns/${namespace}/`)) return false;
           }
         }
-        const report = JSON.parse(
-          await relayctl(
-            [
-              'check',
-              `--kubeconfig=${kubeconfig}`,
-              '--kubecontext=mgmt',
-              `--namespace=${namespace}`,
-              '--no-probe',
-              '-o',
-              'json',
-            ],
-            () => {},
-          ),
-        ) as { ok?: boolean };
-        return report.ok === true;
+        return isGreen(kubeconfig);
       },
       say,
     );
@@ -301,20 +291,65 @@ describe('the processes the chart describes', () => {
       path: pathOf({ ...gateway, namespace: 'gloo-system', name: gateway.metadata.name }),
     });
     expect(copy.spec.gatewayClassName).toBe('gloo-gateway');
-    const check = JSON.parse(
-      await relayctl(
-        [
-          'check',
-          `--kubeconfig=${kubeconfig}`,
-          '--kubecontext=mgmt',
-          `--namespace=${namespace}`,
-          '--no-probe',
-          '-o',
-          'json',
-        ],
-        () => {},
-      ),
-    ) as { ok: boolean };
-    expect(check.ok).toBe(true);
-  }, 240_000);
+    expect(await isGreen(kubeconfig)).toBe(true);
+
+    // helm upgrade with agents connected, then the rollout a kubelet would do: the old server
+    // stops, one with the upgraded command line starts behind the same address. Every copy must
+    // stay the same object, untouched, and every cluster be up to date again after one reconnect.
+    const before = await copyVersions(copies);
+    say('helm upgrade kuberelay (mgmtServer): --set mgmtServer.logLevel=debug, then a rollout');
+    await helm([
+      'upgrade',
+      'kuberelay',
+      chartDir,
+      '--namespace',
+      namespace,
+      '--kube-context',
+      'mgmt',
+      '--kubeconfig',
+      kubeconfig,
+      '--reuse-values',
+      '--set',
+      'mgmtServer.logLevel=debug',
+    ]);
+    const upgraded = await installedDeployment('mgmt', namespace, kubeconfig, 'kuberelay-mgmt-server');
+    expect(upgraded.container.args).toContain('--log-level=debug');
+    await serverProcess.stop();
+    const stopped = Date.now();
+    serverProcess = startServer(upgraded.container, Number(ready.grpcPort));
+    processes.push(serverProcess);
+    await waitUntil('every cluster up to date after the rollout', 30_000, async () => isGreen(kubeconfig));
+    say(`check green ${Date.now() - stopped} ms after the old server stopped`);
+    expect(await copyVersions(copies)).toEqual(before);
+  }, 300_000);
 });
+
+/** relayctl check's verdict for this test's namespace. */
+async function isGreen(kubeconfig: string): Promise<boolean> {
+  const out = await relayctl(
+    [
+      'check',
+      `--kubeconfig=${kubeconfig}`,
+      '--kubecontext=mgmt',
+      `--namespace=${namespace}`,
+      '--no-probe',
+      '-o',
+      'json',
+    ],
+    () => {},
+  );
+  return (JSON.parse(out) as { ok?: boolean }).ok === true;
+}
+
+/** uid and resourceVersion of every copy in every workload cluster: equal means untouched. */
+async function copyVersions(copies: readonly (Obj & { namespace: string })[]): Promise<string[]> {
+  const versions: string[] = [];
+  for (const cluster of WORKLOADS) {
+    const rest = new KubeRest(lab.kubeConfig(cluster));
+    for (const c of copies) {
+      const copy = await rest.request<Obj>({ method: 'GET', path: pathOf({ ...c, name: c.metadata.name }) });
+      versions.push(`${cluster} ${c.kind} ${copy.metadata.uid ?? ''} ${copy.metadata.resourceVersion ?? ''}`);
+    }
+  }
+  return versions;
+}
