@@ -5,6 +5,7 @@ import type { Command } from './command.js';
 import { createCommandContext } from './commandContext.js';
 import { deregisterCommand } from './deregister.js';
 import { GLOBAL_FLAGS_HELP, parseCommandLine, splitCommand, wantsHelp } from './flags.js';
+import { DEFAULT_INVOCATION, type Invocation, nameProgram, versionLine } from './invocation.js';
 import { registerCommand } from './register.js';
 import { rotateCaCommand } from './rotateCa.js';
 import { statusCommand } from './status.js';
@@ -30,18 +31,27 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 ${GLOBAL_FLAGS_HELP}
 
-Run relayctl COMMAND --help for a command's flags.
+Run relayctl COMMAND --help for a command's flags; relayctl --version prints the version.
 `;
 }
+
+const VERSION_FLAG = { version: { type: 'boolean' } } as const;
 
 export const commandUsage = (command: Command): string => `${command.usage}\n\n${GLOBAL_FLAGS_HELP}\n`;
 
 /**
  * Runs relayctl with `argv` (without the node and script paths) and returns the exit code.
  * Never throws: every error is written to stderr as one line (the stack only with --debug).
+ * `invocation` names the program in help and errors (`kubectl relay` as the kubectl plugin).
  */
-export async function runRelayctl(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runRelayctl(
+  argv: readonly string[],
+  io: CliIo,
+  invocation: Invocation = DEFAULT_INVOCATION,
+): Promise<number> {
   const debug = argv.includes('--debug');
+  // Help and relayctl's own errors name the program; a command's output is left as it is.
+  const named = (text: string) => nameProgram(text, invocation);
   try {
     const { command: name, rest } = splitCommand(argv);
     if (name === undefined || name === 'help') {
@@ -51,12 +61,16 @@ export async function runRelayctl(argv: readonly string[], io: CliIo): Promise<n
       if (name === undefined && !wantsHelp(rest)) {
         if (rest.length > 0) {
           // Flags only: still validate them, so a typo is reported rather than ignored.
-          parseCommandLine({ command: '', argv: rest, specs: {} });
+          const flags = parseCommandLine({ command: '', argv: rest, specs: VERSION_FLAG });
+          if (flags.booleans.has('version')) {
+            io.stdout(versionLine(invocation));
+            return ExitCode.ok;
+          }
         }
-        io.stderr(topUsage());
+        io.stderr(named(topUsage()));
         return ExitCode.usage;
       }
-      io.stdout(command ? commandUsage(command) : topUsage());
+      io.stdout(named(command ? commandUsage(command) : topUsage()));
       return ExitCode.ok;
     }
     const command = COMMANDS.find((c) => c.name === name);
@@ -64,13 +78,13 @@ export async function runRelayctl(argv: readonly string[], io: CliIo): Promise<n
       throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
     }
     if (wantsHelp(rest)) {
-      io.stdout(commandUsage(command));
+      io.stdout(named(commandUsage(command)));
       return ExitCode.ok;
     }
     const parsed = parseCommandLine({ command: command.name, argv: rest, specs: command.options });
     return await command.run(createCommandContext(io, parsed.globals), parsed);
   } catch (error) {
-    io.stderr(describeError(error, { debug }));
+    io.stderr(named(describeError(error, { debug })));
     return error instanceof CliError ? error.exitCode : ExitCode.failure;
   }
 }
