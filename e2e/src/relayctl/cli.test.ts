@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
-import { createNamespace, createRelayCa, decode, getJson, rest, type Secret, unique } from './harness.js';
+import {
+  createNamespace,
+  createRelayCa,
+  decode,
+  getJson,
+  rest,
+  runProgram,
+  type Secret,
+  unique,
+} from './harness.js';
 
 // The built relayctl as a user runs it: a separate process, real stdout/stderr/exit code. The CLI
 // is compiled from the current sources into a temporary folder (whose node_modules links to
@@ -50,17 +59,10 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function relayctlProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [entry, ...args], {
-      env: { PATH: process.env.PATH ?? '', KUBECONFIG: lab.kubeconfigPath, HOME: dir },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const failed = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, out: failed.stdout ?? '', err: failed.stderr ?? '' };
-  }
-}
+const relayctlProcess = (args: string[]) =>
+  runProgram(process.execPath, [entry, ...args], {
+    env: { PATH: process.env.PATH ?? '', KUBECONFIG: lab.kubeconfigPath, HOME: dir },
+  });
 
 describe('relayctl as a process', () => {
   it('prints help and exits 0; a wrong flag exits 2 with one line', async () => {

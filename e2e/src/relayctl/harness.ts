@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { runRelayctl } from '@kuberelay/mgmt-server/relayctl';
 import { formatKindsAnnotation, type KindInfo, RELAY_CA_SECRET, RelayCaKey } from '@kuberelay/shared';
 import { KubeRest } from '@kuberelay/shared/kube';
@@ -39,6 +41,25 @@ export async function relayctl(lab: Lab, argv: readonly string[]): Promise<Relay
     process.stderr.write(`$ relayctl ${argv.join(' ')}  (exit ${code})\n${out}${err}\n`);
   }
   return { code, out, err };
+}
+
+/**
+ * Runs a program as a user's shell would (its own process, real stdout/stderr/exit code) with
+ * exactly `env`: nothing of the test runner's environment leaks in.
+ */
+export async function runProgram(
+  file: string,
+  args: readonly string[],
+  options: { env: Record<string, string>; cwd?: string },
+): Promise<RelayctlRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(file, args, { ...options, maxBuffer: 8 << 20 });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const failed = e as { code?: number | string; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw e; // not started (ENOENT, EACCES): say so
+    return { code: failed.code, out: failed.stdout ?? '', err: failed.stderr ?? '' };
+  }
 }
 
 export { unique } from '../support/testing.js';

@@ -90,3 +90,4 @@ export async function runRelayctl(
 }
 export type { CliIo, HttpProbe } from './cliIo.js';
 export { processIo } from './cliIo.js';
+export { RELAYCTL_VERSION } from './invocation.js';
