@@ -20,10 +20,15 @@ import { createNamespace, rest, runProgram, unique } from './harness.js';
 const sea = join(repoRoot, 'dist', 'sea');
 const bin = join(repoRoot, 'bin');
 const nodeVersion = /^NODE_VERSION=([0-9.]+)$/m.exec(readFileSync(join(repoRoot, 'dev'), 'utf8'))?.[1];
-const kubectl = (process.env.PATH ?? '')
-  .split(delimiter)
-  .map((d) => join(d, 'kubectl'))
-  .find((f) => existsSync(f));
+const onPath = (program: string): string | undefined =>
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, program))
+    .find((f) => existsSync(f));
+const kubectl = onPath('kubectl');
+// Where the machine can run arm64 programs (qemu-user and the arm64 C library, as Debian's
+// qemu-user and libc6:arm64 packages install them), the arm64 executable is run too.
+const qemu = existsSync('/lib/ld-linux-aarch64.so.1') ? onPath('qemu-aarch64') : undefined;
 
 let lab: Lab;
 let server: MgmtServer;
@@ -114,6 +119,18 @@ describe('relayctl as a single executable', () => {
     expect(image.includes('relayctl: operate Kuberelay, the multicluster config-distribution relay.')).toBe(
       true,
     );
+  });
+
+  it.skipIf(qemu === undefined)('for arm64 runs under qemu-aarch64 where it is installed', async () => {
+    const r = await runProgram(qemu ?? '', [join(sea, 'relayctl-linux-arm64'), '--version'], {
+      env: {},
+      cwd: dir,
+    });
+    expect(r).toEqual({
+      code: 0,
+      out: `relayctl ${RELAYCTL_VERSION} (Node.js v${nodeVersion}, linux/arm64, single executable)\n`,
+      err: '',
+    });
   });
 });
 
