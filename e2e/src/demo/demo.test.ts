@@ -42,6 +42,13 @@ describe('pnpm demo', () => {
     expect(routeRows).toHaveLength(2);
     expect(routeRows.every((l) => l.includes('parentRef=gloo-system/distributed-gateway'))).toBe(true);
     expect(stdout).toContain('Mgmt server connectivity to workload agents');
+    // The check shown ran through bin/relayctl exactly as printed, the command a new terminal takes.
+    const checkLine = `${join(repoRoot, 'bin', 'relayctl')} check --kubeconfig ${join(labDir, 'kubeconfig')} --kubecontext mgmt`;
+    expect(stdout).toContain(`\n$ ${checkLine}\n`);
+    expect(stdout).toContain(
+      `From another terminal, the same check (or put relayctl and kubectl-relay on PATH first):\n  ${checkLine}\n`,
+    );
+    expect(stdout).toContain(`export PATH=${join(repoRoot, 'bin')}:"$PATH"; kubectl relay check`);
     // Everything the demo started is gone.
     expect(pidFilesUnder(labDir)).toEqual([]);
   }, 180_000);

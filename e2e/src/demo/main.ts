@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KUBERNETES_CLUSTER, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
@@ -8,7 +8,14 @@ import { type Lab, startLab } from '../lab/lab.js';
 import { defaultLabDir, repoRoot } from '../lab/paths.js';
 import type { ManagedProcess } from '../lab/processes.js';
 import { createOrReplace, type Obj, pathOf } from '../support/objects.js';
-import { MGMT, NAMESPACE, relayctl, startRelayProcesses, waitUntil } from './relayProcesses.js';
+import {
+  MGMT,
+  NAMESPACE,
+  relayctl,
+  relayctlCommand,
+  startRelayProcesses,
+  waitUntil,
+} from './relayProcesses.js';
 
 const fail = (message: string): never => {
   throw new Error(message);
@@ -28,6 +35,10 @@ Options:
   -h, --help           this help`;
 
 const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
+
+/** A word as a POSIX shell reads it back: quoted only when it has to be. */
+const shellWord = (word: string): string =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 
 const say = (message: string) => console.log(`demo: ${message}`);
 
@@ -99,8 +110,11 @@ async function main(): Promise<number> {
     }
 
     for (const cluster of WORKLOADS) await printCopies(lab, cluster);
-    console.log('\n$ relayctl check --kubecontext mgmt');
-    const check = await relayctl(['check', `--kubeconfig=${kubeconfig}`, `--kubecontext=${MGMT}`], say);
+    // Through bin/relayctl: the command printed is the one that ran, and it works in a new terminal.
+    const checkArgs = ['check', '--kubeconfig', kubeconfig, '--kubecontext', MGMT];
+    const checkLine = [relayctlCommand, ...checkArgs].map(shellWord).join(' ');
+    console.log(`\n$ ${checkLine}`);
+    const check = await relayctl(checkArgs, say, { viaWrapper: true });
     console.log(check.trimEnd());
 
     console.log('\ndemo ready');
@@ -110,6 +124,9 @@ Try drift repair: edit a copy in a workload cluster and watch the agent put it b
   kubectl --kubeconfig ${kubeconfig} --context cluster-1 -n httpbin get upstream httpbin -o jsonpath='{.spec.kube.servicePort}'   # 8000 again
 Or edit the source and watch both clusters follow:
   kubectl --kubeconfig ${kubeconfig} --context mgmt -n gloo-mesh label upstream httpbin tier=demo
+From another terminal, the same check (or put relayctl and kubectl-relay on PATH first):
+  ${checkLine}
+  export PATH=${shellWord(dirname(relayctlCommand))}:"$PATH"; kubectl relay ${checkArgs.map(shellWord).join(' ')}
 Logs: ${logs}.  Ctrl-C stops everything.`);
 
     if (values['exit-when-ready']) {

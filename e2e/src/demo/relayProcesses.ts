@@ -219,10 +219,23 @@ export async function startRelayProcesses(options: {
   };
 }
 
-/** Runs the built relayctl and returns its stdout; its stderr (progress) goes to `say`. */
-export async function relayctl(args: readonly string[], say: (m: string) => void): Promise<string> {
+/** bin/relayctl: what a user runs, from any terminal (it finds the project's Node itself). */
+export const relayctlCommand = join(repoRoot, 'bin', 'relayctl');
+
+/**
+ * Runs the built relayctl (or, with `viaWrapper`, bin/relayctl, as a user types it) and returns
+ * its stdout; its stderr (progress) goes to `say`.
+ */
+export async function relayctl(
+  args: readonly string[],
+  say: (m: string) => void,
+  options: { viaWrapper?: boolean } = {},
+): Promise<string> {
+  const [file, argv] = options.viaWrapper
+    ? [relayctlCommand, args]
+    : [process.execPath, [bin.relayctl, ...args]];
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin.relayctl, ...args], { maxBuffer: 8 << 20 });
+    const { stdout, stderr } = await run(file, argv, { maxBuffer: 8 << 20 });
     if (stderr.trim()) for (const line of stderr.trimEnd().split('\n')) say(`  ${line}`);
     return stdout;
   } catch (error) {
