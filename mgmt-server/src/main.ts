@@ -49,6 +49,7 @@ async function main(): Promise<number> {
     heartbeatSeconds: config.heartbeatSeconds,
     caValidityMs: config.caValidityMs,
     serverSans: config.serverSans,
+    ...(config.agentAddress === undefined ? {} : { agentAddress: config.agentAddress }),
     serverCertValidityMs: config.serverCertValidityMs,
     agentCertValidityMs: config.agentCertValidityMs,
     limits: config.limits,

@@ -33,6 +33,11 @@ export interface MgmtServerOptions {
   readonly caValidityMs?: number;
   /** DNS names / IPs of the server certificate (default: loopback and the Service names). */
   readonly serverSans?: readonly string[];
+  /**
+   * The address agents dial (a Service or load balancer), announced on the Lease so `relayctl
+   * register` finds one address for every replica (default: this replica's pod IP and port).
+   */
+  readonly agentAddress?: string;
   readonly serverCertValidityMs?: number;
   readonly agentCertValidityMs?: number;
   /** Hardening limits of the gRPC edge (docs/security.md); defaults in mgmt-server/src/limits. */

@@ -297,7 +297,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     podName: options.podName,
     instance: serverInstance,
     mgmtCluster: options.clusterName,
-    grpcAddress: advertised(grpcListen, grpc.port),
+    grpcAddress: options.agentAddress ?? advertised(grpcListen, grpc.port),
     httpAddress: advertised(httpListen, http.port),
     kinds,
     clock,

@@ -234,6 +234,8 @@ describe('what the chart renders', () => {
         '--set',
         'mgmtServer.serverSans={relay.example.com,10.0.0.7}',
         '--set',
+        'mgmtServer.agentAddress=lb.example.com:443',
+        '--set',
         'mgmtServer.resources.limits.memory=2Gi',
         '--set',
         'mgmtServer.antiAffinity=required',
@@ -266,8 +268,10 @@ describe('what the chart renders', () => {
     const c = container(server);
     expect(c.args).toEqual(
       expect.arrayContaining([
-        '--server-san=relay.example.com',
-        '--server-san=10.0.0.7',
+        '--extra-server-san=relay.example.com',
+        '--extra-server-san=10.0.0.7',
+        '--agent-address=lb.example.com:443',
+        '--extra-server-san=lb.example.com',
         '--heartbeat-seconds=10',
         '--gateway-class-mapping=',
         '--feature-gates=ConfigDistribution=false',

@@ -7,6 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { bin, relayctl, waitUntil } from '../demo/relayProcesses.js';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { waitForLogLine } from '../lab/logLines.js';
+import { freePort } from '../lab/ports.js';
 import { type ManagedProcess, startProcess } from '../lab/processes.js';
 import { referenceExample } from '../support/examples.js';
 import { createOrReplace, type Obj, pathOf } from '../support/objects.js';
@@ -156,6 +157,8 @@ describe('the processes the chart describes', () => {
   it('distribute the reference example to two clusters with exactly the chart command, args, env and RBAC', async () => {
     const kubeconfig = lab.kubeconfigPath;
     const dir = await mkdtemp(join(tmpdir(), 'kuberelay-chart-run-'));
+    // Known before the install, since the chart announces it (mgmtServer.agentAddress).
+    const grpcPort = await freePort();
     say(`helm install kuberelay (mgmtServer) into mgmt/${namespace}`);
     await helm([
       'install',
@@ -172,6 +175,9 @@ describe('the processes the chart describes', () => {
       'mgmtServer.enabled=true',
       '--set',
       'common.cluster=mgmt',
+      // The address agents dial, announced by the server: register needs no --server.
+      '--set',
+      `mgmtServer.agentAddress=127.0.0.1:${grpcPort}`,
     ]);
     const server = await installedDeployment('mgmt', namespace, kubeconfig, 'kuberelay-mgmt-server');
     const serverIdentity = await lab.writeIdentityKubeconfig({
@@ -179,8 +185,8 @@ describe('the processes the chart describes', () => {
       user: `system:serviceaccount:${namespace}:${server.serviceAccount}`,
     });
     const serverLog = join(dir, 'mgmt-server.log');
-    // As a kubelet starts the pod; `grpcPort` keeps the address across a rollout, as a Service does.
-    const startServer = (container: Container, grpcPort = 0) =>
+    // As a kubelet starts the pod; the gRPC port stays across a rollout, as a Service's does.
+    const startServer = (container: Container) =>
       startProcess({
         name: 'chart-mgmt-server',
         command: process.execPath,
@@ -199,6 +205,7 @@ describe('the processes the chart describes', () => {
     processes.push(serverProcess);
     const ready = await waitForLogLine(serverProcess, serverLog, 'management server ready', 60_000);
     const grpc = `127.0.0.1:${String(ready.grpcPort)}`;
+    expect(ready.grpcPort).toBe(grpcPort);
     say(`server ready on ${grpc}`);
 
     for (const cluster of WORKLOADS) {
@@ -226,7 +233,6 @@ describe('the processes the chart describes', () => {
           `--namespace=${namespace}`,
           `--remote-context=${cluster}`,
           `--remote-namespace=${namespace}`,
-          `--server=${grpc}`,
         ],
         say,
       );
@@ -316,7 +322,7 @@ describe('the processes the chart describes', () => {
     expect(upgraded.container.args).toContain('--log-level=debug');
     await serverProcess.stop();
     const stopped = Date.now();
-    serverProcess = startServer(upgraded.container, Number(ready.grpcPort));
+    serverProcess = startServer(upgraded.container);
     processes.push(serverProcess);
     await waitUntil('every cluster up to date after the rollout', 30_000, async () => isGreen(kubeconfig));
     say(`check green ${Date.now() - stopped} ms after the old server stopped`);

@@ -38,6 +38,11 @@ kuberelay-relay-ca in --namespace; created at first start when missing, never ov
   --server-san NAME             DNS name or IP of the server certificate; repeatable (default
                                 localhost, 127.0.0.1, $POD_IP and the ${MGMT_SERVER_SERVICE}
                                 Service's names in --namespace)
+  --extra-server-san NAME       a DNS name or IP added to those (repeatable): e.g. the load
+                                balancer's name agents dial
+  --agent-address HOST:PORT     the address agents dial (a Service or load balancer), announced
+                                on this replica's Lease: relayctl register's default --server
+                                (default: this replica's own address, $POD_IP and the gRPC port)
   --server-cert-validity DUR    lifetime of the server certificate, re-issued at 2/3 of it
                                 (default 30d)
   --agent-cert-validity DUR     lifetime of agent client certificates (default 7d)

@@ -166,7 +166,27 @@ describe('parseFeatureGates', () => {
     ]);
   });
 
+  it('adds --extra-server-san to the defaults, and reads the address agents dial', () => {
+    const result = parseFlags(
+      [
+        '--cluster-name=mgmt',
+        '--extra-server-san=relay.example.com',
+        '--agent-address=relay.example.com:443',
+      ],
+      { env: {}, hostname: 'h' },
+    );
+    const config = result.ok && !result.value.help ? result.value.config : undefined;
+    expect(config?.serverSans.slice(0, 2)).toEqual(['localhost', '127.0.0.1']);
+    expect(config?.serverSans.at(-1)).toBe('relay.example.com');
+    expect(config?.agentAddress).toBe('relay.example.com:443');
+    expect(parse('--cluster-name=mgmt').ok && parse('--cluster-name=mgmt')).toMatchObject({
+      value: { config: { agentAddress: undefined } },
+    });
+  });
+
   it.each([
+    { argv: ['--extra-server-san=a b'], flag: 'extra-server-san', message: 'neither a DNS name' },
+    { argv: ['--agent-address=relay.example.com'], flag: 'agent-address', message: 'not HOST:PORT' },
     { argv: ['--ca-validity=1y'], flag: 'ca-validity', message: 'must be a duration' },
     { argv: ['--agent-cert-validity=5m'], flag: 'agent-cert-validity', message: 'shorter than the minimum' },
     {

@@ -8,6 +8,7 @@ import {
   type GatewayClassMapping,
   isDnsLabel,
   isDnsSubdomain,
+  isHostPort,
   type KindInfo,
   type ListenAddress,
   parseDurationFlag,
@@ -79,6 +80,11 @@ export interface MgmtServerConfig {
   readonly caValidityMs: number;
   /** DNS names and IP addresses of the server certificate. */
   readonly serverSans: readonly string[];
+  /**
+   * The address agents dial, announced on this replica's Lease (relayctl register's default
+   * --server); undefined: this replica's own address.
+   */
+  readonly agentAddress: string | undefined;
   readonly serverCertValidityMs: number;
   readonly agentCertValidityMs: number;
   /** Hardening limits of the gRPC edge (docs/security.md "Limits"); 0 turns one off. */
@@ -118,6 +124,8 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'ca-validity': { type: 'string' },
   'server-san': { type: 'string', multiple: true },
+  'extra-server-san': { type: 'string', multiple: true },
+  'agent-address': { type: 'string' },
   'server-cert-validity': { type: 'string' },
   'agent-cert-validity': { type: 'string' },
   'max-streams-per-cluster': { type: 'string' },
@@ -231,10 +239,28 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
     maxConnections: limit('max-connections', DEFAULT_MAX_CONNECTIONS),
     statusWritesPerSecond: limit('status-writes-per-second', DEFAULT_STATUS_WRITES_PER_SECOND),
   };
-  const serverSans = values['server-san'] ?? defaultServerSans(namespace, environment.env.POD_IP);
-  for (const san of serverSans) {
-    if (isIP(san) === 0 && !isDnsSubdomain(san)) {
-      errors.push(configError(`--server-san "${san}" is neither a DNS name nor an IP address`, 'server-san'));
+  // --extra-server-san adds to the list (the defaults, or --server-san's), so a chart can name a
+  // load balancer's address without repeating the in-cluster names.
+  const serverSans = [
+    ...new Set([
+      ...(values['server-san'] ?? defaultServerSans(namespace, environment.env.POD_IP)),
+      ...(values['extra-server-san'] ?? []),
+    ]),
+  ];
+  const agentAddress = values['agent-address'];
+  if (agentAddress !== undefined && !isHostPort(agentAddress)) {
+    errors.push(
+      configError(
+        `--agent-address "${agentAddress}" is not HOST:PORT (e.g. relay.example.com:9900)`,
+        'agent-address',
+      ),
+    );
+  }
+  for (const flag of ['server-san', 'extra-server-san'] as const) {
+    for (const san of values[flag] ?? []) {
+      if (isIP(san) === 0 && !isDnsSubdomain(san)) {
+        errors.push(configError(`--${flag} "${san}" is neither a DNS name nor an IP address`, flag));
+      }
     }
   }
   if (serverSans.length === 0) errors.push(configError('--server-san needs at least one name', 'server-san'));
@@ -255,6 +281,7 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
       logLevel: isLogLevel(logLevel) ? logLevel : 'info',
       caValidityMs,
       serverSans,
+      agentAddress,
       serverCertValidityMs,
       agentCertValidityMs,
       limits,

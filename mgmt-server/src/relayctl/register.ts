@@ -5,6 +5,7 @@ import {
   DEFAULT_BOOTSTRAP_TOKEN_TTL_MS,
   DEFAULT_RELAY_NAMESPACE,
   dnsLabelProblem,
+  isHostPort,
   issueBootstrapToken,
   parseTokenTtl,
   RELAY_CA_SECRET,
@@ -28,7 +29,7 @@ import {
 } from './kubeResources.js';
 import { credentialsSecretManifest, kubernetesClusterManifest, secretValue } from './registrationObjects.js';
 import { renderJson } from './render.js';
-import { discoverFromLeases, isHostPort, MGMT_CLUSTER_ANNOTATION, serverReplicas } from './serverLeases.js';
+import { discoverFromLeases, MGMT_CLUSTER_ANNOTATION, serverReplicas } from './serverLeases.js';
 
 export const registerCommand: Command = {
   name: 'register',

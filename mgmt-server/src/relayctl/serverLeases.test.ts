@@ -1,7 +1,7 @@
-import { DEFAULT_KINDS, formatKindsAnnotation, type KindInfo } from '@kuberelay/shared';
+import { DEFAULT_KINDS, formatKindsAnnotation, isHostPort, type KindInfo } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import type { LeaseObject } from './kubeResources.js';
-import { discoverFromLeases, discoverKinds, isHostPort, readyzUrl, serverReplicas } from './serverLeases.js';
+import { discoverFromLeases, discoverKinds, readyzUrl, serverReplicas } from './serverLeases.js';
 
 const now = new Date('2026-01-01T00:10:00Z');
 const lease = (

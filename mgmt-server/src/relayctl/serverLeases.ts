@@ -141,14 +141,6 @@ export function discoverFromLeases(
   return { ok: false, problem: `the server Leases do not agree on the ${what} (${values.join(', ')})` };
 }
 
-/** `host:port` with a port in 1..65535 (IPv6 hosts in brackets). */
-export function isHostPort(value: string): boolean {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
-  if (!m) return false;
-  const port = Number(m[2]);
-  return port >= 1 && port <= 65535;
-}
-
 /** The URL of a replica's /readyz, from its http-address annotation (`host:port` or a URL). */
 export function readyzUrl(httpAddress: string): string {
   const base = /^https?:\/\//.test(httpAddress) ? httpAddress : `http://${httpAddress}`;

@@ -28,6 +28,14 @@ export function parseListenAddress(flag: string, value: string): Result<ListenAd
   return ok({ host, port });
 }
 
+/** `host:port` with a port in 1..65535 (IPv6 hosts in brackets). */
+export function isHostPort(value: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m) return false;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535;
+}
+
 /** `host:port` as grpc-js and URLs want it (IPv6 hosts in brackets). */
 export function formatListenAddress(address: ListenAddress): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
