@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { type Clock, createManualClock, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { KubeApiError, type KubeRequest, type KubeRest } from '@kuberelay/shared/kube';
 import { pino } from 'pino';
@@ -52,6 +53,28 @@ const status = (applied: number, heartbeat: string): KubernetesClusterStatus => 
 });
 
 describe('StatusWriter', () => {
+  it('keeps one pending wake-up per cluster and one listener on the server signal, however often it is rescheduled', async () => {
+    const clock = createManualClock({ start: 1_000_000 });
+    const stop = new AbortController();
+    const writer = newWriter(recordingRest().rest, clock, { signal: stop.signal, settleMs: 1_000 });
+    for (const cluster of ['c1', 'c2', 'c3']) writer.set(cluster, status(1, 'h0'));
+    await flush();
+    await clock.advance(2_000);
+    // A heartbeat waits 30 s; each real change then replaces that wait with a sooner one.
+    for (let i = 0; i < 50; i += 1) {
+      for (const cluster of ['c1', 'c2', 'c3']) {
+        writer.touch(cluster, { lastHeartbeat: `h${i}` });
+        writer.set(cluster, status(i + 2, `h${i}`));
+      }
+      await flush();
+      await clock.advance(10);
+    }
+    expect(clock.pendingSleeps()).toBeLessThanOrEqual(3);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    expect(clock.pendingSleeps()).toBe(0);
+  });
+
   it('writes the first status at once, then at most once a second, the latest value winning', async () => {
     const { clock, writer, patches } = setup();
     writer.set('c1', status(1, 'h0'));
