@@ -8,7 +8,7 @@ import { attachLab, type Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { unique } from '../support/testing.js';
 import { chartDir, shippedNodeOptions } from './chartValues.js';
-import { HelmError, helm, pick, type Rendered, renderChart } from './helm.js';
+import { HelmError, helm, pick, type Rendered, release, renderChart } from './helm.js';
 
 // The Helm chart (deploy/charts/kuberelay), proven with a real helm on the lab's real API servers:
 // lint, what it renders for default and non-default values, that a typo or a bad value fails the
@@ -350,25 +350,14 @@ describe('what the chart renders', () => {
 describe('helm install and upgrade on the lab', () => {
   it('installs the server into the management cluster and the agent into a workload cluster, then upgrades both', async () => {
     const namespace = unique('chart');
-    const kube = ['--kubeconfig', lab.kubeconfigPath];
     const releases = [
       { context: 'mgmt', args: SERVER, deployment: 'kuberelay-mgmt-server' },
       { context: 'cluster-1', args: AGENT, deployment: 'kuberelay-agent' },
     ];
     try {
       for (const r of releases) {
-        const out = await helm([
-          'install',
-          'kuberelay',
-          chartDir,
-          '--namespace',
-          namespace,
-          '--create-namespace',
-          '--kube-context',
-          r.context,
-          ...kube,
-          ...r.args,
-        ]);
+        const target = { kubeconfig: lab.kubeconfigPath, context: r.context, namespace };
+        const out = await release('install', target, r.args);
         // NOTES.txt says what to run next.
         expect(out).toContain('relayctl check --kubecontext');
         const rest = new KubeRest(lab.kubeConfig(r.context));
@@ -377,15 +366,7 @@ describe('helm install and upgrade on the lab', () => {
           path: `/apis/apps/v1/namespaces/${namespace}/deployments/${r.deployment}`,
         });
         expect(live.spec.replicas).toBe(2);
-        const upgraded = await helm([
-          'upgrade',
-          'kuberelay',
-          chartDir,
-          '--namespace',
-          namespace,
-          '--kube-context',
-          r.context,
-          ...kube,
+        const upgraded = await release('upgrade', target, [
           ...r.args,
           '--set',
           `${r.deployment === 'kuberelay-agent' ? 'agent' : 'mgmtServer'}.replicas=3`,
@@ -401,15 +382,9 @@ describe('helm install and upgrade on the lab', () => {
       }
     } finally {
       for (const r of releases) {
-        await helm([
-          'uninstall',
-          'kuberelay',
-          '--namespace',
-          namespace,
-          '--kube-context',
-          r.context,
-          ...kube,
-        ]).catch(() => undefined);
+        await release('uninstall', { kubeconfig: lab.kubeconfigPath, context: r.context, namespace }).catch(
+          () => undefined,
+        );
         await new KubeRest(lab.kubeConfig(r.context))
           .request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}` })
           .catch((error: unknown) => {

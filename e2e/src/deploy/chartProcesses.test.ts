@@ -12,8 +12,7 @@ import { type ManagedProcess, startProcess } from '../lab/processes.js';
 import { referenceExample } from '../support/examples.js';
 import { createOrReplace, type Obj, pathOf } from '../support/objects.js';
 import { unique } from '../support/testing.js';
-import { chartDir } from './chartValues.js';
-import { helm } from './helm.js';
+import { release } from './helm.js';
 
 // The lab has no kubelet, so the chart's pods cannot run. Instead: `helm install` both parts onto
 // the lab clusters, read back what Helm installed, and start the real server and agent processes
@@ -39,17 +38,7 @@ interface Installed {
 
 /** The Deployment Helm installed (`helm get manifest`), and its container and ServiceAccount. */
 async function installedDeployment(context: string, namespace: string, kubeconfig: string, name: string) {
-  const manifest = await helm([
-    'get',
-    'manifest',
-    'kuberelay',
-    '--namespace',
-    namespace,
-    '--kube-context',
-    context,
-    '--kubeconfig',
-    kubeconfig,
-  ]);
+  const manifest = await release('manifest', { kubeconfig, context, namespace });
   const deployment = parseAllDocuments(manifest)
     .map((d) => d.toJS() as Installed | null)
     .find((o) => o?.kind === 'Deployment' && o.metadata.name === name);
@@ -137,16 +126,7 @@ afterAll(async () => {
   }).catch((e: unknown) => say(String(e)));
   for (const p of processes.reverse()) await p.stop();
   for (const context of ['mgmt', ...WORKLOADS]) {
-    await helm([
-      'uninstall',
-      'kuberelay',
-      '--namespace',
-      namespace,
-      '--kube-context',
-      context,
-      '--kubeconfig',
-      lab.kubeconfigPath,
-    ]).catch(() => undefined);
+    await release('uninstall', { kubeconfig: lab.kubeconfigPath, context, namespace }).catch(() => undefined);
     await new KubeRest(lab.kubeConfig(context))
       .request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}` })
       .catch(() => undefined);
@@ -160,17 +140,7 @@ describe('the processes the chart describes', () => {
     // Known before the install, since the chart announces it (mgmtServer.agentAddress).
     const grpcPort = await freePort();
     say(`helm install kuberelay (mgmtServer) into mgmt/${namespace}`);
-    await helm([
-      'install',
-      'kuberelay',
-      chartDir,
-      '--namespace',
-      namespace,
-      '--create-namespace',
-      '--kube-context',
-      'mgmt',
-      '--kubeconfig',
-      kubeconfig,
+    await release('install', { kubeconfig, context: 'mgmt', namespace }, [
       '--set',
       'mgmtServer.enabled=true',
       '--set',
@@ -210,20 +180,7 @@ describe('the processes the chart describes', () => {
 
     for (const cluster of WORKLOADS) {
       say(`helm install kuberelay (agent) into ${cluster}/${namespace}; relayctl register ${cluster}`);
-      await helm([
-        'install',
-        'kuberelay',
-        chartDir,
-        '--namespace',
-        namespace,
-        '--create-namespace',
-        '--kube-context',
-        cluster,
-        '--kubeconfig',
-        kubeconfig,
-        '--set',
-        'agent.enabled=true',
-      ]);
+      await release('install', { kubeconfig, context: cluster, namespace }, ['--set', 'agent.enabled=true']);
       await relayctl(
         [
           'register',
@@ -304,16 +261,7 @@ describe('the processes the chart describes', () => {
     // stay the same object, untouched, and every cluster be up to date again after one reconnect.
     const before = await copyVersions(copies);
     say('helm upgrade kuberelay (mgmtServer): --set mgmtServer.logLevel=debug, then a rollout');
-    await helm([
-      'upgrade',
-      'kuberelay',
-      chartDir,
-      '--namespace',
-      namespace,
-      '--kube-context',
-      'mgmt',
-      '--kubeconfig',
-      kubeconfig,
+    await release('upgrade', { kubeconfig, context: 'mgmt', namespace }, [
       '--reuse-values',
       '--set',
       'mgmtServer.logLevel=debug',

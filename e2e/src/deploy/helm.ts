@@ -94,3 +94,39 @@ export function pick<T = Rendered>(objects: readonly Rendered[], kind: string, n
   if (found === undefined) throw new Error(`the chart rendered no ${kind} ${name}`);
   return found as Rendered & T;
 }
+
+/** Where a release of the chart lives on the lab: a kubeconfig context and a namespace. */
+export interface ReleaseTarget {
+  readonly kubeconfig: string;
+  readonly context: string;
+  readonly namespace: string;
+}
+
+/**
+ * `helm install|upgrade|uninstall|get manifest` of the release `kuberelay` of this chart at
+ * `target` (install creates the namespace); resolves with helm's stdout.
+ */
+export function release(
+  verb: 'install' | 'upgrade' | 'uninstall' | 'manifest',
+  target: ReleaseTarget,
+  values: readonly string[] = [],
+): Promise<string> {
+  const where = [
+    '--namespace',
+    target.namespace,
+    '--kube-context',
+    target.context,
+    '--kubeconfig',
+    target.kubeconfig,
+  ];
+  switch (verb) {
+    case 'install':
+      return helm(['install', 'kuberelay', chartDir, ...where, '--create-namespace', ...values]);
+    case 'upgrade':
+      return helm(['upgrade', 'kuberelay', chartDir, ...where, ...values]);
+    case 'uninstall':
+      return helm(['uninstall', 'kuberelay', ...where]);
+    case 'manifest':
+      return helm(['get', 'manifest', 'kuberelay', ...where]);
+  }
+}
