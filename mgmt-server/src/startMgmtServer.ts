@@ -215,10 +215,21 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       maxTotal: options.limits?.maxConnections,
     }),
   };
+  // Read by /readyz and the ready gauge; set once gRPC exists.
+  let isReady = () => false;
   const metrics = createServerMetrics({
-    copiesByOutcome: () => reporter.copiesByOutcome(),
     connectedAgents: () => sessions.size,
     openConnections: () => limits.connections.open(),
+    fleet: {
+      registered: () => cache.clusters(),
+      held: () => reporter.heldClusters(),
+      certificates: () => ({
+        'relay-ca': caStore.current().signing.certPem,
+        server: serverCertificate.certPem,
+      }),
+      ready: () => isReady(),
+      now: () => clock.now(),
+    },
   });
   onResponse = ({ method, status }) => metrics.kubeRequests.inc({ verb: method, code: String(status) });
   for (const response of early.splice(0)) onResponse(response);
@@ -279,11 +290,12 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       limits,
     },
   }).catch(abandon);
+  isReady = () => cache.isReady() && grpc.isServing();
   const http = await startProbeServer({
     host: httpListen.host,
     port: httpListen.port,
     registry: metrics.registry,
-    isReady: () => cache.isReady() && grpc.isServing(),
+    isReady: () => isReady(),
     notReadyReason: 'informers not synced or gRPC not serving',
     logger: logger.child({ component: 'http' }),
   }).catch(async (error: unknown) => {

@@ -54,6 +54,10 @@ export function createStreamObserver(options: StreamObserverOptions): StreamObse
       case 'nacked':
         metrics.nacks.inc({ cluster: event.cluster, reason: String(event.reason) });
         break;
+      case 'disconnected':
+        // A stream replaced by a newer one of this server is no drop: the cluster stayed held.
+        if (event.wasCurrent) metrics.streamDisconnects.inc({ code: event.code });
+        break;
       default:
         break;
     }

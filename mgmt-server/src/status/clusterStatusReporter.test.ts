@@ -80,7 +80,7 @@ function setup() {
     }));
     reporter.observe({ type: 'acked', cluster: 'qa', version: 2, snapshot, results });
   };
-  return { clock, sets, edit, ack };
+  return { clock, sets, edit, ack, reporter };
 }
 
 describe('ClusterStatusReporter', () => {
@@ -105,5 +105,59 @@ describe('ClusterStatusReporter', () => {
     expect(sets[1]?.status.counts).toMatchObject({ applied: 1, pending: 0 });
     await clock.advance(1_000);
     expect(sets).toHaveLength(2);
+  });
+
+  it('says how long a held cluster has been behind, from the first unacknowledged edit', async () => {
+    const { clock, edit, ack, reporter } = setup();
+    const behind = () => reporter.heldClusters().map((f) => [f.cluster, f.behindSeconds]);
+    // Connected, nothing acknowledged yet: behind since the stream began.
+    await clock.advance(2_000);
+    expect(behind()).toEqual([['qa', 2]]);
+    ack();
+    expect(behind()).toEqual([['qa', 0]]);
+    expect(reporter.heldClusters()[0]?.copies).toEqual({ Applied: 1, Failed: 0, Conflict: 0, Pending: 0 });
+    edit(81);
+    await clock.advance(3_000);
+    // A second edit does not restart the count: the cluster is behind since the first.
+    edit(82);
+    await clock.advance(1_000);
+    expect(behind()).toEqual([['qa', 4]]);
+    expect(reporter.heldClusters()[0]?.copies).toMatchObject({ Applied: 0, Pending: 1 });
+    ack();
+    expect(behind()).toEqual([['qa', 0]]);
+    // Acknowledged before any scrape: the next edit counts from itself, not from the last one.
+    edit(83);
+    await clock.advance(1_000);
+    ack();
+    edit(84);
+    await clock.advance(500);
+    expect(behind()).toEqual([['qa', 0.5]]);
+  });
+
+  it('counts the copies its agent could not prune, and forgets a cluster whose stream ended', () => {
+    const { reporter } = setup();
+    reporter.observe({
+      type: 'reported',
+      cluster: 'qa',
+      version: 1,
+      results: [
+        {
+          key: 'gloo.solo.io/Upstream/gloo-mesh/gone',
+          hash: 'h',
+          outcome: CopyOutcome.COPY_OUTCOME_FAILED,
+          code: 'PruneFailed',
+          message: 'forbidden',
+        },
+      ],
+    });
+    expect(reporter.heldClusters().map((f) => f.notPruned)).toEqual([1]);
+    reporter.observe({
+      type: 'disconnected',
+      streamId: 's1',
+      cluster: 'qa',
+      wasCurrent: true,
+      code: 'Closed',
+    });
+    expect(reporter.heldClusters()).toEqual([]);
   });
 });

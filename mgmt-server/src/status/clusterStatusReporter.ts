@@ -38,7 +38,23 @@ const REBUILD_SLICE = 100;
 type MutableAgent = { -readonly [K in keyof AgentState]: AgentState[K] } & {
   streamId: string;
   results: Map<string, CopyResult>;
+  /** Since when (ms) its desired state may differ from what it acknowledged; undefined: not since. */
+  behindSince: number | undefined;
 };
+
+/** What the per-cluster metrics say of one cluster whose stream this replica holds. */
+export interface HeldClusterFacts {
+  readonly cluster: string;
+  /** Desired copies by outcome (all four always present). */
+  readonly copies: Readonly<Record<CopyOutcomeName, number>>;
+  /** Copies no longer desired that the agent could not delete (PruneFailed). */
+  readonly notPruned: number;
+  /**
+   * Seconds since the cluster's desired state first differed from what its agent acknowledged
+   * (edits that followed do not restart the count); 0 when up to date, or when distribution is off.
+   */
+  readonly behindSeconds: number;
+}
 
 /**
  * Keeps, per cluster whose agent this replica serves, what status should say, and hands it to the
@@ -77,6 +93,7 @@ export class ClusterStatusReporter {
           ackedDigest: undefined,
           results: new Map(),
           lastRejected: undefined,
+          behindSince: now,
         });
         break;
       case 'disconnected': {
@@ -107,6 +124,7 @@ export class ClusterStatusReporter {
         if (event.type === 'acked') {
           agent.ackedVersion = event.version;
           agent.ackedDigest = event.snapshot.digest;
+          if (agent.ackedDigest === this.#o.cache.get(event.cluster)?.digest) agent.behindSince = undefined;
           this.#merge(agent, event.results, event.snapshot.copies);
         }
         if (event.type === 'reported') this.#merge(agent, event.results, undefined);
@@ -129,8 +147,11 @@ export class ClusterStatusReporter {
    */
   onState(state: DesiredState, touched?: ReadonlySet<string>): void {
     const clusters = touched ?? this.#agents.keys();
+    const now = this.#o.clock.now();
     for (const cluster of [...clusters]) {
-      if (!this.#agents.has(cluster)) continue;
+      const agent = this.#agents.get(cluster);
+      if (agent === undefined) continue;
+      if (agent.connected) agent.behindSince ??= now;
       if (!state.clusters.has(cluster)) {
         this.#agents.delete(cluster);
         this.#conditions.delete(cluster);
@@ -179,17 +200,32 @@ export class ClusterStatusReporter {
     return n;
   }
 
-  /** Copies by outcome over every connected cluster (the metrics gauge). */
-  copiesByOutcome(): Record<string, number> {
-    const totals: Record<string, number> = { Applied: 0, Failed: 0, Conflict: 0, Pending: 0 };
+  /**
+   * The facts of every cluster whose stream this replica holds, read at scrape time: one pass
+   * over each cluster's desired copies (what status counts, without building it).
+   */
+  heldClusters(): HeldClusterFacts[] {
+    const now = this.#o.clock.now();
+    const facts: HeldClusterFacts[] = [];
     for (const [cluster, agent] of this.#agents) {
       if (!agent.connected) continue;
-      for (const copy of this.#o.cache.get(cluster)?.copies.values() ?? []) {
-        const outcome = copyOutcome(agent.results.get(copy.key), copy.hash);
-        totals[outcome] = (totals[outcome] ?? 0) + 1;
+      const snapshot = this.#o.cache.get(cluster);
+      const copies = emptyCounts();
+      for (const copy of snapshot?.copies.values() ?? []) {
+        copies[copyOutcome(agent.results.get(copy.key), copy.hash)] += 1;
       }
+      let notPruned = 0;
+      for (const result of agent.results.values()) {
+        if (result.code === ErrorCode.PruneFailed && snapshot?.copies.has(result.key) !== true)
+          notPruned += 1;
+      }
+      const upToDate = snapshot !== undefined && agent.ackedDigest === snapshot.digest;
+      if (upToDate || !this.#o.distributionEnabled) agent.behindSince = undefined;
+      else agent.behindSince ??= now;
+      const behindSeconds = agent.behindSince === undefined ? 0 : Math.max(0, now - agent.behindSince) / 1000;
+      facts.push({ cluster, copies, notPruned, behindSeconds });
     }
-    return totals;
+    return facts;
   }
 
   #merge(
@@ -243,6 +279,10 @@ export class ClusterStatusReporter {
     }
     this.#o.onCopyOutcomes(cluster, outcomes);
   }
+}
+
+function emptyCounts(): Record<CopyOutcomeName, number> {
+  return { Applied: 0, Failed: 0, Conflict: 0, Pending: 0 };
 }
 
 /** The Event a copy's result deserves: failures, conflicts and warnings; plain success none. */
