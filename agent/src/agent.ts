@@ -57,7 +57,7 @@ class AgentRuntime implements SessionHandler {
   readonly #clock: Clock;
   readonly #kinds: KindRegistry;
   readonly #rest: KubeRest;
-  readonly #metrics = new AgentMetrics();
+  readonly #metrics: AgentMetrics;
   readonly #controller = new AbortController();
   readonly #versions: VersionApplier;
   readonly #reporter: ResultReporter;
@@ -76,6 +76,7 @@ class AgentRuntime implements SessionHandler {
     this.#options = options;
     this.#logger = forCluster(options.logger ?? createLogger({ name: 'kuberelay-agent' }), options.cluster);
     this.#clock = options.clock ?? systemClock;
+    this.#metrics = new AgentMetrics(options.cluster);
     this.#kinds = createKindRegistry(options.kinds ?? DEFAULT_KINDS);
     this.#identity = options.identity;
     const election = options.leaderElection;
@@ -116,6 +117,7 @@ class AgentRuntime implements SessionHandler {
       resyncIntervalMs: options.resyncIntervalMs,
       onWrite: (verb) => this.#metrics.recordWrite(verb),
       onDriftRepaired: () => this.#metrics.recordDriftRepair(),
+      onPruneFailed: () => this.#metrics.recordPruneFailure(),
       onResult: (result) => this.#reporter.changed(result.key),
       onHeld: (version) => this.#metrics.setAckedVersion(version),
     });
@@ -141,6 +143,8 @@ class AgentRuntime implements SessionHandler {
     }
     const group = this.#group;
     if (group !== undefined) this.#metrics.leadingWith(() => group.leading);
+    // #identity is replaced when the credentials Secret is reloaded: read it at scrape time.
+    this.#metrics.certificateWith(() => this.#identity?.certificate?.notAfter);
     let resolveLost: (reason: string) => void = () => {};
     const leadershipLost = new Promise<string>((resolve) => {
       resolveLost = resolve;

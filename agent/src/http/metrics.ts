@@ -4,18 +4,24 @@ import { Outcome } from '../apply/copyResult.js';
 
 /**
  * The agent's Prometheus metrics, in a registry of its own (not prom-client's global one), so
- * several agents in one process (tests) never share counters.
+ * several agents in one process (tests) never share counters. Every series carries the agent's
+ * `cluster`: the workload clusters' metrics usually meet in one place (federation, remote write,
+ * Thanos), and the shipped alerts and dashboard group by it; the agent knows its name from its
+ * registration, so no chart value can get it wrong.
  */
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly #writes: Counter<'verb'>;
   readonly #driftRepairs: Counter;
+  readonly #pruneFailures: Counter;
   readonly #connected: Gauge;
   readonly #ackedVersion: Gauge;
   #countCopies: () => ReadonlyMap<Outcome, number> = () => new Map();
   #leading: () => boolean = () => true;
+  #certificateNotAfter: () => number | undefined = () => undefined;
 
-  constructor() {
+  constructor(cluster: string) {
+    this.registry.setDefaultLabels({ cluster });
     this.#writes = new Counter({
       name: 'kuberelay_agent_writes_total',
       help: 'Writes to the workload API server, by verb. Zero growth in steady state.',
@@ -26,6 +32,22 @@ export class AgentMetrics {
       name: 'kuberelay_agent_drift_repairs_total',
       help: 'Copies changed or deleted in the workload cluster that the agent reverted.',
       registers: [this.registry],
+    });
+    this.#pruneFailures = new Counter({
+      name: 'kuberelay_agent_prune_failures_total',
+      help: 'Deletes of copies no longer wanted that failed (each attempt; they are retried).',
+      registers: [this.registry],
+    });
+    const notAfter = () => this.#certificateNotAfter();
+    new Gauge({
+      name: 'kuberelay_agent_certificate_expiry_timestamp_seconds',
+      help: 'When the client certificate the agent presents expires (seconds since the epoch); absent while it has none.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const at = notAfter();
+        if (at !== undefined) this.set(at / 1000);
+      },
     });
     const countCopies = () => this.#countCopies();
     new Gauge({
@@ -68,6 +90,10 @@ export class AgentMetrics {
     this.#driftRepairs.inc();
   }
 
+  recordPruneFailure(): void {
+    this.#pruneFailures.inc();
+  }
+
   setConnected(connected: boolean): void {
     this.#connected.set(connected ? 1 : 0);
   }
@@ -79,6 +105,11 @@ export class AgentMetrics {
   /** Where the leader gauge reads whether this replica leads, at scrape time. */
   leadingWith(leading: () => boolean): void {
     this.#leading = leading;
+  }
+
+  /** Where the certificate gauge reads the client certificate's notAfter (ms), at scrape time. */
+  certificateWith(notAfter: () => number | undefined): void {
+    this.#certificateNotAfter = notAfter;
   }
 
   /** Where the copies gauge reads its counts at scrape time. */

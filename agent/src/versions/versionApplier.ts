@@ -37,6 +37,8 @@ export interface VersionApplierOptions {
   readonly resyncIntervalMs: number | undefined;
   readonly onWrite: (verb: WriteVerb) => void;
   readonly onDriftRepaired: () => void;
+  /** A copy no longer wanted could not be deleted (each failed attempt; metrics). */
+  readonly onPruneFailed: () => void;
   /** A copy's result changed between versions. */
   readonly onResult: (result: AgentCopyResult) => void;
   /** The version the agent now holds (metrics). */
@@ -278,6 +280,7 @@ export class VersionApplier {
       const entry = this.#inventory.get(result.key);
       if (result.state === 'failed') {
         failed += 1;
+        this.#o.onPruneFailed();
         this.#notePruneResult({
           key: result.key,
           hash: entry?.hash ?? '',

@@ -96,7 +96,7 @@ describe('agent on a real API server', () => {
     await sleep(4_000);
     expect(await writes(agent)).toEqual(before);
     expect((await mustGet(path)).metadata.resourceVersion).toBe(settled.metadata.resourceVersion);
-    expect(await metric(agent, 'kuberelay_agent_copies{outcome="Applied"}')).toBe(1);
+    expect(await metric(agent, 'kuberelay_agent_copies', { outcome: 'Applied' })).toBe(1);
     expect(await metric(agent, 'kuberelay_agent_connected')).toBe(1);
     expect(await metric(agent, 'kuberelay_agent_acked_version')).toBe(ack.version);
     expect((await fetch(`http://127.0.0.1:${agent.httpPort}/readyz`)).status).toBe(200);

@@ -17,6 +17,7 @@ import { createCsr } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
 import { afterEach, beforeAll, inject } from 'vitest';
 import { attachLab, type Lab } from '../lab/lab.js';
+import { sampleValue } from '../support/exposition.js';
 import { createTestPki, RelayTestServer, signClientCsr, type TestPki } from './relayTestServer.js';
 
 // What the agent's end-to-end tests share: the agent against a real kube-apiserver (lab
@@ -103,17 +104,21 @@ export async function stateFile(): Promise<string> {
   return join(await mkdtemp(join(tmpdir(), 'agent-e2e-')), 'state.json');
 }
 
-export async function metric(agent: Agent, line: string): Promise<number> {
+/** A sample of the agent's /metrics, by name and labels (besides the `cluster` every series has). */
+export async function metric(
+  agent: Agent,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${agent.httpPort}/metrics`)).text();
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? Number.NaN : Number(found.slice(line.length + 1));
+  return sampleValue(text, name, labels, ['cluster']);
 }
 
 export async function writes(agent: Agent): Promise<{ create: number; update: number; delete: number }> {
   return {
-    create: await metric(agent, 'kuberelay_agent_writes_total{verb="create"}'),
-    update: await metric(agent, 'kuberelay_agent_writes_total{verb="update"}'),
-    delete: await metric(agent, 'kuberelay_agent_writes_total{verb="delete"}'),
+    create: await metric(agent, 'kuberelay_agent_writes_total', { verb: 'create' }),
+    update: await metric(agent, 'kuberelay_agent_writes_total', { verb: 'update' }),
+    delete: await metric(agent, 'kuberelay_agent_writes_total', { verb: 'delete' }),
   };
 }
 
