@@ -1,7 +1,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isNotFound, KubeRest } from '@kuberelay/shared/kube';
+import { KUBERNETES_CLUSTER } from '@kuberelay/shared';
+import { isNotFound, KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { bin, relayctl, waitUntil } from '../demo/relayProcesses.js';
@@ -9,7 +10,12 @@ import { attachLab, type Lab } from '../lab/lab.js';
 import { waitForLogLine } from '../lab/logLines.js';
 import { freePort } from '../lab/ports.js';
 import { type ManagedProcess, startProcess } from '../lab/processes.js';
+import { ScriptedAgent } from '../mgmt-server/fakeAgent.js';
+import { missingMetrics } from '../observability/metricsCoverage.js';
+import { dashboardQueries, RULE_FILES, ruleQueries } from '../observability/shippedQueries.js';
+import { issueAgentTls } from '../support/agentTls.js';
 import { referenceExample } from '../support/examples.js';
+import { parseExposition, sampleValue } from '../support/exposition.js';
 import { createOrReplace, type Obj, pathOf } from '../support/objects.js';
 import { unique } from '../support/testing.js';
 import { release } from './helm.js';
@@ -22,6 +28,7 @@ import { release } from './helm.js';
 // the processes hold exactly the chart's RBAC. Then the reference example is distributed through
 // them, and `relayctl check` must say every cluster is connected and up to date. Last, a `helm
 // upgrade` with the agents connected and the rollout it causes must leave every copy untouched.
+// Last, the metrics the chart's dashboard and alerts read must be in the processes' /metrics.
 
 const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
 
@@ -90,6 +97,8 @@ function program(container: Container): string {
 let lab: Lab;
 let namespace: string;
 const processes: ManagedProcess[] = [];
+/** Set by the first test: where the processes listen (the second scrapes them). */
+const ports = { grpc: 0, serverHttp: 0, agentHttp: new Map<string, number>() };
 const say = (m: string) => process.stderr.write(`chart processes: ${m}\n`);
 const { gateway, upstream, route } = referenceExample();
 const sources = () =>
@@ -139,6 +148,8 @@ describe('the processes the chart describes', () => {
     const dir = await mkdtemp(join(tmpdir(), 'kuberelay-chart-run-'));
     // Known before the install, since the chart announces it (mgmtServer.agentAddress).
     const grpcPort = await freePort();
+    ports.grpc = grpcPort;
+    ports.serverHttp = await freePort();
     say(`helm install kuberelay (mgmtServer) into mgmt/${namespace}`);
     await release('install', { kubeconfig, context: 'mgmt', namespace }, [
       '--set',
@@ -162,7 +173,10 @@ describe('the processes the chart describes', () => {
         command: process.execPath,
         args: [
           program(container),
-          ...labArgs(container, { '--grpc-listen': `127.0.0.1:${grpcPort}`, '--http-listen': '127.0.0.1:0' }),
+          ...labArgs(container, {
+            '--grpc-listen': `127.0.0.1:${grpcPort}`,
+            '--http-listen': `127.0.0.1:${ports.serverHttp}`,
+          }),
           `--kubeconfig=${serverIdentity}`,
           '--context=mgmt',
         ],
@@ -199,6 +213,7 @@ describe('the processes the chart describes', () => {
         user: `system:serviceaccount:${namespace}:${agent.serviceAccount}`,
       });
       const log = join(dir, `agent-${cluster}.log`);
+      ports.agentHttp.set(cluster, await freePort());
       processes.push(
         startProcess({
           name: `chart-agent-${cluster}`,
@@ -206,7 +221,7 @@ describe('the processes the chart describes', () => {
           args: [
             program(agent.container),
             ...labArgs(agent.container, {
-              '--http-listen': '127.0.0.1:0',
+              '--http-listen': `127.0.0.1:${ports.agentHttp.get(cluster)}`,
               '--state-file': join(dir, cluster, 'state.json'),
             }),
             `--kubeconfig=${identity}`,
@@ -276,7 +291,80 @@ describe('the processes the chart describes', () => {
     say(`check green ${Date.now() - stopped} ms after the old server stopped`);
     expect(await copyVersions(copies)).toEqual(before);
   }, 300_000);
+
+  it('expose every metric the shipped dashboard and alerts read, with their labels, and tell the truth', async () => {
+    const mgmt = new KubeRest(lab.kubeConfig('mgmt'));
+    // A NACK, the one labelled series no healthy fleet has: a scripted agent of a cluster
+    // registered for the purpose rejects the version it is sent.
+    const probe = 'nack-probe';
+    await mgmt.request({
+      method: 'POST',
+      path: resourcePath({ ...KUBERNETES_CLUSTER, namespace }),
+      body: {
+        apiVersion: `${KUBERNETES_CLUSTER.group}/${KUBERNETES_CLUSTER.version}`,
+        kind: KUBERNETES_CLUSTER.kind,
+        metadata: { name: probe, namespace },
+        spec: {},
+      },
+    });
+    const scripted = new ScriptedAgent({
+      port: ports.grpc,
+      tls: await issueAgentTls(mgmt, namespace, probe),
+    });
+    try {
+      scripted.hello(probe);
+      await waitUntil('a version for the scripted agent', 20_000, async () => scripted.deltas().length > 0);
+      scripted.send({
+        $case: 'nack',
+        value: {
+          version: scripted.deltas()[0]?.version ?? 0,
+          reason: 2,
+          message: 'e2e: rejected on purpose',
+        },
+      });
+      await waitUntil('the NACK counted', 20_000, async () =>
+        (await scrape(ports.serverHttp)).includes(`kuberelay_mgmt_nacks_total{cluster="${probe}"`),
+      );
+    } finally {
+      scripted.close();
+      await mgmt
+        .request({ method: 'DELETE', path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: probe }) })
+        .catch(() => undefined);
+    }
+
+    const server = await scrape(ports.serverHttp);
+    const agents = await Promise.all(WORKLOADS.map((c) => scrape(ports.agentHttp.get(c) ?? 0)));
+    const queries = [
+      ...dashboardQueries(),
+      ...ruleQueries(RULE_FILES['mgmt-server']),
+      ...ruleQueries(RULE_FILES.agent),
+    ];
+    expect(missingMetrics(queries, [server, ...agents])).toEqual([]);
+
+    // And what they say is so: both clusters connected, their three copies applied, up to date.
+    for (const [i, cluster] of WORKLOADS.entries()) {
+      expect(sampleValue(server, 'kuberelay_mgmt_cluster_connected', { cluster })).toBe(1);
+      expect(sampleValue(server, 'kuberelay_mgmt_cluster_copies', { cluster, outcome: 'Applied' })).toBe(3);
+      expect(sampleValue(server, 'kuberelay_mgmt_cluster_copies', { cluster, outcome: 'Pending' })).toBe(0);
+      expect(sampleValue(server, 'kuberelay_mgmt_cluster_behind_seconds', { cluster })).toBe(0);
+      const agent = agents[i] ?? '';
+      expect(sampleValue(agent, 'kuberelay_agent_connected', { cluster })).toBe(1);
+      expect(sampleValue(agent, 'kuberelay_agent_copies', { cluster, outcome: 'Applied' })).toBe(3);
+      const expiry = sampleValue(agent, 'kuberelay_agent_certificate_expiry_timestamp_seconds', { cluster });
+      expect(expiry * 1000).toBeGreaterThan(Date.now());
+    }
+    expect(sampleValue(server, 'kuberelay_mgmt_ready')).toBe(1);
+    const ca = sampleValue(server, 'kuberelay_mgmt_certificate_expiry_timestamp_seconds', {
+      certificate: 'relay-ca',
+    });
+    expect(ca * 1000).toBeGreaterThan(Date.now() + 300 * 86_400_000);
+    // The probe's stream ended once it held its cluster: a drop, counted under the code it ended with.
+    const drops = parseExposition(server).filter((s) => s.name === 'kuberelay_mgmt_stream_disconnects_total');
+    expect(drops.reduce((n, s) => n + s.value, 0)).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 });
+
+const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
 /** relayctl check's verdict for this test's namespace. */
 async function isGreen(kubeconfig: string): Promise<boolean> {

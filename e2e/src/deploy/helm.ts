@@ -1,30 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../lab/paths.js';
+import { goTool } from '../support/goTools.js';
 import { chartDir } from './chartValues.js';
 
 const run = promisify(execFile);
 
-let cached: string | undefined;
-
-/**
- * The helm binary: $KUBERELAY_HELM (./dev sets it), else the one e2e/tools/build-helm.sh caches,
- * building it first when missing (minutes, with progress on stderr).
- */
-export function helmBinary(): string {
-  if (cached !== undefined) return cached;
-  const fromEnv = process.env.KUBERELAY_HELM;
-  cached =
-    fromEnv !== undefined && fromEnv !== ''
-      ? fromEnv
-      : execFileSync('bash', [join(repoRoot, 'e2e', 'tools', 'build-helm.sh')], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        }).trim();
-  return cached;
-}
+/** The helm binary (support/goTools.ts: $KUBERELAY_HELM, else built and cached). */
+export const helmBinary = (): string => goTool('helm');
 
 /** A failed helm command: its arguments and what it printed on stderr. */
 export class HelmError extends Error {

@@ -1,20 +1,9 @@
 import type { MgmtServer, MgmtServerOptions } from '@kuberelay/mgmt-server';
-import {
-  KUBERNETES_CLUSTER,
-  type KubeObject,
-  type KubernetesClusterStatus,
-  RELAY_CA_SECRET,
-  RelayCaKey,
-} from '@kuberelay/shared';
+import { KUBERNETES_CLUSTER, type KubeObject, type KubernetesClusterStatus } from '@kuberelay/shared';
 import { type KubeRest, resourcePath } from '@kuberelay/shared/kube';
-import {
-  type CertificateAndKey,
-  clusterSpiffeId,
-  clusterUidUri,
-  createCsr,
-  signCsr,
-} from '@kuberelay/shared/pki';
+import type { CertificateAndKey } from '@kuberelay/shared/pki';
 import { pino } from 'pino';
+import { issueAgentTls } from '../support/agentTls.js';
 import { example } from '../support/examples.js';
 import { useMgmtLab } from '../support/mgmtLab.js';
 import { startTestServer } from '../support/testing.js';
@@ -24,9 +13,6 @@ import { type AgentTls, ScriptedAgent } from './fakeAgent.js';
 // stopped after each test, registered clusters and scripted agents with certificates.
 
 const logger = pino({ level: process.env.MGMT_TEST_LOG ?? 'silent' });
-
-const secretText = (data: Record<string, string> | undefined, key: string) =>
-  Buffer.from(data?.[key] ?? '', 'base64').toString('utf8');
 
 /** deploy/examples/config-distro.yaml, with its sources in `namespace` instead of gloo-mesh. */
 export function referenceExampleIn(namespace: string): KubeObject[] {
@@ -70,40 +56,9 @@ export function useMgmtServerLab() {
     return cluster;
   }
 
-  /**
-   * A client certificate for `cluster` as Bootstrap would issue it (signed with the relay CA the
-   * server created in `namespace`, for the cluster's current uid), or one signed by `rogueCa`.
-   * mtls.test.ts covers Bootstrap itself.
-   */
-  async function clientTls(
-    namespace: string,
-    cluster: string,
-    rogueCa?: CertificateAndKey,
-  ): Promise<AgentTls> {
-    const secret = await m.rest.request<{ data?: Record<string, string> }>({
-      method: 'GET',
-      path: `/api/v1/namespaces/${namespace}/secrets/${RELAY_CA_SECRET}`,
-    });
-    const kc = await m.rest.request<{ metadata: { uid: string } }>({
-      method: 'GET',
-      path: resourcePath({ ...KUBERNETES_CLUSTER, namespace, name: cluster }),
-    });
-    const ca = rogueCa ?? {
-      certPem: secretText(secret.data, RelayCaKey.cert),
-      keyPem: secretText(secret.data, RelayCaKey.key),
-    };
-    const { csrPem, keyPem } = await createCsr({ commonName: cluster });
-    const certPem = await signCsr({
-      ca,
-      csrPem,
-      commonName: cluster,
-      usage: 'client',
-      uris: [clusterSpiffeId(cluster), clusterUidUri(kc.metadata.uid)],
-      validityMs: 86_400_000,
-      now: Date.now(),
-    });
-    return { caPem: secretText(secret.data, RelayCaKey.bundle), keyPem, certPem };
-  }
+  /** A client certificate for `cluster` and the trust bundle (support/agentTls.ts). */
+  const clientTls = (namespace: string, cluster: string, rogueCa?: CertificateAndKey): Promise<AgentTls> =>
+    issueAgentTls(m.rest, namespace, cluster, rogueCa);
 
   async function startServer(
     namespace: string,
