@@ -38,7 +38,9 @@ describe('fleet metrics', () => {
     expect(text).not.toContain('kuberelay_mgmt_cluster_copies{cluster="b"');
     expect(text).toContain('kuberelay_mgmt_cluster_behind_seconds{cluster="a"} 2.5');
     expect(text).toContain('kuberelay_mgmt_copies{outcome="Failed"} 1');
-    expect(text).toContain('kuberelay_mgmt_certificate_expiry_timestamp_seconds{certificate="relay-ca"} 86400');
+    expect(text).toContain(
+      'kuberelay_mgmt_certificate_expiry_timestamp_seconds{certificate="relay-ca"} 86400',
+    );
     expect(text).toContain('kuberelay_mgmt_ready 1');
   });
 
