@@ -312,6 +312,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     grpcAddress: options.agentAddress ?? advertised(grpcListen, grpc.port),
     httpAddress: advertised(httpListen, http.port),
     kinds,
+    classMapping,
     clock,
     logger: logger.child({ component: 'lease' }),
     signal: background.signal,

@@ -7,6 +7,7 @@ export {
   DEFAULT_CLASS_MAPPING,
   type GatewayClassMapping,
 } from './copy/buildCopy.js';
+export { formatClassMapping, parseClassMapping } from './copy/classMapping.js';
 export { deepFreeze, setIn } from './copy/immutable.js';
 export {
   formatPath,

@@ -1,12 +1,5 @@
 import { isIP } from 'node:net';
-import {
-  ErrorCode,
-  type GatewayClassMapping,
-  isDnsSubdomain,
-  RelayError,
-  type Result,
-  resultFrom,
-} from '@kuberelay/shared';
+import { ErrorCode, RelayError, type Result, resultFrom } from '@kuberelay/shared';
 
 // Defaults of the management server's flags and the parsers of single flag values: pure, each
 // error naming its flag. Apart from parseFlags.ts so the flag table reads as a table.
@@ -63,31 +56,8 @@ export function parseLimit(flag: LimitFlag, value: string | undefined, fallback:
   );
 }
 
-/**
- * `from=to[,from=to...]`, e.g. `gloo-gateway-distribute=gloo-gateway`. The given mapping replaces
- * the default one; an empty value turns the GatewayClass swap off.
- */
-export function parseClassMapping(value: string): Result<GatewayClassMapping> {
-  const errors: RelayError[] = [];
-  const mapping: Record<string, string> = {};
-  for (const entry of value.split(',').map((e) => e.trim())) {
-    if (entry === '') continue;
-    const [from = '', to = '', ...rest] = entry.split('=').map((p) => p.trim());
-    if (rest.length > 0 || !isDnsSubdomain(from) || !isDnsSubdomain(to)) {
-      errors.push(
-        configError(
-          `--gateway-class-mapping entry "${entry}" must be <source class>=<workload class>, both GatewayClass names`,
-          'gateway-class-mapping',
-        ),
-      );
-    } else if (from in mapping) {
-      errors.push(configError(`--gateway-class-mapping maps "${from}" twice`, 'gateway-class-mapping'));
-    } else {
-      mapping[from] = to;
-    }
-  }
-  return resultFrom(errors, () => Object.freeze(mapping));
-}
+// --gateway-class-mapping is parsed by shared's parseClassMapping: the Lease carries the same text.
+export { parseClassMapping } from '@kuberelay/shared';
 
 /** `Gate=true|false[,...]`, the Kubernetes feature-gate syntax. */
 export function parseFeatureGates(value: string): Result<ReadonlyMap<FeatureGate, boolean>> {

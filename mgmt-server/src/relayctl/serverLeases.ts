@@ -36,6 +36,8 @@ export interface ServerReplica {
   readonly sharedWith: string | undefined;
   /** The distributable kinds the replica announces (undefined: none, or an unreadable value). */
   readonly kinds: readonly KindInfo[] | undefined;
+  /** Its --gateway-class-mapping as announced (undefined: an older server that does not say). */
+  readonly classMapping: string | undefined;
 }
 
 /** The server Leases among `leases` (others in the namespace are ignored), sorted by pod. */
@@ -58,6 +60,8 @@ export function serverReplicas(leases: readonly LeaseObject[], now: Date): Serve
         mgmtCluster: nonEmpty(annotations[MGMT_CLUSTER_ANNOTATION]),
         sharedWith: nonEmpty(annotations[RegistrationAnnotation.sharedWith]),
         kinds: kindsOf(annotations[RegistrationAnnotation.kinds]),
+        // Not nonEmpty: an empty mapping (no swap) is a value.
+        classMapping: annotations[RegistrationAnnotation.gatewayClassMapping]?.trim(),
       };
     })
     .sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));

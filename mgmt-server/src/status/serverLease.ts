@@ -1,7 +1,9 @@
 import {
   type Clock,
   createBackoff,
+  formatClassMapping,
   formatKindsAnnotation,
+  type GatewayClassMapping,
   type KindInfo,
   type Logger,
   RegistrationAnnotation,
@@ -23,6 +25,8 @@ export interface ServerLeaseOptions {
   readonly httpAddress: string;
   /** The distributable kinds (--kinds): relayctl status lists the sources of these. */
   readonly kinds: readonly KindInfo[];
+  /** The GatewayClass swap (--gateway-class-mapping): relayctl plan renders copies with it. */
+  readonly classMapping: GatewayClassMapping;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -87,6 +91,7 @@ export class ServerLease {
           [RegistrationAnnotation.grpcAddress]: this.#o.grpcAddress,
           [RegistrationAnnotation.httpAddress]: this.#o.httpAddress,
           [RegistrationAnnotation.kinds]: formatKindsAnnotation(this.#o.kinds),
+          [RegistrationAnnotation.gatewayClassMapping]: formatClassMapping(this.#o.classMapping),
           // null removes it (merge patch) once the other process is gone.
           [RegistrationAnnotation.sharedWith]: this.#sharedWith ?? null,
         },

@@ -85,6 +85,8 @@ export const RegistrationAnnotation = {
   httpAddress: 'kuberelay.dev/http-address',
   /** On server Leases: the server's distributable kinds (its --kinds), see formatKindsAnnotation. */
   kinds: 'kuberelay.dev/kinds',
+  /** On server Leases: the server's --gateway-class-mapping (formatClassMapping), for relayctl plan. */
+  gatewayClassMapping: 'kuberelay.dev/gateway-class-mapping',
   /**
    * On server Leases: another live process renews this Lease too (two servers started with one
    * --pod-name); its instance. relayctl check shows it as an error.
