@@ -11,6 +11,8 @@ export interface CliIo {
   readonly now: () => Date;
   /** GET `url` with a short deadline: the HTTP status, or the reason it could not be reached. */
   readonly probeHttp: (url: string) => Promise<HttpProbe>;
+  /** Reads a file a command was given (`-`: stdin); the file system when not set. */
+  readonly readInput?: (path: string) => Promise<string>;
 }
 
 export type HttpProbe =

@@ -14,6 +14,7 @@ const ALLOWED_PACKAGES = [
   '@kuberelay/shared/kube',
   '@kuberelay/shared/pki',
   '@kubernetes/client-node',
+  'diff',
   'yaml',
   'vitest',
 ];

@@ -6,6 +6,7 @@ import { createCommandContext } from './commandContext.js';
 import { deregisterCommand } from './deregister.js';
 import { GLOBAL_FLAGS_HELP, parseCommandLine, splitCommand, wantsHelp } from './flags.js';
 import { DEFAULT_INVOCATION, type Invocation, nameProgram, versionLine } from './invocation.js';
+import { planCommand } from './plan.js';
 import { registerCommand } from './register.js';
 import { rotateCaCommand } from './rotateCa.js';
 import { statusCommand } from './status.js';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   rotateCaCommand,
   checkCommand,
   statusCommand,
+  planCommand,
 ];
 
 export function topUsage(): string {

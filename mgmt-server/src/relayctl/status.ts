@@ -1,6 +1,5 @@
-import { Annotation, DEFAULT_KINDS, groupKindOf, type KindInfo, type KubeObject } from '@kuberelay/shared';
-import type { ResourceRef } from '@kuberelay/shared/kube';
-import { CliError, CliErrorCode, ExitCode, isForbidden, oneLine, UsageError } from './cliErrors.js';
+import { Annotation, groupKindOf, type KindInfo } from '@kuberelay/shared';
+import { CliError, CliErrorCode, ExitCode, isForbidden, oneLine } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';
 import { OutputFormat, type ParsedCommandLine, requirePositionals } from './flags.js';
@@ -10,12 +9,10 @@ import {
   eventsRef,
   type KubernetesClusterObject,
   kubernetesClusterRef,
-  type LeaseObject,
-  leaseRef,
 } from './kubeResources.js';
+import { listKind, parseTarget, readReplicas, resolveKind } from './mgmtReads.js';
 import { renderJson } from './render.js';
 import { probeReplicas, withVerifiedConnection } from './replicaLiveness.js';
-import { type DiscoveredKinds, discoverKinds, type ServerReplica, serverReplicas } from './serverLeases.js';
 import {
   buildSourceStatuses,
   orphanedCopies,
@@ -78,42 +75,9 @@ Flags:
   run: runStatus,
 };
 
-/** The kind a KIND argument names, or undefined. */
-export function findKind(word: string, kinds: readonly KindInfo[] = DEFAULT_KINDS): KindInfo | undefined {
-  const w = word.toLowerCase();
-  return kinds.find((k) => {
-    const names = [k.kind.toLowerCase(), k.plural];
-    return names.some((n) => n === w || `${n}.${k.group}` === w);
-  });
-}
-
-/** KIND/NAME as written; checked before anything is read, so a typo costs no API call. */
-function parseTarget(arg: string | undefined): { kindWord: string; name: string } | undefined {
-  if (arg === undefined) return undefined;
-  const slash = arg.indexOf('/');
-  const kindWord = slash < 0 ? arg : arg.slice(0, slash);
-  const name = slash < 0 ? '' : arg.slice(slash + 1);
-  if (name === '' || name.includes('/')) {
-    throw new UsageError(`expected KIND/NAME, e.g. httproute/my-route, not "${arg}"`, { command: 'status' });
-  }
-  return { kindWord, name };
-}
-
-/** The kind KIND names among the kinds the server distributes. */
-function resolveKind(kindWord: string, kinds: readonly KindInfo[]): KindInfo {
-  const kind = findKind(kindWord, kinds);
-  if (!kind) {
-    throw new UsageError(
-      `"${kindWord}" is not a distributable kind (one of: ${kinds.map((k) => k.kind).join(', ')})`,
-      { command: 'status' },
-    );
-  }
-  return kind;
-}
-
 async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promise<number> {
   const [arg] = requirePositionals(parsed, 'status', ['KIND/NAME'], { optional: 1 });
-  const written = parseTarget(arg);
+  const written = parseTarget(arg, 'status');
   const sourceNamespace = parsed.strings['source-namespace'];
   const { io, globals } = ctx;
   const kube = ctx.mgmt();
@@ -123,7 +87,7 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
   const target =
     written === undefined
       ? undefined
-      : { kind: resolveKind(written.kindWord, announced.kinds), name: written.name };
+      : { kind: resolveKind(written.kindWord, announced.kinds, 'status'), name: written.name };
   const kinds = target ? [target.kind] : announced.kinds;
 
   const [listed, clusters] = await Promise.all([
@@ -187,61 +151,6 @@ async function runStatus(ctx: CommandContext, parsed: ParsedCommandLine): Promis
     io.stderr(`(not installed in the management cluster, skipped: ${skippedKinds.join(', ')})\n`);
   }
   return ExitCode.ok;
-}
-
-/**
- * The server replicas (their Leases) and the kinds they announce; the default kinds and no
- * replicas when the Leases cannot be read (then every status is taken as written).
- */
-async function readReplicas(
-  kube: KubeClient,
-  namespace: string,
-  now: Date,
-): Promise<{ announced: DiscoveredKinds; replicas: readonly ServerReplica[] | undefined }> {
-  try {
-    const leases = await kube.list<LeaseObject>(
-      leaseRef(namespace),
-      `listing the server Leases in ${namespace}`,
-    );
-    const replicas = serverReplicas(leases, now);
-    return { announced: discoverKinds(replicas), replicas };
-  } catch (error) {
-    if (!isForbidden(error)) throw error;
-    return {
-      announced: {
-        kinds: DEFAULT_KINDS,
-        from: 'default',
-        note: `the server Leases in ${namespace} cannot be read (${oneLine(error)}); showing the default kinds`,
-      },
-      replicas: undefined,
-    };
-  }
-}
-
-/** The objects of one kind, or undefined when the kind is not served (CRD not installed). */
-async function listKind(
-  kube: KubeClient,
-  kind: KindInfo,
-  namespace: string | undefined,
-): Promise<{ kind: KindInfo; objects: readonly KubeObject[] | undefined }> {
-  const ref: ResourceRef = {
-    group: kind.group,
-    version: kind.version,
-    plural: kind.plural,
-    namespace: kind.namespaced ? namespace : undefined,
-  };
-  try {
-    const items = await kube.list<KubeObject>(ref, `listing ${kind.plural}.${kind.group}`);
-    // Lists omit apiVersion and kind on their items.
-    return {
-      kind,
-      objects: items.map((o) => ({ ...o, apiVersion: `${kind.group}/${kind.version}`, kind: kind.kind })),
-    };
-  } catch (error) {
-    if (error instanceof CliError && error.code === CliErrorCode.NotInstalled)
-      return { kind, objects: undefined };
-    throw error;
-  }
 }
 
 function checkTargetFound(
