@@ -4,6 +4,7 @@ import type { CliIo } from './cliIo.js';
 import type { Command } from './command.js';
 import { createCommandContext } from './commandContext.js';
 import { deregisterCommand } from './deregister.js';
+import { explainCommand } from './explain.js';
 import { GLOBAL_FLAGS_HELP, parseCommandLine, splitCommand, wantsHelp } from './flags.js';
 import { DEFAULT_INVOCATION, type Invocation, nameProgram, versionLine } from './invocation.js';
 import { planCommand } from './plan.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   statusCommand,
   planCommand,
+  explainCommand,
 ];
 
 export function topUsage(): string {

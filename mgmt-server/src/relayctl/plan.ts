@@ -1,14 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  Annotation,
-  DEFAULT_CLASS_MAPPING,
-  type GatewayClassMapping,
-  type KindInfo,
-  type KubeObject,
-  parseClassMapping,
-  splitApiVersion,
-} from '@kuberelay/shared';
-import type { ResourceRef } from '@kuberelay/shared/kube';
+import { Annotation, type KindInfo, type KubeObject, splitApiVersion } from '@kuberelay/shared';
 import { parseAllDocuments } from 'yaml';
 import { CliError, CliErrorCode, ExitCode, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
@@ -17,10 +8,10 @@ import { OutputFormat, type ParsedCommandLine, requirePositionals } from './flag
 import type { KubeClient } from './kubeClient.js';
 import { type KubernetesClusterObject, kubernetesClusterRef } from './kubeResources.js';
 import { listKind, parseTarget, readReplicas, resolveKind } from './mgmtReads.js';
+import { discoverSettings, parseWorkloadContexts, readLive, refOf } from './planReads.js';
 import { renderPlan } from './planRender.js';
-import { computePlan, type PlanInput, type PlanSettings } from './planReport.js';
+import { computePlan, type PlanInput } from './planReport.js';
 import { renderJson } from './render.js';
-import { discoverFromLeases, type ServerReplica } from './serverLeases.js';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -100,7 +91,7 @@ async function runPlan(ctx: CommandContext, parsed: ParsedCommandLine): Promise<
       command: 'plan',
     });
   }
-  const workloads = parseWorkloadContexts(parsed.strings['workload-context']);
+  const workloads = parseWorkloadContexts(parsed.strings['workload-context'], 'plan');
   const kube = ctx.mgmt();
   const ns = ctx.globals.namespace;
   const { announced, replicas } = await readReplicas(kube, ns, ctx.io.now());
@@ -145,48 +136,6 @@ async function runPlan(ctx: CommandContext, parsed: ParsedCommandLine): Promise<
     ctx.io.stdout(renderPlan(plan));
   }
   return plan.problems > 0 ? PLAN_PROBLEMS_EXIT : ExitCode.ok;
-}
-
-/** The management cluster's name and the GatewayClass mapping, as the server replicas announce them. */
-function discoverSettings(
-  ctx: CommandContext,
-  replicas: readonly ServerReplica[],
-  kinds: readonly KindInfo[],
-  mgmtFlag: string | undefined,
-): PlanSettings {
-  let mgmtCluster = mgmtFlag;
-  if (mgmtCluster === undefined) {
-    const found = discoverFromLeases(replicas, (r) => r.mgmtCluster, 'management cluster name');
-    if (!found.ok) {
-      throw new CliError({
-        code: CliErrorCode.MissingValue,
-        message: `the management cluster's name is not known (${found.problem}): pass --mgmt-cluster`,
-      });
-    }
-    mgmtCluster = found.value;
-  }
-  let classMapping: GatewayClassMapping = DEFAULT_CLASS_MAPPING;
-  const mapping = discoverFromLeases(replicas, (r) => r.classMapping, 'GatewayClass mapping');
-  const parsedMapping = mapping.ok ? parseClassMapping(mapping.value) : undefined;
-  if (parsedMapping?.ok) classMapping = parsedMapping.value;
-  else ctx.io.stderr('(no server Lease announces its GatewayClass mapping; planning with the default one)\n');
-  return { mgmtCluster, classMapping, kinds };
-}
-
-/** `CLUSTER[=CONTEXT],...` */
-function parseWorkloadContexts(value: string | undefined): ReadonlyMap<string, string> {
-  const contexts = new Map<string, string>();
-  for (const entry of (value ?? '').split(',').map((e) => e.trim())) {
-    if (entry === '') continue;
-    const [cluster = '', context = cluster, ...rest] = entry.split('=').map((p) => p.trim());
-    if (cluster === '' || context === '' || rest.length > 0) {
-      throw new UsageError(`--workload-context entry "${entry}" must be CLUSTER or CLUSTER=CONTEXT`, {
-        command: 'plan',
-      });
-    }
-    contexts.set(cluster, context);
-  }
-  return contexts;
 }
 
 /** The objects of -f: every document (and List item), each of a distributable kind. */
@@ -285,37 +234,4 @@ async function existingSource(
     kind: kind.kind,
     metadata: { ...object.metadata, annotations },
   };
-}
-
-const refOf = (kind: KindInfo, namespace: string | undefined, name: string): ResourceRef => ({
-  group: kind.group,
-  version: kind.version,
-  plural: kind.plural,
-  namespace,
-  name,
-});
-
-/** The objects at the planned copies' places in the listed workload clusters (null: none there). */
-async function readLive(
-  ctx: CommandContext,
-  workloads: ReadonlyMap<string, string>,
-  copies: readonly { cluster: string; key: string; action: string }[],
-  kinds: readonly KindInfo[],
-): Promise<Map<string, Map<string, KubeObject | null>>> {
-  const live = new Map<string, Map<string, KubeObject | null>>();
-  for (const [cluster, context] of workloads) {
-    const keys = copies.filter((c) => c.cluster === cluster && c.action !== 'prune').map((c) => c.key);
-    if (keys.length === 0) continue;
-    const client = ctx.client(context, '--workload-context');
-    const objects = new Map<string, KubeObject | null>();
-    for (const key of keys) {
-      const [group = '', kindName = '', namespace = '', ...name] = key.split('/');
-      const kind = kinds.find((k) => k.group === group && k.kind === kindName);
-      if (kind === undefined) continue;
-      const ref = refOf(kind, namespace === '' ? undefined : namespace, name.join('/'));
-      objects.set(key, (await client.get<KubeObject>(ref, `reading ${key} in ${cluster}`)) ?? null);
-    }
-    live.set(cluster, objects);
-  }
-  return live;
 }

@@ -158,3 +158,21 @@ describe('computePlan', () => {
     expect(text).toContain('Nothing would conflict or fail.');
   });
 });
+
+describe('computePlan leaves out', () => {
+  it("other sources' copies the change does not touch, even when their agent reported a conflict", () => {
+    const p = plan(
+      [gateway('cluster-1/gloo-system', 9090)],
+      [gateway('cluster-1/gloo-system'), route('*/httpbin')],
+      {
+        clusters: [
+          {
+            name: 'cluster-1',
+            status: { copies: [{ key: ROUTE, outcome: 'Conflict', code: 'Conflict', message: 'x' }] },
+          },
+        ],
+      },
+    );
+    expect(actions(p)).toEqual([`cluster-1 ${GW} update`]);
+  });
+});

@@ -202,6 +202,8 @@ function clusterPlan(input: ClusterPlanInput): PlannedCopy[] {
       continue;
     }
     const ours = input.proposedKeys.has(source);
+    // Another source's copy the change leaves as it is: not part of this plan, whatever its state.
+    if (!ours && was !== undefined && was.hash === will.hash && was.overwrite === will.overwrite) continue;
     const live = input.live?.get(key);
     if (live !== undefined) {
       planned.push(

@@ -6,14 +6,15 @@ import { stringify } from 'yaml';
 import { copyOf, referenceExample, upstream } from '../support/examples.js';
 import { type Obj, RelayFixture } from '../support/relayFixture.js';
 
-// relayctl plan against a running relay (server and two agents on the lab): what it says would
-// happen is then applied, and must be what happens: the copies it says are created appear with
-// exactly its rendered content, the updates, the prunes, and the conflict.
+// relayctl plan and explain against a running relay (server and two agents on the lab). What plan
+// says would happen is then applied, and must be what happens: the copies it says are created
+// appear with exactly its rendered content, the updates, the prunes, and the conflict. What
+// explain says of a copy must be so: current, drifted in the field someone edited, an orphan.
 
 let f: RelayFixture;
 let dir: string;
 beforeAll(async () => {
-  f = await RelayFixture.start({ name: 'relayctl-plan' });
+  f = await RelayFixture.start({ name: 'relayctl-plan-explain' });
   dir = await mkdtemp(join(tmpdir(), 'kuberelay-plan-'));
   const { gateway, upstream: up, route } = referenceExample();
   for (const o of [gateway, up, route]) await f.apply(o);
@@ -159,6 +160,140 @@ describe('relayctl plan', () => {
     const missing = await f.relayctl(['plan', 'upstream/nope', '--source-namespace', 'gloo-mesh']);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('Upstream gloo-mesh/nope not found');
+  });
+});
+
+interface ExplainJson {
+  sourceExists: boolean;
+  copies: {
+    cluster: string;
+    key: string;
+    state: string;
+    detail: string;
+    selectedBy: string | null;
+    ackedVersion: string | null;
+    live: string;
+    driftFields: string[];
+    lastWrittenByAgent: string | null;
+  }[];
+}
+async function explainJson(args: readonly string[]): Promise<{ code: number; json: ExplainJson }> {
+  const r = await f.relayctl(['explain', ...args, '-o', 'json']);
+  if (r.code !== 0 && r.code !== 3) throw new Error(`relayctl explain failed (${r.code}): ${r.err}`);
+  return { code: r.code, json: JSON.parse(r.out) as ExplainJson };
+}
+
+describe('relayctl explain', () => {
+  const src = upstream('explained', 'cluster-1/httpbin,cluster-2/httpbin');
+  const key = 'gloo.solo.io/Upstream/httpbin/explained';
+  beforeAll(async () => {
+    await f.apply(src);
+    for (const cluster of ['cluster-1', 'cluster-2'])
+      await f.waitFor(cluster, copyOf(src, 'httpbin'), (o) => o !== undefined, 20_000);
+  });
+
+  it('a source: each copy current, the entry that selected it, what the agent acknowledged and wrote', async () => {
+    const deadline = Date.now() + 20_000;
+    let result = await explainJson([
+      'upstream/explained',
+      '--source-namespace',
+      'gloo-mesh',
+      '--workload-context',
+      'cluster-1,cluster-2',
+    ]);
+    while (result.json.copies.some((c) => c.state !== 'current') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      result = await explainJson([
+        'upstream/explained',
+        '--source-namespace',
+        'gloo-mesh',
+        '--workload-context',
+        'cluster-1,cluster-2',
+      ]);
+    }
+    expect(result.code).toBe(0);
+    expect(result.json.copies.map((c) => [c.cluster, c.key, c.state, c.live, c.selectedBy])).toEqual([
+      ['cluster-1', key, 'current', 'matches', 'cluster-1/httpbin'],
+      ['cluster-2', key, 'current', 'matches', 'cluster-2/httpbin'],
+    ]);
+    for (const c of result.json.copies) {
+      expect(Number(c.ackedVersion)).toBeGreaterThan(0);
+      expect(c.lastWrittenByAgent).not.toBeNull();
+    }
+    const text = await f.relayctl(['explain', 'upstream/explained', '--source-namespace', 'gloo-mesh']);
+    expect(text.out).toContain('current: applied as its source says');
+    expect(text.out).toContain('live copy: not read');
+  });
+
+  it('a copy edited while its agent is away: drifted, in the field that was edited; current again once repaired', async () => {
+    await f.stopAgent('cluster-2');
+    await f.workload('cluster-2').request({
+      method: 'PATCH',
+      path: '/apis/gloo.solo.io/v1/namespaces/httpbin/upstreams/explained',
+      contentType: 'application/merge-patch+json',
+      body: { spec: { kube: { servicePort: 1234 } } },
+    });
+    const drifted = await explainJson([
+      'upstream/explained',
+      '--copy-in',
+      'cluster-2',
+      '--copy-namespace',
+      'httpbin',
+    ]);
+    const copy = drifted.json.copies.find((c) => c.cluster === 'cluster-2');
+    expect(copy).toMatchObject({ state: 'drifted', live: 'differs', driftFields: ['spec.kube.servicePort'] });
+    await f.startAgent('cluster-2');
+    await f.waitFor(
+      'cluster-2',
+      copyOf(src, 'httpbin'),
+      (o) => (o?.spec?.kube as { servicePort?: number } | undefined)?.servicePort === 8000,
+      20_000,
+    );
+    const repaired = await explainJson([
+      'upstream/explained',
+      '--copy-in',
+      'cluster-2',
+      '--copy-namespace',
+      'httpbin',
+    ]);
+    expect(repaired.json.copies.find((c) => c.cluster === 'cluster-2')).toMatchObject({ live: 'matches' });
+  });
+
+  it('a copy whose source is gone, its agent away: an orphan, exit 3, saying what deletes it', async () => {
+    await f.stopAgent('cluster-1');
+    await f.remove(src);
+    const { code, json } = await explainJson([
+      'upstream/explained',
+      '--copy-in',
+      'cluster-1',
+      '--copy-namespace',
+      'httpbin',
+    ]);
+    expect(code).toBe(3);
+    expect(json.sourceExists).toBe(false);
+    expect(json.copies).toEqual([
+      expect.objectContaining({
+        cluster: 'cluster-1',
+        key,
+        state: 'orphan',
+        detail: expect.stringContaining('its source no longer exists'),
+      }),
+    ]);
+    await f.startAgent('cluster-1');
+    await f.waitFor('cluster-1', copyOf(src, 'httpbin'), (o) => o === undefined, 20_000);
+  });
+
+  it('refuses an object the relay does not own', async () => {
+    const r = await f.relayctl([
+      'explain',
+      'upstream/taken',
+      '--copy-in',
+      'cluster-2',
+      '--copy-namespace',
+      'httpbin',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('is not a copy');
   });
 });
 
