@@ -205,7 +205,10 @@ function clusterFacts(status: KubernetesClusterStatus | undefined) {
   };
 }
 
-/** The first entry of the annotation that, on its own, selects `cluster`. */
+/**
+ * The first entry of the annotation that, on its own, selects `cluster`. Exclusions need no look:
+ * they remove whole clusters, so none matches a cluster that has a copy.
+ */
 function selectingEntry(
   value: string | null,
   cluster: string,
@@ -215,12 +218,12 @@ function selectingEntry(
   const clusters = registeredClusters([cluster]);
   const clusterScoped = source?.metadata.namespace === undefined;
   for (const entry of splitEntries(value)) {
-    if (entry.trim().startsWith('!')) continue;
     const parsed = parseDistributeTo(entry, { clusterScoped });
     if (!parsed.ok) continue;
-    const excluded = parseDistributeTo(value, { clusterScoped });
-    const all = excluded.ok ? { ...parsed.value, excludes: excluded.value.excludes } : parsed.value;
-    if (selectTargets(all, { clusters, sourceNamespace: source?.metadata.namespace }).targets.length > 0)
+    if (
+      selectTargets(parsed.value, { clusters, sourceNamespace: source?.metadata.namespace }).targets.length >
+      0
+    )
       return entry.trim();
   }
   return undefined;
@@ -236,26 +239,11 @@ function differingPaths(live: unknown, desired: unknown, path = ''): string[] {
     const keys = [...new Set([...Object.keys(desired), ...Object.keys(live)])].sort(compareStrings);
     return keys.flatMap((k) => differingPaths(live[k], desired[k], path === '' ? k : `${path}.${k}`));
   }
-  // Key order is no difference.
-  return sameUnordered(live, desired) ? [] : [path === '' ? '.' : path];
+  return [path === '' ? '.' : path];
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function sameUnordered(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : isRecord(v)
-        ? Object.fromEntries(
-            Object.keys(v)
-              .sort(compareStrings)
-              .map((k) => [k, canonical(v[k])]),
-          )
-        : v;
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
 
 function lastAgentWrite(live: KubeObject): string | null {
   const entries =
