@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { attachLab, type Lab } from '../lab/lab.js';
 import { repoRoot } from '../lab/paths.js';
 import { unique } from '../support/testing.js';
-import { chartDir, shippedNodeOptions } from './chartValues.js';
+import { CHART_ARGS, chartDir, shippedNodeOptions } from './chartValues.js';
 import { HelmError, helm, pick, type Rendered, release, renderChart } from './helm.js';
 
 // The Helm chart (deploy/charts/kuberelay), proven with a real helm on the lab's real API servers:
@@ -17,16 +17,7 @@ import { HelmError, helm, pick, type Rendered, release, renderChart } from './he
 // install and upgrade of both parts. The lab has no kubelet, so no pod runs here; the processes
 // the chart describes run in chartProcesses.test.ts.
 
-const SERVER = ['--set', 'mgmtServer.enabled=true', '--set', 'common.cluster=mgmt'];
-const AGENT = ['--set', 'agent.enabled=true'];
-const ALL_MONITORING = [
-  '--set',
-  'metrics.serviceMonitor.enabled=true',
-  '--set',
-  'metrics.prometheusRule.enabled=true',
-  '--set',
-  'metrics.grafanaDashboard.enabled=true',
-];
+const { server: SERVER, agent: AGENT, monitoring: ALL_MONITORING } = CHART_ARGS;
 
 interface Container {
   command: string[];

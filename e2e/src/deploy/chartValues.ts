@@ -5,6 +5,20 @@ import { repoRoot } from '../lab/paths.js';
 
 export const chartDir = join(repoRoot, 'deploy', 'charts', 'kuberelay');
 
+/** `helm template|install` arguments the chart tests share: each part, and every monitoring object. */
+export const CHART_ARGS = {
+  server: ['--set', 'mgmtServer.enabled=true', '--set', 'common.cluster=mgmt'],
+  agent: ['--set', 'agent.enabled=true'],
+  monitoring: [
+    '--set',
+    'metrics.serviceMonitor.enabled=true',
+    '--set',
+    'metrics.prometheusRule.enabled=true',
+    '--set',
+    'metrics.grafanaDashboard.enabled=true',
+  ],
+} as const;
+
 /** The parts of the chart's default values that the lab's processes follow. */
 interface PartValues {
   readonly resources: { readonly limits: { readonly memory: string } };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CHART_ARGS } from '../deploy/chartValues.js';
 import { pick, renderChart } from '../deploy/helm.js';
 import { DASHBOARD_FILE, RULE_FILES } from './shippedQueries.js';
 
@@ -9,16 +10,7 @@ import { DASHBOARD_FILE, RULE_FILES } from './shippedQueries.js';
 // the dashboard exactly as shipped, and a ServiceMonitor per part. That the objects meet the
 // prometheus-operator's schemas: chart.test.ts (strict dry run against its real CRDs).
 
-const SERVER = ['--set', 'mgmtServer.enabled=true', '--set', 'common.cluster=mgmt'];
-const AGENT = ['--set', 'agent.enabled=true'];
-const MONITORING = [
-  '--set',
-  'metrics.serviceMonitor.enabled=true',
-  '--set',
-  'metrics.prometheusRule.enabled=true',
-  '--set',
-  'metrics.grafanaDashboard.enabled=true',
-];
+const { server: SERVER, agent: AGENT, monitoring: MONITORING } = CHART_ARGS;
 
 const groupsOf = (file: string) => (parse(readFileSync(file, 'utf8')) as { groups: unknown[] }).groups;
 
