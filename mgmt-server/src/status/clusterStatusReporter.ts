@@ -40,6 +40,12 @@ type MutableAgent = { -readonly [K in keyof AgentState]: AgentState[K] } & {
   results: Map<string, CopyResult>;
   /** Since when (ms) its desired state may differ from what it acknowledged; undefined: not since. */
   behindSince: number | undefined;
+  /** Counts of heldClusters, and what they were counted from (reused while neither changed). */
+  counted:
+    | { snapshot: unknown; results: number; copies: Record<CopyOutcomeName, number>; notPruned: number }
+    | undefined;
+  /** Bumped whenever `results` changes. */
+  resultsVersion: number;
 };
 
 /** What the per-cluster metrics say of one cluster whose stream this replica holds. */
@@ -94,6 +100,8 @@ export class ClusterStatusReporter {
           results: new Map(),
           lastRejected: undefined,
           behindSince: now,
+          counted: undefined,
+          resultsVersion: 0,
         });
         break;
       case 'disconnected': {
@@ -101,6 +109,7 @@ export class ClusterStatusReporter {
         if (!event.wasCurrent || agent?.streamId !== event.streamId) return;
         agent.connected = false;
         agent.results.clear();
+        agent.resultsVersion += 1;
         this.#o.onCopyOutcomes(event.cluster, []);
         break;
       }
@@ -210,15 +219,27 @@ export class ClusterStatusReporter {
     for (const [cluster, agent] of this.#agents) {
       if (!agent.connected) continue;
       const snapshot = this.#o.cache.get(cluster);
-      const copies = emptyCounts();
-      for (const copy of snapshot?.copies.values() ?? []) {
-        copies[copyOutcome(agent.results.get(copy.key), copy.hash)] += 1;
+      // One pass over the copies only when they or the results changed: a steady fleet's scrape
+      // costs O(clusters), not the 10^6 lookups (~290 ms) of 1,000 clusters x 1,000 sources.
+      let counted = agent.counted;
+      if (
+        counted === undefined ||
+        counted.snapshot !== snapshot ||
+        counted.results !== agent.resultsVersion
+      ) {
+        const copies = emptyCounts();
+        for (const copy of snapshot?.copies.values() ?? []) {
+          copies[copyOutcome(agent.results.get(copy.key), copy.hash)] += 1;
+        }
+        let notPruned = 0;
+        for (const result of agent.results.values()) {
+          if (result.code === ErrorCode.PruneFailed && snapshot?.copies.has(result.key) !== true)
+            notPruned += 1;
+        }
+        counted = { snapshot, results: agent.resultsVersion, copies, notPruned };
+        agent.counted = counted;
       }
-      let notPruned = 0;
-      for (const result of agent.results.values()) {
-        if (result.code === ErrorCode.PruneFailed && snapshot?.copies.has(result.key) !== true)
-          notPruned += 1;
-      }
+      const { copies, notPruned } = counted;
       const upToDate = snapshot !== undefined && agent.ackedDigest === snapshot.digest;
       if (upToDate || !this.#o.distributionEnabled) agent.behindSince = undefined;
       else agent.behindSince ??= now;
@@ -233,6 +254,7 @@ export class ClusterStatusReporter {
     results: readonly CopyResult[],
     acked: ReadonlyMap<string, unknown> | undefined,
   ): void {
+    agent.resultsVersion += 1;
     for (const result of results) {
       if (result.outcome === CopyOutcome.COPY_OUTCOME_REMOVED) agent.results.delete(result.key);
       else agent.results.set(result.key, result);
