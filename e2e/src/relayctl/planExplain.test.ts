@@ -283,7 +283,7 @@ describe('relayctl explain', () => {
     await f.waitFor('cluster-1', copyOf(src, 'httpbin'), (o) => o === undefined, 20_000);
   });
 
-  it('refuses an object the relay does not own', async () => {
+  it('refuses an object the relay does not own, and a copy of another management cluster', async () => {
     const r = await f.relayctl([
       'explain',
       'upstream/taken',
@@ -294,6 +294,12 @@ describe('relayctl explain', () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('is not a copy');
+    const elsewhere = await f.relayctl([
+      'explain',
+      'gloo://other-mgmt/ns/gloo-mesh/kind/Upstream/name/httpbin',
+    ]);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.err).toContain('is from management cluster "other-mgmt"');
   });
 });
 

@@ -124,6 +124,12 @@ async function runExplain(ctx: CommandContext, parsed: ParsedCommandLine): Promi
     throw new UsageError(`${sourceUri}: ${uri.errors[0]?.message ?? 'not a source URI'}`, {
       command: 'explain',
     });
+  if (uri.value.mgmtCluster !== settings.mgmtCluster) {
+    throw new CliError({
+      code: CliErrorCode.NotFound,
+      message: `${sourceUri} is from management cluster "${uri.value.mgmtCluster}", and --kubecontext ${kube.context} is the management cluster "${settings.mgmtCluster}"`,
+    });
+  }
   const sourceKind = settings.kinds.find((k) => k.kind === uri.value.kind);
   if (sourceKind === undefined) {
     throw new CliError({
