@@ -300,6 +300,9 @@ describe('relayctl explain', () => {
     ]);
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.err).toContain('is from management cluster "other-mgmt"');
+    const two = await f.relayctl(['explain', 'upstream/taken', '--copy-in', 'cluster-1,cluster-2']);
+    expect(two.code).toBe(2);
+    expect(two.err).toContain('--copy-in takes one CLUSTER[=CONTEXT]');
   });
 });
 

@@ -81,7 +81,13 @@ async function runExplain(ctx: CommandContext, parsed: ParsedCommandLine): Promi
   let namedLive: KubeObject | null = null;
   const copyIn = parsed.strings['copy-in'];
   if (copyIn !== undefined) {
-    const [[cluster, context] = ['', '']] = parseWorkloadContexts(copyIn, 'explain');
+    const given = [...parseWorkloadContexts(copyIn, 'explain')];
+    if (given.length !== 1) {
+      throw new UsageError('--copy-in takes one CLUSTER[=CONTEXT]: the cluster that holds the copy', {
+        command: 'explain',
+      });
+    }
+    const [[cluster, context] = ['', '']] = given;
     const written = parseTarget(arg, 'explain');
     if (written === undefined) throw new UsageError('missing KIND/NAME of the copy', { command: 'explain' });
     const kind = resolveKind(written.kindWord, settings.kinds, 'explain');
