@@ -132,7 +132,6 @@ export function computePlan(input: PlanInput): Plan {
         proposedKeys,
         status: statuses.get(cluster),
         live: input.live?.get(cluster),
-        mgmtCluster: settings.mgmtCluster,
       }),
     );
   }
@@ -176,7 +175,6 @@ interface ClusterPlanInput {
   readonly proposedKeys: ReadonlySet<string>;
   readonly status: KubernetesClusterStatus | undefined;
   readonly live: ReadonlyMap<string, KubeObject | null> | undefined;
-  readonly mgmtCluster: string;
 }
 
 function clusterPlan(input: ClusterPlanInput): PlannedCopy[] {
@@ -206,9 +204,7 @@ function clusterPlan(input: ClusterPlanInput): PlannedCopy[] {
     if (!ours && was !== undefined && was.hash === will.hash && was.overwrite === will.overwrite) continue;
     const live = input.live?.get(key);
     if (live !== undefined) {
-      planned.push(
-        ...againstLive({ cluster, key, source, will, live, ours, mgmtCluster: input.mgmtCluster }),
-      );
+      planned.push(...againstLive({ cluster, key, source, will, live, ours }));
       continue;
     }
     const report = reported.get(key);
@@ -252,7 +248,6 @@ function againstLive(input: {
   will: DesiredCopy;
   live: KubeObject | null;
   ours: boolean;
-  mgmtCluster: string;
 }): PlannedCopy[] {
   const { cluster, key, source, will, live } = input;
   const base = { cluster, key, source, against: 'live' as const, after: will.object };
