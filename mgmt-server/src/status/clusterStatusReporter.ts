@@ -42,7 +42,12 @@ type MutableAgent = { -readonly [K in keyof AgentState]: AgentState[K] } & {
   behindSince: number | undefined;
   /** Counts of heldClusters, and what they were counted from (reused while neither changed). */
   counted:
-    | { snapshot: unknown; results: number; copies: Record<CopyOutcomeName, number>; notPruned: number }
+    | {
+        revision: number | undefined;
+        results: number;
+        copies: Record<CopyOutcomeName, number>;
+        notPruned: number;
+      }
     | undefined;
   /** Bumped whenever `results` changes. */
   resultsVersion: number;
@@ -222,9 +227,12 @@ export class ClusterStatusReporter {
       // One pass over the copies only when they or the results changed: a steady fleet's scrape
       // costs O(clusters), not the 10^6 lookups (~290 ms) of 1,000 clusters x 1,000 sources.
       let counted = agent.counted;
+      // Keyed by the snapshot's revision, not the snapshot: holding it would keep a whole past
+      // desired state alive between scrapes (~25 MB at 1,000 clusters x 100 sources).
+      const revision = snapshot?.revision;
       if (
         counted === undefined ||
-        counted.snapshot !== snapshot ||
+        counted.revision !== revision ||
         counted.results !== agent.resultsVersion
       ) {
         const copies = emptyCounts();
@@ -236,7 +244,7 @@ export class ClusterStatusReporter {
           if (result.code === ErrorCode.PruneFailed && snapshot?.copies.has(result.key) !== true)
             notPruned += 1;
         }
-        counted = { snapshot, results: agent.resultsVersion, copies, notPruned };
+        counted = { revision, results: agent.resultsVersion, copies, notPruned };
         agent.counted = counted;
       }
       const { copies, notPruned } = counted;
