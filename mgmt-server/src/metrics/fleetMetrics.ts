@@ -25,8 +25,8 @@ export interface FleetMetricsOptions {
 }
 
 /**
- * One scrape reads every gauge; the facts behind them (one pass over every held cluster's desired
- * copies: 10^6 at 1,000 clusters x 1,000 sources) are computed once per this period.
+ * One scrape reads five gauges from the same facts: they are gathered once per this period (the
+ * reporter recounts a cluster's copies only when they or its agent's results changed).
  */
 const FACTS_REUSE_MS = 1_000;
 
