@@ -118,6 +118,28 @@ export {
   isDnsSubdomain,
 } from './names/kubeNames.js';
 export * from './net/listenAddress.js';
+export {
+  type CopyPolicy,
+  copyPolicy,
+  DEFAULT_POLICY,
+  DriftMode,
+  IGNORE_FIELDS_LIMITS,
+  ignoredFieldPaths,
+  isDefaultPolicy,
+  policyToken,
+  samePolicy,
+  sourcePolicy,
+} from './policy/copyPolicy.js';
+export {
+  ANY_INDEX,
+  FIELD_PATH_LIMITS,
+  type FieldPath,
+  type FieldStep,
+  formatFieldPath,
+  isIgnored,
+  parseFieldPath,
+} from './policy/fieldPath.js';
+export { keepLiveValues } from './policy/keepLiveValues.js';
 export { runMain, untilStopSignal } from './process/program.js';
 export * from './rbac/index.js';
 export * from './registration/index.js';

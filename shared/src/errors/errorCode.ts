@@ -40,6 +40,16 @@ export const ErrorCode = {
   FieldsPrunedByWorkloadSchema: 'FieldsPrunedByWorkloadSchema',
   /** A warning on an applied copy: the workload API server stored other values for some fields. */
   FieldsChangedByWorkloadServer: 'FieldsChangedByWorkloadServer',
+  /**
+   * A source is paused (`kuberelay.dev/paused`), or a copy is frozen by that pause: the agent
+   * writes nothing for it (docs/spec.md D10.1). A warning on the source; the copy's outcome Paused.
+   */
+  Paused: 'Paused',
+  /**
+   * A copy differs from its source and the source says `kuberelay.dev/drift: report`: reported
+   * with the fields, never reverted (docs/spec.md D10.2). The copy's outcome Drifted.
+   */
+  Drifted: 'Drifted',
   /** A source object is malformed (e.g. a namespaced kind without a namespace). */
   InvalidObject: 'InvalidObject',
   /** A `gloo://` distributed-source URI could not be parsed. */

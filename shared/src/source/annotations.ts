@@ -18,6 +18,12 @@ export const Annotation = {
    * Sources never pass it on: every `kuberelay.dev/` annotation is dropped from copies.
    */
   CopyHash: `${KUBERELAY_PREFIX}copy-hash`,
+  /** On a source: `"true"` freezes its copies: no update, no prune, no drift repair (docs/spec.md D10.1). */
+  Paused: `${KUBERELAY_PREFIX}paused`,
+  /** On a source: `enforce` (the default) reverts drift in its copies, `report` only reports it (D10.2). */
+  Drift: `${KUBERELAY_PREFIX}drift`,
+  /** On a source: field paths of its copies that the agent neither compares nor writes (D10.3). */
+  IgnoreFields: `${KUBERELAY_PREFIX}ignore-fields`,
 } as const;
 
 /** Values of `kuberelay.dev/conflict-resolution`. */
