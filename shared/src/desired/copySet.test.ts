@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../policy/copyPolicy.js';
 import { compareStrings } from '../util/compare.js';
 import { CopySet } from './copySet.js';
 import type { DesiredCopy } from './desiredState.js';
@@ -14,6 +15,7 @@ const copy = (key: string, hash: string, overwrite = false): DesiredCopy =>
     object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: key } },
     hash,
     overwrite,
+    policy: DEFAULT_POLICY,
   });
 
 /** A random sequence of set/remove changes over a small key space (so keys come and go). */

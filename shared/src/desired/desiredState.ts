@@ -1,5 +1,6 @@
 import type { KubeObject } from '../copy/kubeObject.js';
 import type { ErrorCode } from '../errors/errorCode.js';
+import type { CopyPolicy } from '../policy/copyPolicy.js';
 import type { SourceRef } from '../source/objectRef.js';
 
 /**
@@ -16,6 +17,8 @@ export interface DesiredCopy {
   readonly hash: string;
   /** The source opted in to taking over an object the relay does not own (docs/spec.md §4). */
   readonly overwrite: boolean;
+  /** How the agent treats the copy: paused, drift mode, ignored fields (docs/spec.md §10). */
+  readonly policy: CopyPolicy;
 }
 
 /** A cluster's desired copies by key, iterated in key order. */

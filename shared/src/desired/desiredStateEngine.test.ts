@@ -39,7 +39,8 @@ const ANNOTATIONS = [
 
 let version = 0;
 
-function sourceOf(slot: number, annotation: number, variant: number): KubeObject {
+/** `paused`: kuberelay.dev/paused, which holds what landed (docs/spec.md D10.1). */
+function sourceOf(slot: number, annotation: number, variant: number, paused = false): KubeObject {
   const { kind, name, namespace } = SLOTS[slot] ?? SLOTS[0];
   version += 1;
   const metadata = {
@@ -47,7 +48,10 @@ function sourceOf(slot: number, annotation: number, variant: number): KubeObject
     namespace,
     uid: `uid-${slot}`,
     resourceVersion: String(version),
-    annotations: { 'gloo.solo.io/distribute-to': ANNOTATIONS[annotation] ?? '*/t1' },
+    annotations: {
+      'gloo.solo.io/distribute-to': ANNOTATIONS[annotation] ?? '*/t1',
+      ...(paused ? { 'kuberelay.dev/paused': 'true' } : {}),
+    },
   };
   if (kind === 'Gateway') {
     return {
@@ -85,7 +89,13 @@ function sourceOf(slot: number, annotation: number, variant: number): KubeObject
 }
 
 type Op =
-  | { readonly type: 'set'; readonly slot: number; readonly annotation: number; readonly variant: number }
+  | {
+      readonly type: 'set';
+      readonly slot: number;
+      readonly annotation: number;
+      readonly variant: number;
+      readonly paused: boolean;
+    }
   | { readonly type: 'delete'; readonly slot: number }
   | { readonly type: 'clusters'; readonly clusters: readonly string[] }
   | { readonly type: 'relist' };
@@ -98,6 +108,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       slot: fc.nat(SLOTS.length - 1),
       annotation: fc.nat(ANNOTATIONS.length - 1),
       variant: fc.nat(3),
+      paused: fc.boolean(),
     }),
   },
   {
@@ -136,7 +147,10 @@ describe('DesiredStateEngine', () => {
           for (const step of steps) {
             for (const change of step) {
               if (change.type === 'set')
-                sources.set(change.slot, sourceOf(change.slot, change.annotation, change.variant));
+                sources.set(
+                  change.slot,
+                  sourceOf(change.slot, change.annotation, change.variant, change.paused),
+                );
               else if (change.type === 'delete') sources.delete(change.slot);
               else if (change.type === 'clusters') clusters = change.clusters;
               // A relist hands out new objects at the same uid and resourceVersion.

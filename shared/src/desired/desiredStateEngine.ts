@@ -2,6 +2,7 @@ import type { GatewayClassMapping } from '../copy/buildCopy.js';
 import type { KubeObject } from '../copy/kubeObject.js';
 import { type RegisteredClusters, registeredClusters, type Target } from '../distributeTo/selectTargets.js';
 import { createKindRegistry, type KindInfo, type KindRegistry } from '../kinds/kindInfo.js';
+import { samePolicy } from '../policy/copyPolicy.js';
 import { Annotation } from '../source/annotations.js';
 import { objectKey } from '../source/objectRef.js';
 import { compareStrings } from '../util/compare.js';
@@ -12,7 +13,6 @@ import { type Claim, CopyBuilder, type FreshClaim, type HeldClaim } from './copy
 import { CopySet } from './copySet.js';
 import type { ClusterCopies, DesiredCopy, DesiredState, ReportItem } from './desiredState.js';
 import {
-  type InvalidPlan,
   planSource,
   type SourcePlan,
   sameItems,
@@ -164,8 +164,11 @@ export class DesiredStateEngine {
   /** Replaces the entry of `key` with the plan of `source` (undefined: the source is gone). */
   #replace(key: string, old: Entry | undefined, source: KubeObject | undefined): void {
     const plan = source === undefined ? undefined : planSource(source, this.#registry);
-    // Held copies are the ones in place now: read them before the old claims are withdrawn.
-    const held = plan?.type === 'invalid' && plan.held ? this.#landedCopies(key) : undefined;
+    // Held copies are the ones in place now: read them before the old claims are withdrawn. A
+    // paused source holds them too (docs/spec.md D10.1), marked paused, so that no edit, selection
+    // change or namespace change reaches the clusters until the pause is lifted.
+    const holds = plan !== undefined && (plan.type === 'invalid' ? plan.held : plan.policy.paused);
+    const held = holds ? this.#landedCopies(key) : undefined;
     if (old !== undefined) this.#withdraw(key, old);
     this.#invalidDirty = true;
     this.#reports.touch(key);
@@ -182,8 +185,11 @@ export class DesiredStateEngine {
       refKeys: new Set(),
     };
     this.#entries.set(key, entry);
-    if (plan.type === 'valid') this.#place(key, entry, plan);
-    else if (held !== undefined) this.#hold(entry, plan, held);
+    if (held !== undefined) this.#hold(entry, plan, held);
+    // A paused source is placed too, where none of its copies landed (a cluster registered during
+    // the pause, a slot lost to a collision, anything on a freshly started server): those copies
+    // carry the pause, so the agent writes none of them (docs/spec.md D10.1), and status shows them.
+    if (plan.type === 'valid') this.#place(key, entry, plan, held);
   }
 
   #withdraw(key: string, entry: Entry): void {
@@ -197,10 +203,22 @@ export class DesiredStateEngine {
     for (const target of entry.refKeys) this.#referencedBy.get(target)?.delete(key);
   }
 
-  /** Claims a new valid source's targets. */
-  #place(key: string, entry: Entry, plan: ValidPlan): void {
-    const { targets, reports } = targetsOf(plan, this.#clusters);
-    entry.unregistered = reports;
+  /** Claims a new valid source's targets, but the slots where it holds a copy. */
+  #place(
+    key: string,
+    entry: Entry,
+    plan: ValidPlan,
+    holding?: ReadonlyMap<string, readonly DesiredCopy[]>,
+  ): void {
+    const selection = targetsOf(plan, this.#clusters);
+    const targets =
+      holding === undefined || holding.size === 0
+        ? selection.targets
+        : selection.targets.filter(
+            ({ cluster, namespace }) =>
+              !holding.get(cluster)?.some((copy) => copy.key === objectKey({ ...plan.ref, namespace })),
+          );
+    entry.unregistered = selection.reports;
     entry.targets = targets;
     for (const target of targets) this.#claim(target.cluster, this.#claimFor(key, entry, plan, target));
   }
@@ -236,11 +254,17 @@ export class DesiredStateEngine {
     return claim;
   }
 
-  #hold(entry: Entry, plan: InvalidPlan, held: ReadonlyMap<string, readonly DesiredCopy[]>): void {
+  #hold(entry: Entry, plan: SourcePlan, held: ReadonlyMap<string, readonly DesiredCopy[]>): void {
+    // An invalid source's copies keep the policy they had; a paused one's take the new policy.
+    const policy = plan.type === 'valid' ? plan.policy : undefined;
     for (const [cluster, copies] of held) {
-      const claims = copies.map(
-        (copy): HeldClaim => ({ type: 'held', key: copy.key, sourceKey: plan.key, copy }),
-      );
+      const claims = copies.map((landed): HeldClaim => {
+        const copy =
+          policy === undefined || samePolicy(landed.policy, policy)
+            ? landed
+            : Object.freeze({ ...landed, policy });
+        return { type: 'held', key: copy.key, sourceKey: plan.key, copy };
+      });
       for (const claim of claims) this.#claim(cluster, claim);
       entry.held.set(cluster, claims);
     }
@@ -328,14 +352,26 @@ export class DesiredStateEngine {
       this.#referred.add(claim);
       for (const target of this.#builder.references(claim)) this.#refer(claim.sourceKey, target);
     }
-    const built = this.#builder.build(claim, (sourceKey) => slots.landingNamespaces(sourceKey));
-    this.#reports.setWarnings(slots.cluster, key, claim, built.warnings);
-    const hash = contentHash(built.object);
     const before = slots.copies.get(key);
     const { plan } = claim;
+    // A paused source's copy, once built, stays as it is: a referenced source moving must not
+    // reach it either (and a server started from this state holds exactly it: the same states).
+    // Its rewrite warnings wait for the resume too, as a held copy's do.
+    if (plan.policy.paused) {
+      this.#reports.setWarnings(slots.cluster, key, claim, []);
+      if (before !== undefined && objectKey(before.source) === plan.key) {
+        return samePolicy(before.policy, plan.policy)
+          ? before
+          : Object.freeze({ ...before, policy: plan.policy });
+      }
+    }
+    const built = this.#builder.build(claim, (sourceKey) => slots.landingNamespaces(sourceKey));
+    if (!plan.policy.paused) this.#reports.setWarnings(slots.cluster, key, claim, built.warnings);
+    const hash = contentHash(built.object);
     if (
       before?.hash === hash &&
       before.overwrite === plan.overwrite &&
+      samePolicy(before.policy, plan.policy) &&
       objectKey(before.source) === plan.key
     ) {
       return before;
@@ -347,6 +383,7 @@ export class DesiredStateEngine {
       object: built.object,
       hash,
       overwrite: plan.overwrite,
+      policy: plan.policy,
     };
     return Object.freeze(copy);
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../policy/copyPolicy.js';
 import type { DesiredCopy } from './desiredState.js';
 import { baselineFromHave, diffCopies } from './diffCopies.js';
 import { DigestFormat, stateDigest } from './stateDigest.js';
@@ -11,6 +12,7 @@ function copy(key: string, hash: string, overwrite = false): DesiredCopy {
     object: { apiVersion: 'g/v1', kind: 'K', metadata: { name: key } },
     hash,
     overwrite,
+    policy: DEFAULT_POLICY,
   };
 }
 

@@ -1,16 +1,23 @@
+import { type CopyPolicy, samePolicy } from '../policy/copyPolicy.js';
 import { compareStrings } from '../util/compare.js';
 import { CopySet } from './copySet.js';
 import type { ClusterCopies, DesiredCopy } from './desiredState.js';
 
 /**
  * What an agent is believed to hold: per copy key, the content hash and, when known, the overwrite
- * flag. A cluster's previous desired set is one (every DesiredCopy has both); what a Hello lists is
- * another (key and hash only: `overwrite` undefined).
+ * flag and policy. A cluster's previous desired set is one (every DesiredCopy has them); what a
+ * Hello lists is another (key and hash only: `overwrite` and `policy` undefined).
  */
-export type Baseline = ReadonlyMap<string, { readonly hash: string; readonly overwrite?: boolean }>;
+export type Baseline = ReadonlyMap<string, BaselineEntry>;
+
+export interface BaselineEntry {
+  readonly hash: string;
+  readonly overwrite?: boolean;
+  readonly policy?: CopyPolicy;
+}
 
 export interface CopiesDiff {
-  /** Copies that are new or changed (content hash or overwrite flag), in key order. */
+  /** Copies that are new or changed (content hash, overwrite flag or policy), in key order. */
   readonly upserts: readonly DesiredCopy[];
   /** Keys present before and not any more, in key order. */
   readonly removes: readonly string[];
@@ -20,8 +27,8 @@ export interface CopiesDiff {
  * The delta that brings `baseline` to `next`: what the server sends an agent as one version.
  * Pure. Identical DesiredCopy objects are skipped without comparing, so diffing two states that
  * share most copies is cheap. `overwrite` is compared too: an agent must learn that a source now
- * takes over a conflicting object even though the copy itself did not change. An unknown overwrite
- * flag (a Hello's baseline) counts as equal: if the agent's flag differs after all, its digest
+ * takes over a conflicting object even though the copy itself did not change, and so is the
+ * policy (a pause, a drift mode). An unknown overwrite flag or policy (a Hello's baseline) counts as equal: if the agent's flag differs after all, its digest
  * will not match Delta.digest, it rejects with DIGEST_MISMATCH, and a replacing version repairs it.
  */
 export function diffCopies(baseline: Baseline, next: ClusterCopies): CopiesDiff {
@@ -32,13 +39,7 @@ export function diffCopies(baseline: Baseline, next: ClusterCopies): CopiesDiff 
   const upserts: DesiredCopy[] = [];
   for (const [key, copy] of next) {
     const have = baseline.get(key);
-    if (
-      have === undefined ||
-      (have !== copy &&
-        (have.hash !== copy.hash || (have.overwrite !== undefined && have.overwrite !== copy.overwrite)))
-    ) {
-      upserts.push(copy);
-    }
+    if (have === undefined || (have !== copy && differs(have, copy))) upserts.push(copy);
   }
   const removes = [...baseline.keys()].filter((key) => !next.has(key));
   return {
@@ -55,10 +56,7 @@ function diffKeys(baseline: Baseline, next: ClusterCopies, keys: ReadonlySet<str
     const copy = next.get(key);
     if (copy === undefined) {
       if (have !== undefined) removes.push(key);
-    } else if (
-      have === undefined ||
-      (have !== copy && (have.hash !== copy.hash || have.overwrite !== copy.overwrite))
-    ) {
+    } else if (have === undefined || (have !== copy && differs(have, copy))) {
       upserts.push(copy);
     }
   }
@@ -67,6 +65,12 @@ function diffKeys(baseline: Baseline, next: ClusterCopies, keys: ReadonlySet<str
     removes: removes.sort(compareStrings),
   };
 }
+
+/** What the agent must be told again: another hash, or a known flag or policy that differs. */
+const differs = (have: BaselineEntry, copy: DesiredCopy): boolean =>
+  have.hash !== copy.hash ||
+  (have.overwrite !== undefined && have.overwrite !== copy.overwrite) ||
+  (have.policy !== undefined && !samePolicy(have.policy, copy.policy));
 
 /** The baseline a Hello describes. Later entries for a repeated key win. */
 export function baselineFromHave(have: readonly { readonly key: string; readonly hash: string }[]): Baseline {

@@ -10,6 +10,7 @@ import {
 import { ErrorCode } from '../errors/errorCode.js';
 import type { RelayError } from '../errors/relayError.js';
 import { groupKindOf, type KindInfo, type KindRegistry, splitApiVersion } from '../kinds/kindInfo.js';
+import { type CopyPolicy, sourcePolicy } from '../policy/copyPolicy.js';
 import { Annotation, ConflictResolution } from '../source/annotations.js';
 import { objectKey, objectRefOf, type SourceRef, sourceRefOf } from '../source/objectRef.js';
 import { type ReportItem, Severity } from './desiredState.js';
@@ -25,6 +26,8 @@ export interface ValidPlan {
   readonly source: KubeObject;
   readonly distributeTo: DistributeTo;
   readonly overwrite: boolean;
+  /** kuberelay.dev/paused, drift and ignore-fields (docs/spec.md §10). */
+  readonly policy: CopyPolicy;
   /** Reports that do not depend on the registered clusters (an unknown conflict-resolution). */
   readonly reports: readonly ReportItem[];
 }
@@ -67,8 +70,9 @@ export function planSource(source: KubeObject, registry: KindRegistry): SourcePl
   }
   const sourceErrors = validateSource(source, kind);
   const parsed = parseDistributeTo(value, { clusterScoped: !kind.namespaced });
-  const errors = [...sourceErrors, ...(parsed.ok ? [] : parsed.errors)];
-  if (!parsed.ok || sourceErrors.length > 0) {
+  const policy = sourcePolicy(source);
+  const errors = [...sourceErrors, ...(parsed.ok ? [] : parsed.errors), ...policy.errors];
+  if (!parsed.ok || errors.length > 0) {
     return { type: 'invalid', key, ref, source, held: true, reports: itemsOf(errors, Severity.Error) };
   }
   const overwrite = overwriteOf(source);
@@ -79,7 +83,8 @@ export function planSource(source: KubeObject, registry: KindRegistry): SourcePl
     source,
     distributeTo: parsed.value,
     overwrite: overwrite.overwrite,
-    reports: overwrite.reports,
+    policy: policy.policy,
+    reports: policy.policy.paused ? [...overwrite.reports, pausedItem()] : overwrite.reports,
   };
 }
 
@@ -113,6 +118,15 @@ function unregisteredItems(names: readonly string[]): ReportItem[] {
     message: `cluster "${cluster}" named in ${Annotation.DistributeTo} is not registered; it is ignored`,
     cluster,
   }));
+}
+
+/** Shown wherever the source's status is (relayctl status, Events): a pause is never silent. */
+function pausedItem(): ReportItem {
+  return {
+    code: ErrorCode.Paused,
+    severity: Severity.Warning,
+    message: `${Annotation.Paused} is "true": its copies are frozen as they are (no update, no prune, no drift repair) until it is removed`,
+  };
 }
 
 function overwriteOf(source: KubeObject): { overwrite: boolean; reports: ReportItem[] } {

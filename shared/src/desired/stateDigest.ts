@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
+import { type CopyPolicy, isDefaultPolicy, policyToken } from '../policy/copyPolicy.js';
 import { compareStrings } from '../util/compare.js';
 import { hashText } from './contentHash.js';
 import type { DesiredCopy } from './desiredState.js';
 
 /** What a digest covers of each copy; an agent can digest what it holds without full copies. */
-export type DigestEntry = Pick<DesiredCopy, 'key' | 'hash' | 'overwrite'>;
+export type DigestEntry = Pick<DesiredCopy, 'key' | 'hash' | 'overwrite'> & {
+  /** Absent: the default policy (an agent's state file from before per-source policy (§10)). */
+  readonly policy?: CopyPolicy | undefined;
+};
 
 /**
  * How a stream's digests are computed, agreed in Hello/Welcome (proto DigestFormat, same numbers).
@@ -20,8 +24,10 @@ export type DigestFormat = (typeof DigestFormat)[keyof typeof DigestFormat];
 /**
  * A content-derived version of one cluster's desired set. Equal sets give equal digests on every
  * server replica and across restarts, so an agent that reconnects with the digest it holds needs
- * nothing sent ("snapshot did not change, no reply"). The overwrite flag is included because it
- * changes what the agent does. The empty set has a digest too.
+ * nothing sent ("snapshot did not change, no reply"). The overwrite flag and the copy policy are
+ * included because they change what the agent does; a default policy adds nothing to the line, so
+ * digests of sets without one are what they were before policies existed. The empty set has a
+ * digest too.
  */
 export function stateDigest(
   copies: ReadonlyMap<string, DigestEntry>,
@@ -39,8 +45,11 @@ function sortedLinesDigest(copies: ReadonlyMap<string, DigestEntry>): string {
   return hashText(lines.join(''));
 }
 
-const lineOf = (copy: DigestEntry): string =>
-  `${copy.key}\t${copy.hash}\t${copy.overwrite ? 'overwrite' : '-'}\n`;
+function lineOf(copy: DigestEntry): string {
+  const token = copy.policy === undefined ? '' : policyToken(copy.policy);
+  const policy = token === '' ? '' : `\t${token}`;
+  return `${copy.key}\t${copy.hash}\t${copy.overwrite ? 'overwrite' : '-'}${policy}\n`;
+}
 
 const MASK = (1n << 128n) - 1n;
 
@@ -76,6 +85,8 @@ function entryHash(copy: DigestEntry): bigint {
   } else if (memo.key !== copy.key || memo.hash !== copy.hash) {
     return hash128(lineOf(copy));
   }
+  // Policies are rare and per source: not worth a memo slot on every manifest.
+  if (copy.policy !== undefined && !isDefaultPolicy(copy.policy)) return hash128(lineOf(copy));
   const field = copy.overwrite ? 'overwrite' : 'plain';
   memo[field] ??= hash128(lineOf(copy));
   return memo[field];
