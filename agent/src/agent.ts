@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  AgentFeature,
   type Hello,
   DigestFormat as ProtoDigestFormat,
   type RenewResponse,
@@ -239,6 +240,7 @@ class AgentRuntime implements SessionHandler {
       haveVersion: held.version,
       have: [...held.copies.values()].map((c) => ({ key: c.key, hash: c.hash })),
       digestFormats: [ProtoDigestFormat.DIGEST_FORMAT_ENTRY_SUM],
+      features: [AgentFeature.AGENT_FEATURE_COPY_POLICY],
       ...(this.#group === undefined ? {} : { agentReplicas: this.#group.alive() }),
     };
   }

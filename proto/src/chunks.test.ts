@@ -7,6 +7,7 @@ const copy = (key: string, bytes: number): Copy => ({
   hash: `h-${key}`,
   manifest: Buffer.alloc(bytes, 97),
   overwrite: false,
+  policy: undefined,
 });
 
 const version = (upserts: Copy[], removes: string[] = []): VersionContent => ({

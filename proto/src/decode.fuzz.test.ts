@@ -9,11 +9,13 @@ import {
   decodeConnectResponse,
 } from './decode.js';
 import {
+  AgentFeature,
   BootstrapRequest,
   ConnectRequest,
   ConnectResponse,
   CopyOutcome,
   DigestFormat,
+  DriftMode,
   NackReason,
 } from './gen/kuberelay/relay/v1/relay.js';
 
@@ -27,6 +29,9 @@ import {
 
 const digestFormat = (n: number): DigestFormat =>
   n === 1 ? DigestFormat.DIGEST_FORMAT_ENTRY_SUM : DigestFormat.DIGEST_FORMAT_UNSPECIFIED;
+
+const feature = (n: number): AgentFeature =>
+  n === 1 ? AgentFeature.AGENT_FEATURE_COPY_POLICY : AgentFeature.AGENT_FEATURE_UNSPECIFIED;
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 4_000);
@@ -90,6 +95,7 @@ function validRequest(r: Random): Uint8Array {
         haveVersion: r.int(2 ** 31) * 1000,
         have: Array.from({ length: r.int(6) }, () => ({ key: r.text(40), hash: r.text(10) })),
         digestFormats: Array.from({ length: r.int(3) }, () => digestFormat(r.int(2))),
+        features: Array.from({ length: r.int(3) }, () => feature(r.int(2))),
       },
     }),
     () => ({
@@ -133,6 +139,14 @@ function validResponse(r: Random): Uint8Array {
           hash: r.text(10),
           manifest: Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', data: r.text(100) })),
           overwrite: r.int(2) === 0,
+          policy:
+            r.int(2) === 0
+              ? undefined
+              : {
+                  paused: r.int(2) === 0,
+                  drift: r.pick(Object.values(DriftMode)),
+                  ignoreFields: [r.text(20)],
+                },
         })),
         removes: Array.from({ length: r.int(4) }, () => r.text(40)),
         digest: r.text(20),

@@ -7,6 +7,7 @@ import {
   decodeConnectResponse,
 } from './decode.js';
 import {
+  AgentFeature,
   BootstrapRequest,
   ConnectRequest,
   ConnectResponse,
@@ -32,6 +33,7 @@ const hello = (
     cluster: string;
     have: { key: string; hash: string }[];
     digestFormats: DigestFormat[];
+    features: AgentFeature[];
   }> = {},
 ) =>
   request({
@@ -43,6 +45,7 @@ const hello = (
       haveVersion: 7,
       have: [],
       digestFormats: [],
+      features: [],
       ...extra,
     },
   });
@@ -53,7 +56,7 @@ const delta = (upserts: { key: string; manifest: Buffer }[], removes: string[] =
     value: {
       version: 1,
       replace: false,
-      upserts: upserts.map((u) => ({ ...u, hash: 'h', overwrite: false })),
+      upserts: upserts.map((u) => ({ ...u, hash: 'h', overwrite: false, policy: undefined })),
       removes,
       digest: 'd',
       chunk: 1,
@@ -78,6 +81,7 @@ describe('decodeConnectRequest', () => {
             haveVersion: 7,
             have: [{ key: 'k', hash: 'h' }],
             digestFormats: offered,
+            features: [],
           },
         },
       },
@@ -141,6 +145,13 @@ describe('decodeConnectRequest', () => {
       limits: {},
       code: DecodeErrorCode.LimitExceeded,
       message: /hello.digestFormats has 17 entries, more than 16/,
+    },
+    {
+      name: 'a Hello claiming more features than exist',
+      bytes: hello({ features: Array.from({ length: 65 }, () => AgentFeature.AGENT_FEATURE_COPY_POLICY) }),
+      limits: {},
+      code: DecodeErrorCode.LimitExceeded,
+      message: /hello.features has 65 entries, more than 64/,
     },
     {
       name: 'a long cluster name',

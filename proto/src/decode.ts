@@ -4,6 +4,7 @@ import {
   BootstrapResponse,
   ConnectRequest,
   ConnectResponse,
+  type CopyPolicy,
   type CopyResult,
   type Delta,
   type Hello,
@@ -42,6 +43,8 @@ export interface DecodeLimits {
   readonly maxTextLength: number;
   /** A CSR, a certificate chain or a CA bundle, PEM. */
   readonly maxPemLength: number;
+  /** Copy.policy.ignore_fields per copy (each at most maxKeyLength characters). */
+  readonly maxIgnoredFields: number;
 }
 
 /**
@@ -66,6 +69,8 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
   maxNameLength: 253,
   maxTextLength: 32 * 1024,
   maxPemLength: 64 * 1024,
+  // The server refuses an ignore-fields annotation of more than 64 paths of 512 characters.
+  maxIgnoredFields: 64,
 });
 
 export const DecodeErrorCode = {
@@ -282,8 +287,9 @@ function checkRequest(request: ConnectRequest, l: DecodeLimits): string | undefi
   }
 }
 
-/** More digest formats than will ever exist: a Hello offering more is hostile or broken. */
+/** More digest formats (or features) than will ever exist: a Hello offering more is hostile or broken. */
 const MAX_DIGEST_FORMATS = 16;
+const MAX_FEATURES = 64;
 
 function checkHello(hello: Hello, l: DecodeLimits): string | undefined {
   return (
@@ -293,6 +299,9 @@ function checkHello(hello: Hello, l: DecodeLimits): string | undefined {
     // A packed repeated enum is one field on the wire, so the repeated-field scan cannot count it.
     (hello.digestFormats.length > MAX_DIGEST_FORMATS
       ? `hello.digestFormats has ${hello.digestFormats.length} entries, more than ${MAX_DIGEST_FORMATS}`
+      : undefined) ??
+    (hello.features.length > MAX_FEATURES
+      ? `hello.features has ${hello.features.length} entries, more than ${MAX_FEATURES}`
       : undefined) ??
     each(
       hello.have,
@@ -348,6 +357,14 @@ function checkWelcome(welcome: Welcome, l: DecodeLimits): string | undefined {
   );
 }
 
+function checkPolicy(field: string, policy: CopyPolicy | undefined, l: DecodeLimits): string | undefined {
+  if (policy === undefined) return undefined;
+  if (policy.ignoreFields.length > l.maxIgnoredFields) {
+    return `${field}.ignoreFields has ${policy.ignoreFields.length} entries (at most ${l.maxIgnoredFields})`;
+  }
+  return each(policy.ignoreFields, (path, i) => str(`${field}.ignoreFields[${i}]`, path, l.maxKeyLength));
+}
+
 function checkDelta(delta: Delta, l: DecodeLimits): string | undefined {
   return (
     str('delta.digest', delta.digest, l.maxHashLength) ??
@@ -356,7 +373,8 @@ function checkDelta(delta: Delta, l: DecodeLimits): string | undefined {
       (c, i) =>
         str(`delta.upserts[${i}].key`, c.key, l.maxKeyLength) ??
         str(`delta.upserts[${i}].hash`, c.hash, l.maxHashLength) ??
-        bytesField(`delta.upserts[${i}].manifest`, c.manifest, l.maxManifestBytes),
+        bytesField(`delta.upserts[${i}].manifest`, c.manifest, l.maxManifestBytes) ??
+        checkPolicy(`delta.upserts[${i}].policy`, c.policy, l),
     ) ??
     each(delta.removes, (key, i) => str(`delta.removes[${i}]`, key, l.maxKeyLength))
   );

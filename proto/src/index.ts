@@ -3,3 +3,4 @@ export * from './chunks.js';
 export * from './decode.js';
 export * from './gen/kuberelay/relay/v1/relay.js';
 export * from './paths.js';
+export * from './policy.js';

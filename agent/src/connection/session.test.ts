@@ -14,6 +14,7 @@ const hello = {
   haveVersion: 3,
   have: [],
   digestFormats: [],
+  features: [],
 };
 const welcome = {
   message: {
@@ -75,7 +76,13 @@ describe('RelaySession', () => {
     });
     const done = session.run();
     stream.push(welcome);
-    const copy = (n: string) => ({ key: n, hash: n, manifest: Buffer.alloc(10), overwrite: false });
+    const copy = (n: string) => ({
+      key: n,
+      hash: n,
+      manifest: Buffer.alloc(10),
+      overwrite: false,
+      policy: undefined,
+    });
     const chunks = splitVersion(
       { version: 10, replace: true, upserts: [copy('a'), copy('b')], removes: [], digest: 'd10' },
       40,

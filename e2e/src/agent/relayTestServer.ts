@@ -15,11 +15,12 @@ import {
   DigestFormat,
   type Hello,
   type Nack,
+  policyFromWire,
   RelayServiceService,
   type Report,
   splitVersion,
 } from '@kuberelay/proto';
-import { stateDigest } from '@kuberelay/shared';
+import { copyPolicy, stateDigest } from '@kuberelay/shared';
 import { parseClusterIdentity, verifyCertificate } from '@kuberelay/shared/pki';
 import { MGMT } from './testCopy.js';
 import { RelayTestServerCredentials, signClientCsr, type TestPki } from './testPki.js';
@@ -296,7 +297,12 @@ export class RelayTestServer {
       replace,
       upserts,
       removes,
-      digest: stateDigest(desired),
+      // The digest covers each copy's policy as the agent reads it off the wire.
+      digest: stateDigest(
+        new Map(
+          [...desired].map(([key, c]) => [key, { ...c, policy: copyPolicy(policyFromWire(c.policy)) }]),
+        ),
+      ),
     })) {
       stream.call.write({ message: { $case: 'delta', value: delta } });
     }

@@ -40,5 +40,6 @@ export function buildTestCopy(options: {
     hash: contentHash(copy),
     manifest: Buffer.from(JSON.stringify(copy)),
     overwrite: options.overwrite ?? false,
+    policy: undefined,
   };
 }

@@ -215,6 +215,7 @@ describe('gRPC edge hardening', () => {
                 haveVersion: 0,
                 have: [],
                 digestFormats: [],
+                features: [],
               },
             },
           }).finish(),

@@ -134,6 +134,7 @@ beforeAll(async () => {
           haveVersion: 0,
           have: [],
           digestFormats: [],
+          features: [],
         },
       },
     });

@@ -65,6 +65,7 @@ export class ScriptedAgent {
         haveVersion: 0,
         have: [],
         digestFormats: [],
+        features: [],
       },
     });
   }

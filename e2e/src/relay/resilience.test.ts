@@ -73,6 +73,7 @@ async function connectRaw(options: {
             haveVersion: 0,
             have: [],
             digestFormats: [],
+            features: [],
           },
         },
       });

@@ -1,4 +1,11 @@
-import { type ClusterCopies, type DesiredState, DigestFormat, stateDigest } from '@kuberelay/shared';
+import {
+  type ClusterCopies,
+  type DesiredState,
+  type DigestEntry,
+  DigestFormat,
+  isDefaultPolicy,
+  stateDigest,
+} from '@kuberelay/shared';
 import { EncodedCopyCache } from './encodedCopies.js';
 
 /**
@@ -155,18 +162,55 @@ export class SnapshotCache {
 }
 
 const sortedLinesDigests = new WeakMap<ClusterSnapshot, string>();
+/** Per snapshot, its policy-blind digests by format ('' when it has no policy to leave out). */
+const policyBlindDigests = new WeakMap<ClusterSnapshot, Map<DigestFormat, string>>();
+
+/** How a stream's digests are computed: what its Hello offered and the Welcome agreed. */
+export interface StreamDialect {
+  readonly digestFormat: DigestFormat;
+  /** The agent knows Copy.policy (AGENT_FEATURE_COPY_POLICY): its digests include the policies. */
+  readonly copyPolicy: boolean;
+}
 
 /**
- * A snapshot's digest in a stream's format. `digest` is the entrySum one (O(changes) to keep);
- * the sortedLines one, for agents from before the format was negotiated, is computed on first use
- * per snapshot and shared by every such stream.
+ * A snapshot's digest in a stream's dialect. `digest` is the entrySum one with policies (O(changes)
+ * to keep); the others, for agents from before the format was negotiated or before per-source
+ * policy (docs/spec.md D10.4), are computed on first use per snapshot and shared by every such
+ * stream. A snapshot without a non-default policy has one policy-blind digest: the usual one.
  */
-export function snapshotDigest(snapshot: ClusterSnapshot, format: DigestFormat): string {
-  if (format === DigestFormat.entrySum) return snapshot.digest;
+export function snapshotDigest(snapshot: ClusterSnapshot, dialect: StreamDialect): string {
+  if (!dialect.copyPolicy) {
+    let byFormat = policyBlindDigests.get(snapshot);
+    if (byFormat === undefined) {
+      byFormat = new Map();
+      policyBlindDigests.set(snapshot, byFormat);
+    }
+    let digest = byFormat.get(dialect.digestFormat);
+    if (digest === undefined) {
+      digest = hasPolicy(snapshot) ? policyBlindDigest(snapshot, dialect.digestFormat) : '';
+      byFormat.set(dialect.digestFormat, digest);
+    }
+    if (digest !== '') return digest;
+  }
+  if (dialect.digestFormat === DigestFormat.entrySum) return snapshot.digest;
   let digest = sortedLinesDigests.get(snapshot);
   if (digest === undefined) {
     digest = stateDigest(snapshot.copies, DigestFormat.sortedLines);
     sortedLinesDigests.set(snapshot, digest);
   }
   return digest;
+}
+
+/** Whether any copy of the snapshot carries a policy an agent must know about. */
+export function hasPolicy(snapshot: ClusterSnapshot): boolean {
+  for (const copy of snapshot.copies.values()) if (!isDefaultPolicy(copy.policy)) return true;
+  return false;
+}
+
+function policyBlindDigest(snapshot: ClusterSnapshot, format: DigestFormat): string {
+  const entries = new Map<string, DigestEntry>();
+  for (const [key, copy] of snapshot.copies) {
+    entries.set(key, { key: copy.key, hash: copy.hash, overwrite: copy.overwrite });
+  }
+  return stateDigest(entries, format);
 }

@@ -72,6 +72,7 @@ describe('agent stream: backpressure', () => {
                 haveVersion: 0,
                 have: [],
                 digestFormats: [],
+                features: [],
               },
             },
           };

@@ -100,7 +100,15 @@ export class FakeAgent implements AgentStreamIo {
     this.say({
       $case: 'hello',
       // As a current agent: it offers the entrySum digests.
-      value: { cluster, agentVersion: '1.0.0', agentPod: 'agent-0', haveVersion, have, digestFormats: [1] },
+      value: {
+        cluster,
+        agentVersion: '1.0.0',
+        agentPod: 'agent-0',
+        haveVersion,
+        have,
+        digestFormats: [1],
+        features: [1],
+      },
     });
   }
 

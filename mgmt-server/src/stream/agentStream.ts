@@ -3,7 +3,7 @@ import type { Logger } from '@kuberelay/shared';
 import type { StreamLease } from '../limits/index.js';
 import { AsyncQueue } from './asyncQueue.js';
 import { ConnectedStream, type StreamInput } from './connectedStream.js';
-import { digestFormatOf, wireDigestFormat } from './digestFormat.js';
+import { dialectOf, wireDigestFormat } from './digestFormat.js';
 import { checkHello, toEndCode } from './streamChecks.js';
 import { StreamEndCode, StreamError } from './streamError.js';
 import type { StreamEvent } from './streamEvents.js';
@@ -91,7 +91,7 @@ class AgentStream {
       this.#lease = admission?.lease;
       this.#logger = this.#logger.child({ cluster: this.#cluster });
       const hello = await this.#expectHello();
-      const digestFormat = digestFormatOf(hello);
+      const dialect = dialectOf(hello);
       session = {
         id: this.#o.streamId,
         cluster: this.#cluster,
@@ -110,7 +110,7 @@ class AgentStream {
           serverPod: this.#o.settings.serverPod,
           distributionEnabled: this.#o.settings.distributionEnabled,
           heartbeatSeconds: this.#o.settings.heartbeatSeconds,
-          digestFormat: wireDigestFormat(digestFormat),
+          digestFormat: wireDigestFormat(dialect.digestFormat),
         },
       });
       connected = true;
@@ -149,7 +149,7 @@ class AgentStream {
         logger: this.#logger,
         cluster: this.#cluster,
         uid: this.#uid,
-        digestFormat,
+        dialect,
         send: (message) => this.#send(message),
         observe: (event) => this.#observe(event),
       }).run(hello);

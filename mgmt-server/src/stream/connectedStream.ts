@@ -5,10 +5,16 @@ import {
   type CopyResult,
   DEFAULT_CHUNK_BYTES,
   type Hello,
+  policyToWire,
   splitVersion,
 } from '@kuberelay/proto';
-import { createBackoff, type DesiredCopy, type DigestFormat, type Logger } from '@kuberelay/shared';
-import { type ClusterSnapshot, snapshotDigest } from '../snapshot/snapshotCache.js';
+import { createBackoff, type DesiredCopy, type Logger } from '@kuberelay/shared';
+import {
+  type ClusterSnapshot,
+  hasPolicy,
+  type StreamDialect,
+  snapshotDigest,
+} from '../snapshot/snapshotCache.js';
 import type { AsyncQueue } from './asyncQueue.js';
 import { checkAlive, renewOnStream } from './streamChecks.js';
 import { StreamEndCode, StreamError } from './streamError.js';
@@ -38,8 +44,8 @@ export interface ConnectedContext {
   readonly logger: Logger;
   readonly cluster: string;
   readonly uid: string | undefined;
-  /** What the Welcome agreed for this stream's digests. */
-  readonly digestFormat: DigestFormat;
+  /** What the Hello and Welcome agreed for this stream's digests and copies. */
+  readonly dialect: StreamDialect;
   send(message: ConnectResponse['message']): Promise<void>;
   observe(event: StreamEvent): void;
 }
@@ -54,13 +60,14 @@ export class ConnectedStream {
   readonly #c: ConnectedContext;
   readonly #protocol: VersionProtocol;
   #lastHeard: number;
+  #warnedPolicy = false;
 
   constructor(context: ConnectedContext) {
     this.#c = context;
     this.#protocol = new VersionProtocol({
       distributionEnabled: context.options.settings.distributionEnabled,
       retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000, ...context.options.settings.retryBackoff }),
-      digestFormat: context.digestFormat,
+      dialect: context.dialect,
     });
     this.#lastHeard = context.options.clock.now();
   }
@@ -231,7 +238,7 @@ export class ConnectedStream {
         replace,
         upserts: upserts.map((copy) => this.#copyMessage(copy)),
         removes: [...removes],
-        digest: snapshotDigest(snapshot, this.#c.digestFormat),
+        digest: snapshotDigest(snapshot, this.#c.dialect),
       },
       this.#c.options.settings.chunkBytes ?? DEFAULT_CHUNK_BYTES,
     );
@@ -239,6 +246,14 @@ export class ConnectedStream {
       { version, replace, upserts: upserts.length, removes: removes.length, chunks: deltas.length },
       'sending version',
     );
+    if (!this.#c.dialect.copyPolicy && !this.#warnedPolicy && hasPolicy(snapshot)) {
+      // Said once per stream: the agent keeps working, but pauses, report-only drift and ignored
+      // fields are not honoured in this cluster until it is upgraded (docs/spec.md D10.4).
+      this.#warnedPolicy = true;
+      this.#c.logger.warn(
+        'the agent does not know per-source policy (kuberelay.dev/paused, drift, ignore-fields): its copies are applied as if the sources had none; upgrade the agent',
+      );
+    }
     for (const delta of deltas) {
       await this.#c.send({ $case: 'delta', value: delta });
     }
@@ -251,6 +266,7 @@ export class ConnectedStream {
       hash: copy.hash,
       manifest: this.#c.options.cache.encoded.manifest(copy),
       overwrite: copy.overwrite,
+      policy: this.#c.dialect.copyPolicy ? policyToWire(copy.policy) : undefined,
     };
   }
 }

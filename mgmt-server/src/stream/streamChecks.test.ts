@@ -7,7 +7,15 @@ import { StreamEndCode } from './streamError.js';
 const hello = (cluster: string): ConnectRequest => ({
   message: {
     $case: 'hello',
-    value: { cluster, agentVersion: '1', agentPod: 'a', haveVersion: 0, have: [], digestFormats: [] },
+    value: {
+      cluster,
+      agentVersion: '1',
+      agentPod: 'a',
+      haveVersion: 0,
+      have: [],
+      digestFormats: [],
+      features: [],
+    },
   },
 });
 

@@ -1,5 +1,12 @@
 import { NackReason } from '@kuberelay/proto';
-import { createBackoff, type DesiredCopy, DigestFormat, stateDigest } from '@kuberelay/shared';
+import {
+  copyPolicy,
+  createBackoff,
+  DEFAULT_POLICY,
+  type DesiredCopy,
+  DigestFormat,
+  stateDigest,
+} from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../snapshot/snapshotCache.js';
 import { type ProtocolStep, VersionProtocol } from './versionProtocol.js';
@@ -11,6 +18,7 @@ const copy = (key: string, hash: string): DesiredCopy => ({
   object: { apiVersion: 'g/v1', kind: 'K', metadata: { name: key } },
   hash,
   overwrite: false,
+  policy: DEFAULT_POLICY,
 });
 
 let revision = 0;
@@ -19,6 +27,9 @@ function snapshot(...copies: DesiredCopy[]): ClusterSnapshot {
   revision += 1;
   return { cluster: 'qa', copies: map, digest: stateDigest(map), revision, changedAt: undefined };
 }
+
+const withoutPolicies = (copies: ReadonlyMap<string, DesiredCopy>) =>
+  new Map([...copies].map(([key, c]) => [key, { key, hash: c.hash, overwrite: c.overwrite }]));
 
 const A1 = copy('a', 'h1');
 const A2 = copy('a', 'h2');
@@ -51,13 +62,14 @@ type Input =
 /** Runs inputs at NOW, NOW+1, ... (versions follow the clock, so `send 0` is version NOW). */
 function run(
   inputs: readonly Input[],
-  options: { enabled?: boolean; format?: DigestFormat } = {},
+  options: { enabled?: boolean; format?: DigestFormat; copyPolicy?: boolean } = {},
 ): string[][] {
   const format = options.format ?? DigestFormat.entrySum;
+  const copyPolicy = options.copyPolicy ?? true;
   const protocol = new VersionProtocol({
     distributionEnabled: options.enabled ?? true,
     retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000, random: () => 0.5 }),
-    digestFormat: format,
+    dialect: { digestFormat: format, copyPolicy },
   });
   const sent = new Map<number, ClusterSnapshot>();
   return inputs.map((input, i) => {
@@ -66,9 +78,11 @@ function run(
     if ('start' in input) step = protocol.start({ ...input.start, haveVersion: 0, now });
     else if ('snapshot' in input) step = protocol.snapshot(input.snapshot, now);
     else if ('ack' in input) {
-      // The agent digests what it holds in the stream's format.
+      // The agent digests what it holds in the stream's format; one that does not know policies
+      // holds none.
       const acked = input.digestOf ?? sent.get(NOW + input.ack);
-      const digest = acked === undefined ? 'unknown' : stateDigest(acked.copies, input.format ?? format);
+      const held = acked === undefined || copyPolicy ? acked?.copies : withoutPolicies(acked.copies);
+      const digest = held === undefined ? 'unknown' : stateDigest(held, input.format ?? format);
       step = protocol.ack({ version: NOW + input.ack, digest, now });
     } else if ('nack' in input) {
       step = protocol.nack({
@@ -203,10 +217,28 @@ describe('VersionProtocol', () => {
     const protocol = new VersionProtocol({
       distributionEnabled: true,
       retryBackoff: createBackoff({ minMs: 1_000, maxMs: 60_000 }),
-      digestFormat: DigestFormat.entrySum,
+      dialect: { digestFormat: DigestFormat.entrySum, copyPolicy: true },
     });
     // An agent that acknowledged version 5,000,000 of an earlier server whose clock ran ahead.
     const step = protocol.start({ have: [], haveVersion: 5_000_000, snapshot: s1, now: NOW });
     expect(step.send?.version).toBe(5_000_001);
+  });
+
+  describe('an agent that does not know per-source policy (docs/spec.md D10.4)', () => {
+    const paused = { ...A1, policy: copyPolicy({ paused: true }) };
+    const withPause = snapshot(paused, B1);
+    it.each([DigestFormat.entrySum, DigestFormat.sortedLines])(
+      'digests without the policies it cannot hold (format %s), so its Acks match',
+      (format) => {
+        expect(
+          run([{ start: { have: [], snapshot: withPause } }, { ack: 0 }], { format, copyPolicy: false }),
+        ).toEqual([['send 0 +a,b -'], ['acked 0']]);
+      },
+    );
+    it('an agent that knows them must hold them: the policy-blind digest is a mismatch there', () => {
+      expect(
+        run([{ start: { have: [], snapshot: withPause } }, { ack: 0, digestOf: snapshot(A1, B1) }]),
+      ).toEqual([['send 0 +a,b -'], ['nacked 0', 'send 1 replace +a,b -']]);
+    });
   });
 });

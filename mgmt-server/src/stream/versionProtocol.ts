@@ -4,10 +4,9 @@ import {
   type Baseline,
   baselineFromHave,
   type DesiredCopy,
-  type DigestFormat,
   diffCopies,
 } from '@kuberelay/shared';
-import { type ClusterSnapshot, snapshotDigest } from '../snapshot/snapshotCache.js';
+import { type ClusterSnapshot, type StreamDialect, snapshotDigest } from '../snapshot/snapshotCache.js';
 
 /** One version to send: the changes against what the agent holds (or the full set, `replace`). */
 export interface VersionToSend {
@@ -36,8 +35,8 @@ export interface VersionProtocolOptions {
   readonly distributionEnabled: boolean;
   /** Delays between retries after a Nack (reset by every accepted Ack). */
   readonly retryBackoff: Backoff;
-  /** The stream's digest format (Welcome.digest_format): what the agent's Ack digests are in. */
-  readonly digestFormat: DigestFormat;
+  /** What the stream's Hello and Welcome agreed (digest format, features): what Ack digests are in. */
+  readonly dialect: StreamDialect;
 }
 
 interface InFlight {
@@ -96,7 +95,7 @@ export class VersionProtocol {
     if (inFlight === undefined || inFlight.version !== input.version) {
       return { ignored: `ack of version ${input.version}, in flight: ${inFlight?.version ?? 'none'}` };
     }
-    const expected = snapshotDigest(inFlight.snapshot, this.#o.digestFormat);
+    const expected = snapshotDigest(inFlight.snapshot, this.#o.dialect);
     if (input.digest !== expected) {
       // The agent says it applied the version but holds something else: same as a mismatch Nack.
       return this.nack({

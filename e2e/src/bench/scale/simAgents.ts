@@ -134,6 +134,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         haveVersion,
         have: [...agent.held].map(([key, hash]) => ({ key, hash })),
         digestFormats: [DigestFormat.DIGEST_FORMAT_ENTRY_SUM],
+        features: [],
       }),
       onWelcome: () => {
         welcomed.add(cluster);
