@@ -1,8 +1,14 @@
-import type { KubeObject } from '@kuberelay/shared';
+import { Annotation, type KubeObject } from '@kuberelay/shared';
 import { KubeApiError } from '@kuberelay/shared/kube';
 import { type AgentCopyResult, CopyCode, Outcome } from './copyResult.js';
 import type { Drift } from './findDrift.js';
-import { type Judgment, resourceVersionOf, type StoredDifference, type UpdateReason } from './planWrite.js';
+import {
+  type Judgment,
+  type PausedState,
+  resourceVersionOf,
+  type StoredDifference,
+  type UpdateReason,
+} from './planWrite.js';
 import type { ReceivedCopy } from './receivedCopy.js';
 
 // What one apply of a copy comes to, and how each ending is phrased: shared by the write strategy
@@ -106,6 +112,28 @@ export function failed(
     drift: [],
     retry,
   };
+}
+
+/**
+ * A paused source's copy (docs/spec.md D10.1): nothing was written; the message says how the copy
+ * stands, so `relayctl status` and explain can tell "paused and current" from "paused and behind".
+ */
+export function paused(copy: ReceivedCopy, plan: PausedState): ApplyOutcome {
+  const standing = {
+    current: 'the copy in the cluster is current',
+    missing: 'the copy does not exist in the cluster (not created while paused)',
+    behind: 'the copy in the cluster is from an earlier version of the source (not updated while paused)',
+    conflict: `an object the relay does not own is in the way (${plan.state === 'conflict' ? plan.owner : ''})`,
+    drifted: `the copy differs from its source in ${plan.state === 'drifted' ? listPaths(plan.drift.map((d) => d.path)) : ''} (not reverted while paused)`,
+  }[plan.state];
+  const message = `${Annotation.Paused} is "true" on the source: nothing is written; ${standing}`;
+  return failed(copy, CopyCode.Paused, message, RetryHint.None, Outcome.Paused);
+}
+
+/** `kuberelay.dev/drift: report` (docs/spec.md D10.2): the drift, named, and left in place. */
+export function drifted(copy: ReceivedCopy, drift: readonly Drift[]): ApplyOutcome {
+  const message = `the copy differs from its source in ${listPaths(drift.map((d) => d.path))}; not reverted (${Annotation.Drift}: report on the source)`;
+  return { ...failed(copy, CopyCode.Drifted, message, RetryHint.None, Outcome.Drifted), drift };
 }
 
 /** The API server refused the copy (validation, admission, RBAC, ...): its message says why. */

@@ -1,4 +1,4 @@
-import { createKindRegistry, DEFAULT_KINDS, type KubeObject } from '@kuberelay/shared';
+import { type CopyPolicy, createKindRegistry, DEFAULT_KINDS, type KubeObject } from '@kuberelay/shared';
 import { parseReceivedCopy, type ReceivedCopy } from './receivedCopy.js';
 
 // A copy as the agent receives it, for the apply unit tests (not shipped: *.testkit.ts).
@@ -22,12 +22,13 @@ export const upstreamCopyObject: KubeObject = {
 /** `object` parsed as the agent does, with content hash `hash`. */
 export function receivedCopyOf(
   object: KubeObject,
-  options: { hash: string; overwrite?: boolean },
+  options: { hash: string; overwrite?: boolean; policy?: Partial<CopyPolicy> },
 ): ReceivedCopy {
   const parsed = parseReceivedCopy({
     key: 'gloo.solo.io/Upstream/apps/u',
     hash: options.hash,
     overwrite: options.overwrite ?? false,
+    policy: options.policy,
     manifest: JSON.stringify(object),
     kinds: createKindRegistry(DEFAULT_KINDS),
   });

@@ -1,10 +1,12 @@
-import type { KubeObject, Logger } from '@kuberelay/shared';
+import { DriftMode, type KubeObject, type Logger } from '@kuberelay/shared';
 import { isConflict, isNotFound, type KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import {
   type ApplyOutcome,
   apiFailure,
   describe,
+  drifted,
   failed,
+  paused,
   RetryHint,
   settled,
   WriteVerb,
@@ -130,6 +132,8 @@ export class CopyApplier {
         );
       case 'none':
         return settled(copy, plan.difference, live, options.schema);
+      case 'paused':
+        return paused(copy, plan);
     }
     const { live: current } = plan;
     const body = replacementBody(copy, current, this.#fieldManager);
@@ -146,7 +150,7 @@ export class CopyApplier {
       if (!wouldChange(current, dryRun)) {
         return settled(
           copy,
-          storedDifference(copy.object, dryRun, this.#fieldManager),
+          storedDifference(copy.object, dryRun, this.#fieldManager, copy.ignored),
           current,
           options.schema,
         );
@@ -156,6 +160,8 @@ export class CopyApplier {
       reason = plan.reason;
     }
     const drift = plan.drift;
+    // kuberelay.dev/drift: report: found (and, above, confirmed by a dry run), never reverted.
+    if (reason === UpdateReason.Drift && copy.policy.drift === DriftMode.Report) return drifted(copy, drift);
     if (reason === UpdateReason.Drift && !options.allowUpdate(drift)) {
       return {
         result: {
@@ -185,7 +191,7 @@ export class CopyApplier {
     // The API server stored other values than the copy's (a mutating webhook): that, not a person
     // editing the copy again later, is the loop to break. Fields an older schema drops are no loop:
     // the verify step never writes for them again.
-    const difference = storedDifference(copy.object, stored, this.#fieldManager);
+    const difference = storedDifference(copy.object, stored, this.#fieldManager, copy.ignored);
     return {
       ...settled(copy, difference, stored, options.schema),
       wrote: WriteVerb.Update,
@@ -226,7 +232,7 @@ export class CopyApplier {
       return apiFailure(copy, error);
     }
     this.#onWrite(WriteVerb.Create);
-    const difference = storedDifference(copy.object, stored, this.#fieldManager);
+    const difference = storedDifference(copy.object, stored, this.#fieldManager, copy.ignored);
     return {
       ...settled(copy, difference, stored, options.schema),
       wrote: WriteVerb.Create,

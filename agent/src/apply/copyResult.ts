@@ -6,6 +6,10 @@ export const Outcome = {
   Failed: 'Failed',
   Conflict: 'Conflict',
   Removed: 'Removed',
+  /** The copy differs from its source and the source says `kuberelay.dev/drift: report`. */
+  Drifted: 'Drifted',
+  /** The source is paused: nothing written; the message says how the copy stands. */
+  Paused: 'Paused',
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
@@ -24,6 +28,8 @@ export const CopyCode = {
   PruneFailed: ErrorCode.PruneFailed,
   /** The API server (an admission webhook) keeps changing what we write: we stopped writing. */
   MutationLoop: 'MutationLoop',
+  Paused: ErrorCode.Paused,
+  Drifted: ErrorCode.Drifted,
   /**
    * Applied, with a warning: the workload cluster's schema (a CRD older than the management
    * cluster's) dropped fields of the copy. The message names them.

@@ -1,6 +1,8 @@
 import {
   canonicalJson,
+  type FieldPath,
   formatPath,
+  isIgnored,
   isJsonObject,
   type JsonObject,
   type KubeObject,
@@ -27,6 +29,8 @@ export interface Drift {
 export interface FindDriftOptions {
   /** Our field manager; managedFields entries of every other manager are "foreign". */
   readonly fieldManager: string;
+  /** The source's `kuberelay.dev/ignore-fields`: nothing at or under these paths is drift. */
+  readonly ignored?: readonly FieldPath[] | undefined;
 }
 
 /** Top-level fields the drift check never compares: identity, metadata (handled apart), status. */
@@ -51,21 +55,25 @@ export function findDrift(
   live: KubeObject,
   options: FindDriftOptions,
 ): readonly Drift[] {
-  const drifts: Drift[] = [];
-  compareStringMap(desired.metadata.labels, live.metadata.labels, 'labels', drifts);
-  compareStringMap(desired.metadata.annotations, live.metadata.annotations, 'annotations', drifts);
+  const found: Found[] = [];
+  compareStringMap(desired.metadata.labels, live.metadata.labels, 'labels', found);
+  compareStringMap(desired.metadata.annotations, live.metadata.annotations, 'annotations', found);
   for (const [field, value] of Object.entries(desired)) {
     if (!SKIPPED_TOP_LEVEL.has(field)) {
-      compareSubset(value, live[field], [field], drifts);
+      compareSubset(value, live[field], [field], found);
     }
   }
   for (const entry of foreignEntries(live, options.fieldManager)) {
     const spec = entry['f:spec'];
     if (isJsonObject(spec)) {
-      findAddedFields(spec, desired.spec, ['spec'], drifts);
+      findAddedFields(spec, desired.spec, ['spec'], found);
     }
   }
-  return dedupe(drifts);
+  // Ignored paths are filtered at the end, not pruned from the walk: a list whose length differs
+  // is one drift at the list, which an ignored path inside one element must not hide.
+  const ignored = options.ignored ?? [];
+  const kept = ignored.length === 0 ? found : found.filter((f) => !isIgnored(f.at, ignored));
+  return dedupe(kept.map(({ path, reason }) => ({ path: formatPath(path), reason })));
 }
 
 /** A stable text of a drift list, to recognise "the same difference again" (write-loop breaker). */
@@ -76,33 +84,45 @@ export function driftSignature(drifts: readonly Drift[]): string {
     .join('\n');
 }
 
+/** A drift while the walk goes on: its path still as segments, to match ignored paths against. */
+interface Found {
+  readonly path: readonly PathSegment[];
+  /** The concrete location: path, with a metadata map key as its own segment. */
+  readonly at: readonly PathSegment[];
+  readonly reason: DriftReason;
+}
+
+const found = (path: PathSegment[], reason: DriftReason): Found => ({ path, at: path, reason });
+
 function compareStringMap(
   desired: Readonly<Record<string, string>> | undefined,
   live: Readonly<Record<string, string>> | undefined,
   field: 'labels' | 'annotations',
-  out: Drift[],
+  out: Found[],
 ): void {
   for (const [key, value] of Object.entries(desired ?? {})) {
     const actual = live?.[key];
     if (actual !== value) {
       out.push({
-        path: `metadata.${field}[${JSON.stringify(key)}]`,
+        // Shown as `metadata.labels["key"]`: a key holds dots and slashes.
+        path: [`metadata.${field}[${JSON.stringify(key)}]`],
+        at: ['metadata', field, key],
         reason: actual === undefined ? DriftReason.Missing : DriftReason.Changed,
       });
     }
   }
 }
 
-function compareSubset(desired: unknown, live: unknown, path: PathSegment[], out: Drift[]): void {
+function compareSubset(desired: unknown, live: unknown, path: PathSegment[], out: Found[]): void {
   // A null the copy sets means "unset" to the API server, which drops it on write.
   if (desired === null || desired === undefined) return;
   if (live === undefined || live === null) {
-    out.push({ path: formatPath(path), reason: DriftReason.Missing });
+    out.push(found(path, DriftReason.Missing));
     return;
   }
   if (Array.isArray(desired)) {
     if (!Array.isArray(live) || live.length !== desired.length) {
-      out.push({ path: formatPath(path), reason: DriftReason.Changed });
+      out.push(found(path, DriftReason.Changed));
       return;
     }
     desired.forEach((item: unknown, i) => {
@@ -112,7 +132,7 @@ function compareSubset(desired: unknown, live: unknown, path: PathSegment[], out
   }
   if (isJsonObject(desired)) {
     if (!isJsonObject(live)) {
-      out.push({ path: formatPath(path), reason: DriftReason.Changed });
+      out.push(found(path, DriftReason.Changed));
       return;
     }
     for (const [key, value] of Object.entries(desired)) {
@@ -121,7 +141,7 @@ function compareSubset(desired: unknown, live: unknown, path: PathSegment[], out
     return;
   }
   if (desired !== live) {
-    out.push({ path: formatPath(path), reason: DriftReason.Changed });
+    out.push(found(path, DriftReason.Changed));
   }
 }
 
@@ -144,13 +164,13 @@ function foreignEntries(live: KubeObject, fieldManager: string): JsonObject[] {
  * node itself) alongside the copy, reporting owned fields the copy does not set. A field the copy
  * sets, whatever its live value, is not reported here: compareSubset judges values.
  */
-function findAddedFields(fields: JsonObject, desired: unknown, path: PathSegment[], out: Drift[]): void {
+function findAddedFields(fields: JsonObject, desired: unknown, path: PathSegment[], out: Found[]): void {
   for (const [token, sub] of Object.entries(fields)) {
     if (token === '.') continue;
     const step = resolveStep(token, desired);
     if (step === undefined) continue; // an unknown token: never guess drift from it
     if (step.child === undefined) {
-      out.push({ path: formatPath([...path, step.segment]), reason: DriftReason.AddedByOther });
+      out.push(found([...path, step.segment], DriftReason.AddedByOther));
     } else if (isJsonObject(sub)) {
       findAddedFields(sub, step.child, [...path, step.segment], out);
     }
@@ -198,7 +218,7 @@ function parseJson(text: string): { value: unknown } | undefined {
   }
 }
 
-function dedupe(drifts: Drift[]): readonly Drift[] {
+function dedupe(drifts: readonly Drift[]): readonly Drift[] {
   const seen = new Set<string>();
   return drifts.filter((d) => {
     const id = `${d.reason} ${d.path}`;

@@ -1,4 +1,4 @@
-import { Annotation, canonicalJson, type KubeObject } from '@kuberelay/shared';
+import { Annotation, canonicalJson, type FieldPath, type KubeObject } from '@kuberelay/shared';
 import { type Drift, DriftReason, findDrift } from './findDrift.js';
 import { type ReceivedCopy, sourceUriOf } from './receivedCopy.js';
 
@@ -37,8 +37,19 @@ export const UpdateReason = {
 } as const;
 export type UpdateReason = (typeof UpdateReason)[keyof typeof UpdateReason];
 
+/** How a paused copy stands (docs/spec.md D10.1): said in its result, never acted on. */
+export type PausedState =
+  | { readonly state: 'current' }
+  | { readonly state: 'missing' }
+  | { readonly state: 'conflict'; readonly owner: string }
+  /** The object was written from an earlier version of the source. */
+  | { readonly state: 'behind' }
+  | { readonly state: 'drifted'; readonly drift: readonly Drift[] };
+
 export type WritePlan =
   | { readonly action: 'create' }
+  /** The source is paused: write nothing, say how the copy stands. */
+  | ({ readonly action: 'paused' } & PausedState)
   /** Not ours and no overwrite: leave it alone. `owner` says whose it is. */
   | { readonly action: 'conflict'; readonly owner: string }
   /** Nothing to write: in sync, or judged before at this resourceVersion. */
@@ -78,23 +89,34 @@ export interface PlanWriteInput {
  */
 export function planWrite(input: PlanWriteInput): WritePlan {
   const { copy, live, fieldManager } = input;
-  if (live === undefined) return { action: 'create' };
+  const paused = copy.policy.paused;
+  if (live === undefined) return paused ? { action: 'paused', state: 'missing' } : { action: 'create' };
   const liveSource = sourceUriOf(live);
   const ours = liveSource !== undefined && liveSource === sourceUriOf(copy.object);
-  const drift = findDrift(copy.object, live, { fieldManager });
+  const drift = findDrift(copy.object, live, { fieldManager, ignored: copy.ignored });
   if (!ours) {
+    const owner =
+      liveSource === undefined ? 'not distributed by the relay' : `distributed from ${liveSource}`;
+    if (paused) return { action: 'paused', state: 'conflict', owner };
     if (!copy.overwrite) {
-      const owner =
-        liveSource === undefined ? 'not distributed by the relay' : `distributed from ${liveSource}`;
       return { action: 'conflict', owner };
     }
     return { action: 'update', live, reason: UpdateReason.TakeOver, drift };
   }
   if (live.metadata.annotations?.[Annotation.CopyHash] !== copy.hash) {
+    if (paused) return { action: 'paused', state: 'behind' };
     return { action: 'update', live, reason: UpdateReason.DesiredChanged, drift };
   }
-  if (drift.length === 0) return { action: 'none', difference: undefined };
   const judged = input.judged;
+  if (paused) {
+    // What the API server itself made of this copy at this resourceVersion is not drift.
+    const known =
+      judged !== undefined && judged.hash === copy.hash && judged.resourceVersion === resourceVersionOf(live);
+    return drift.length === 0 || known
+      ? { action: 'paused', state: 'current' }
+      : { action: 'paused', state: 'drifted', drift };
+  }
+  if (drift.length === 0) return { action: 'none', difference: undefined };
   if (judged !== undefined && judged.hash === copy.hash && judged.schema === input.schema) {
     if (judged.resourceVersion === resourceVersionOf(live)) {
       return { action: 'none', difference: judged.difference };
@@ -119,8 +141,9 @@ export function storedDifference(
   copy: KubeObject,
   stored: KubeObject,
   fieldManager: string,
+  ignored?: readonly FieldPath[],
 ): StoredDifference | undefined {
-  const drift = findDrift(copy, stored, { fieldManager });
+  const drift = findDrift(copy, stored, { fieldManager, ignored });
   const pruned = drift.filter((d) => d.reason === DriftReason.Missing).map((d) => d.path);
   const changed = drift.filter((d) => d.reason === DriftReason.Changed).map((d) => d.path);
   return pruned.length === 0 && changed.length === 0 ? undefined : { pruned, changed };

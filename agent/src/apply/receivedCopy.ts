@@ -1,13 +1,17 @@
 import {
   Annotation,
+  type CopyPolicy,
+  copyPolicy,
   ErrorCode,
   err,
+  type FieldPath,
   isJsonObject,
   type KindRegistry,
   type KubeObject,
   objectKey,
   objectRefOf,
   ok,
+  parseFieldPath,
   RelayError,
   type Result,
   splitApiVersion,
@@ -22,6 +26,10 @@ export interface ReceivedCopy {
   readonly key: string;
   readonly hash: string;
   readonly overwrite: boolean;
+  /** Paused, drift mode, ignored fields (docs/spec.md §10); part of the digest when not default. */
+  readonly policy: CopyPolicy;
+  /** policy.ignoreFields, parsed. */
+  readonly ignored: readonly FieldPath[];
   readonly manifest: string;
   readonly object: KubeObject;
   readonly target: CopyTarget;
@@ -42,6 +50,8 @@ export interface ParseCopyOptions {
   readonly key: string;
   readonly hash: string;
   readonly overwrite: boolean;
+  /** Absent: the default policy (a state file from before per-source policy (§10)). */
+  readonly policy?: Partial<CopyPolicy> | undefined;
   readonly manifest: string;
   readonly kinds: KindRegistry;
 }
@@ -66,12 +76,22 @@ export function parseReceivedCopy(options: ParseCopyOptions): Result<ReceivedCop
   if (actualKey !== options.key) {
     return invalid(options.key, `describes ${actualKey}`);
   }
+  const policy = copyPolicy(options.policy ?? {});
+  const ignored: FieldPath[] = [];
+  for (const text of policy.ignoreFields) {
+    const path = parseFieldPath(text);
+    if (!path.ok)
+      return invalid(options.key, `has an ignored field the agent cannot read: ${path.errors[0].message}`);
+    ignored.push(path.value);
+  }
   const { group, version } = splitApiVersion(parsed.apiVersion);
   const info = options.kinds.byGroupKind(group, parsed.kind);
   return ok({
     key: options.key,
     hash: options.hash,
     overwrite: options.overwrite,
+    policy,
+    ignored,
     manifest: options.manifest,
     object: parsed,
     target: {

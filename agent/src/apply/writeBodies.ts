@@ -1,4 +1,10 @@
-import { Annotation, isJsonObject, type JsonObject, type KubeObject } from '@kuberelay/shared';
+import {
+  Annotation,
+  isJsonObject,
+  type JsonObject,
+  type KubeObject,
+  keepLiveValues,
+} from '@kuberelay/shared';
 import type { ReceivedCopy } from './receivedCopy.js';
 
 /**
@@ -27,6 +33,7 @@ export function creationBody(copy: ReceivedCopy): KubeObject {
  *   copy does not have (managedFields tell): findDrift never calls them drift, so a replace made
  *   for another reason must not remove them either. Those the agent set and the source no longer
  *   has are owned by the agent, so they go.
+ * - fields the source's `kuberelay.dev/ignore-fields` names are live's (keepLiveValues).
  * - managedFields: another manager's entry on the main resource is cut down to its `f:status`
  *   part and the kept labels and annotations (or dropped when nothing is left). After a full replace what they set elsewhere is gone, and
  *   defaults the server re-applies must not stay attributed to them (findDrift would take those
@@ -53,7 +60,7 @@ export function replacementBody(copy: ReceivedCopy, live: KubeObject, fieldManag
   if (managedFields !== undefined) metadata.managedFields = managedFields;
   const body: Record<string, unknown> = { ...rest, metadata };
   if (live.status !== undefined) body.status = live.status;
-  return body as KubeObject;
+  return (copy.ignored.length === 0 ? body : keepLiveValues(body, live, copy.ignored)) as KubeObject;
 }
 
 function stampedMetadata(copy: ReceivedCopy): KubeObject['metadata'] {

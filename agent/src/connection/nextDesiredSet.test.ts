@@ -1,5 +1,5 @@
-import { type Copy, NackReason } from '@kuberelay/proto';
-import { createKindRegistry, DEFAULT_KINDS, DigestFormat, stateDigest } from '@kuberelay/shared';
+import { type Copy, NackReason, policyFromWire } from '@kuberelay/proto';
+import { copyPolicy, createKindRegistry, DEFAULT_KINDS, DigestFormat, stateDigest } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
 import { nextDesiredSet } from './nextDesiredSet.js';
@@ -12,6 +12,7 @@ function copy(name: string, hash: string, overwrite = false): Copy {
     key: `gloo.solo.io/Upstream/apps/${name}`,
     hash,
     overwrite,
+    policy: undefined,
     manifest: Buffer.from(JSON.stringify(manifest)),
   };
 }
@@ -19,14 +20,20 @@ function copy(name: string, hash: string, overwrite = false): Copy {
 function held(...copies: Copy[]): Map<string, ReceivedCopy> {
   const map = new Map<string, ReceivedCopy>();
   for (const c of copies) {
-    const parsed = parseReceivedCopy({ ...c, manifest: c.manifest.toString('utf8'), kinds });
+    const parsed = parseReceivedCopy({
+      ...c,
+      policy: policyFromWire(c.policy),
+      manifest: c.manifest.toString('utf8'),
+      kinds,
+    });
     if (!parsed.ok) throw new Error('bad fixture');
     map.set(c.key, parsed.value);
   }
   return map;
 }
 
-const digestOf = (...copies: Copy[]) => stateDigest(new Map(copies.map((c) => [c.key, c])));
+const entryOf = (c: Copy) => ({ ...c, policy: copyPolicy(policyFromWire(c.policy)) });
+const digestOf = (...copies: Copy[]) => stateDigest(new Map(copies.map((c) => [c.key, entryOf(c)])));
 const FORMAT = DigestFormat.entrySum;
 
 describe('nextDesiredSet', () => {
@@ -82,7 +89,7 @@ describe('nextDesiredSet', () => {
   ])(
     'checks the digest in the format the Welcome agreed ($format sent, $checkedAs checked)',
     ({ format, checkedAs, ok }) => {
-      const digest = stateDigest(new Map([a, b].map((x) => [x.key, x])), format);
+      const digest = stateDigest(new Map([a, b].map((x) => [x.key, entryOf(x)])), format);
       const result = nextDesiredSet({
         held: held(),
         version: { version: 7, replace: true, upserts: [a, b], removes: [], digest },

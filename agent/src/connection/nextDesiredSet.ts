@@ -1,4 +1,4 @@
-import { NackReason, type VersionContent } from '@kuberelay/proto';
+import { NackReason, policyFromWire, type VersionContent } from '@kuberelay/proto';
 import type { KindRegistry } from '@kuberelay/shared';
 import { type DigestFormat, stateDigest } from '@kuberelay/shared';
 import { parseReceivedCopy, type ReceivedCopy } from '../apply/receivedCopy.js';
@@ -11,7 +11,7 @@ export type NextDesiredSet =
  * The complete desired set after a version: `held` (what the agent acknowledged, which is what it
  * told the server it has) with the version's removals and upserts, or the upserts alone for a
  * `replace` version. Pure. The result's digest must equal the version's, computed exactly as the
- * server does (shared stateDigest over key, hash, overwrite); otherwise the version is rejected
+ * server does (shared stateDigest over key, hash, overwrite, policy); otherwise the version is rejected
  * and nothing of it is applied, so a gap in the stream can never prune a wanted copy.
  */
 export function nextDesiredSet(options: {
@@ -30,6 +30,7 @@ export function nextDesiredSet(options: {
       key: copy.key,
       hash: copy.hash,
       overwrite: copy.overwrite,
+      policy: policyFromWire(copy.policy),
       manifest: Buffer.from(copy.manifest).toString('utf8'),
       kinds: options.kinds,
     });

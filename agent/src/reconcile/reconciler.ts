@@ -1,4 +1,11 @@
-import { type Backoff, type Clock, createBackoff, type KindRegistry, type Logger } from '@kuberelay/shared';
+import {
+  type Backoff,
+  type Clock,
+  createBackoff,
+  type KindRegistry,
+  type Logger,
+  samePolicy,
+} from '@kuberelay/shared';
 import type { KubeRest } from '@kuberelay/shared/kube';
 import { CopyApplier, RetryHint, WriteVerb } from '../apply/copyApplier.js';
 import { type AgentCopyResult, CopyCode, Outcome, sameResult } from '../apply/copyResult.js';
@@ -114,7 +121,7 @@ export class Reconciler {
   }
 
   /**
-   * Replaces the desired set. Copies that are new or whose hash or overwrite flag changed are
+   * Replaces the desired set. Copies that are new or whose hash, overwrite flag or policy changed are
    * queued; removed ones are forgotten (never deleted here). Unchanged copies are left alone: they
    * are already enforced, and re-checking them would only cost reads. `applied` resolves when
    * every queued copy has been applied once (its result is then current).
@@ -137,7 +144,12 @@ export class Reconciler {
     const runs: Promise<void>[] = [];
     for (const [key, copy] of next) {
       const before = previous.get(key);
-      if (before === undefined || before.hash !== copy.hash || before.overwrite !== copy.overwrite) {
+      if (
+        before === undefined ||
+        before.hash !== copy.hash ||
+        before.overwrite !== copy.overwrite ||
+        !samePolicy(before.policy, copy.policy)
+      ) {
         changed.push(key);
         this.#breaker.forget(key);
         runs.push(this.#queue.add(key));

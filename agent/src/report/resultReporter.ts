@@ -92,6 +92,8 @@ const PROTO_OUTCOME = {
   [Outcome.Failed]: CopyOutcome.COPY_OUTCOME_FAILED,
   [Outcome.Conflict]: CopyOutcome.COPY_OUTCOME_CONFLICT,
   [Outcome.Removed]: CopyOutcome.COPY_OUTCOME_REMOVED,
+  [Outcome.Drifted]: CopyOutcome.COPY_OUTCOME_DRIFTED,
+  [Outcome.Paused]: CopyOutcome.COPY_OUTCOME_PAUSED,
 } as const;
 
 /** A result as the protocol carries it (the one place the two are converted). */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ErrorCode, isJsonObject, type JsonObject, RelayError } from '@kuberelay/shared';
+import { DriftMode, ErrorCode, isJsonObject, type JsonObject, RelayError } from '@kuberelay/shared';
 import { writeFileAtomically } from '../files/writeFileAtomically.js';
 
 /** One copy as persisted: what the server sent, so it can be enforced without the server. */
@@ -7,8 +7,16 @@ export interface PersistedCopy {
   readonly key: string;
   readonly hash: string;
   readonly overwrite: boolean;
+  /** Absent: the default policy (and every file written before per-source policy (§10)). */
+  readonly policy?: PersistedPolicy;
   /** The copy as a JSON object (not a string, so operators can read the file). */
   readonly manifest: JsonObject;
+}
+
+export interface PersistedPolicy {
+  readonly paused: boolean;
+  readonly drift: DriftMode;
+  readonly ignoreFields: readonly string[];
 }
 
 /**
@@ -73,12 +81,23 @@ function validate(value: unknown): string | undefined {
       typeof copy.key !== 'string' ||
       typeof copy.hash !== 'string' ||
       typeof copy.overwrite !== 'boolean' ||
-      !isJsonObject(copy.manifest)
+      !isJsonObject(copy.manifest) ||
+      (copy.policy !== undefined && !isPolicy(copy.policy))
     ) {
       return `has an invalid copy at index ${i}`;
     }
   }
   return undefined;
+}
+
+function isPolicy(value: unknown): boolean {
+  return (
+    isJsonObject(value) &&
+    typeof value.paused === 'boolean' &&
+    (Object.values(DriftMode) as unknown[]).includes(value.drift) &&
+    Array.isArray(value.ignoreFields) &&
+    value.ignoreFields.every((path) => typeof path === 'string')
+  );
 }
 
 function corrupt(path: string, reason: string, cause?: unknown): LoadStateResult {

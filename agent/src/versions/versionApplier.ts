@@ -5,6 +5,7 @@ import {
   createBackoff,
   type DigestFormat,
   FieldManager,
+  isDefaultPolicy,
   type KindRegistry,
   type Logger,
 } from '@kuberelay/shared';
@@ -354,6 +355,7 @@ export class VersionApplier {
         key: c.key,
         hash: c.hash,
         overwrite: c.overwrite,
+        ...(isDefaultPolicy(c.policy) ? {} : { policy: c.policy }),
         manifest: c.object,
       })),
     };
