@@ -6,7 +6,7 @@ import { registerFleetMetrics } from './fleetMetrics.js';
 
 const facts = (cluster: string, applied: number): HeldClusterFacts => ({
   cluster,
-  copies: { Applied: applied, Failed: 1, Conflict: 0, Pending: 0 },
+  copies: { Applied: applied, Failed: 1, Conflict: 0, Drifted: 0, Paused: 0, Pending: 0 },
   notPruned: 0,
   behindSeconds: 2.5,
 });

@@ -29,8 +29,9 @@ export const explainCommand: Command = {
   summary: 'say where a copy comes from and whether it is current, or the same for every copy of a source',
   usage: `Explain a source and its copies: the annotation and the entry that selected each cluster, the
 version the cluster's agent acknowledged and since when it is up to date, whether each copy is
-current, pending, drifted (and in which fields), failed, conflicting or not connected, when the
-agent last wrote it, and the recent Events. A copy whose source is gone, or no longer selects its
+current, pending, drifted (and in which fields; reverted, or left so under kuberelay.dev/drift:
+report), paused (kuberelay.dev/paused), failed, conflicting or not connected, when the agent last
+wrote it, and the recent Events. A copy whose source is gone, or no longer selects its
 cluster, is an orphan, with what will delete it.
 
 Usage:
@@ -53,7 +54,8 @@ Exit code: 0 when every copy is current; 3 when one is failed, conflicting or an
 
 -o json: { "kind": "RelayctlExplain", "schemaVersion": 1, "sourceUri", "sourceExists",
   "distributeTo": string|null, "sourceEvents": [ event ], "copies": [ { "cluster", "key",
-  "state": "current"|"pending"|"drifted"|"failed"|"conflict"|"not-connected"|"orphan", "detail",
+  "state": "current"|"pending"|"drifted"|"paused"|"failed"|"conflict"|"not-connected"|"orphan",
+  "detail",
   "selectedBy": string|null, "ackedVersion": string|null, "upToDateSince": string|null,
   "lastHeartbeat": string|null, "live": "matches"|"differs"|"missing"|"foreign"|"not-read",
   "driftFields": [ path ], "lastWrittenByAgent": string|null, "events": [ event ] } ] }

@@ -8,6 +8,7 @@ const STATE_HEALTH: Readonly<Record<CopyState, Health>> = {
   pending: Health.warning,
   drifted: Health.warning,
   'not-connected': Health.warning,
+  paused: Health.warning,
   failed: Health.error,
   conflict: Health.error,
   orphan: Health.warning,

@@ -1,13 +1,20 @@
 import {
   Annotation,
   CopyOutcomeName,
+  type CopyPolicy,
   compareStrings,
+  DEFAULT_POLICY,
+  DriftMode,
   FieldManager,
+  ignoredFieldPaths,
+  isIgnored,
   type KubeObject,
   type KubernetesClusterStatus,
   parseDistributeTo,
+  parseFieldPath,
   registeredClusters,
   selectTargets,
+  sourcePolicy,
   splitEntries,
 } from '@kuberelay/shared';
 import type { EventObject } from './kubeResources.js';
@@ -25,6 +32,8 @@ export const CopyState = {
   drifted: 'drifted',
   failed: 'failed',
   conflict: 'conflict',
+  /** Its source is paused (`kuberelay.dev/paused`): the agent writes nothing for it. */
+  paused: 'paused',
   notConnected: 'not-connected',
   /** The copy exists but its source is gone or no longer selects the cluster. */
   orphan: 'orphan',
@@ -117,14 +126,24 @@ function explainCopy(
 ): ExplainedCopy {
   const reported = status?.copies?.find((s) => s.key === c.key);
   const live = input.live.get(c.cluster)?.get(c.key);
+  const policy = input.source === undefined ? DEFAULT_POLICY : sourcePolicy(input.source).policy;
+  // Fields the source tells the agent to ignore are nobody's drift (docs/spec.md D10.3).
   const drift =
-    live === undefined || live === null || c.after === undefined ? [] : differingPaths(c.before, c.after);
+    live === undefined || live === null || c.after === undefined
+      ? []
+      : differingPaths(c.before, c.after).filter((path) => !ignoredPath(path, policy));
   const connected = status?.connected === true;
   let state: CopyState;
   let detail: string;
-  if (c.action === PlanAction.conflict) {
+  if (reported?.outcome === CopyOutcomeName.paused || (policy.paused && reported === undefined)) {
+    state = CopyState.paused;
+    detail = reported?.message ?? `${Annotation.Paused} is "true" on the source: the agent writes nothing`;
+  } else if (c.action === PlanAction.conflict) {
     state = CopyState.conflict;
     detail = c.reason ?? 'an object the relay does not own is in its place';
+  } else if (reported?.outcome === CopyOutcomeName.drifted) {
+    state = CopyState.drifted;
+    detail = reported.message ?? `differs from its source; left so (${Annotation.Drift}: report)`;
   } else if (reported?.outcome === CopyOutcomeName.failed) {
     state = CopyState.failed;
     detail = `${reported.code ?? 'Failed'}: ${reported.message ?? ''}`.trim();
@@ -133,9 +152,11 @@ function explainCopy(
     detail = 'not in the cluster yet';
   } else if (drift.length > 0 || (live !== undefined && c.action === PlanAction.update)) {
     state = CopyState.drifted;
-    detail = connected
-      ? 'the live copy differs from its source; the agent reverts it (drift repair)'
-      : 'the live copy differs from its source, and its agent is not connected';
+    detail = !connected
+      ? 'the live copy differs from its source, and its agent is not connected'
+      : policy.drift === DriftMode.Report
+        ? `the live copy differs from its source; left so (${Annotation.Drift}: report on the source)`
+        : 'the live copy differs from its source; the agent reverts it (drift repair)';
   } else if (!connected) {
     state = CopyState.notConnected;
     detail = 'the cluster has no agent connected';
@@ -227,6 +248,15 @@ function selectingEntry(
       return entry.trim();
   }
   return undefined;
+}
+
+/** Whether a differing path is at or under one the source ignores. */
+function ignoredPath(path: string, policy: CopyPolicy): boolean {
+  if (policy.ignoreFields.length === 0) return false;
+  const at = parseFieldPath(path);
+  if (!at.ok) return false;
+  const concrete = at.value.filter((step): step is string | number => typeof step !== 'symbol');
+  return isIgnored(concrete, ignoredFieldPaths(policy));
 }
 
 /** The JSON paths where `live` (cut to the copy's shape) and `desired` differ. */

@@ -20,8 +20,8 @@ export const planCommand: Command = {
 namespaces it selects (and names that are not registered), each copy as it would be rendered
 (GatewayClass swapped, references rewritten) with the warnings, and per cluster whether each
 copy would be created, updated (with a diff), pruned, or would conflict with an object the
-relay does not own. Copies of other sources that the change affects (references, clashes) are
-listed too. It runs the server's own desired-state computation over the sources and registered
+relay does not own, or is paused (kuberelay.dev/paused on the source: nothing is written). Copies
+of other sources that the change affects (references, clashes) are listed too. It runs the server's own desired-state computation over the sources and registered
 clusters of the management cluster, with the settings the server replicas announce on their
 Leases (management cluster name, GatewayClass mapping, kinds).
 
@@ -57,7 +57,7 @@ distributed as asked) or a copy would conflict; 1 on error; 2 on a wrong command
   "sources": [ { "key", "kind", "namespace": string|null, "name", "distributeTo": string|null,
       "targets": [ { "cluster", "namespace": string|null } ],
       "errors"|"warnings": [ { "code", "message", "cluster"?, "namespace"? } ] } ],
-  "copies": [ { "cluster", "key", "source", "action": "create"|"update"|"unchanged"|"prune"|"conflict",
+  "copies": [ { "cluster", "key", "source", "action": "create"|"update"|"unchanged"|"prune"|"conflict"|"paused",
       "against": "desired"|"live", "reason"?, "before"?: object, "after"?: object } ],
   "problems": N }`,
   options: {

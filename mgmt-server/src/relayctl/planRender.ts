@@ -14,6 +14,7 @@ const ACTION_HEALTH: Readonly<Record<PlanAction, Health>> = {
   unchanged: Health.ok,
   prune: Health.warning,
   conflict: Health.error,
+  paused: Health.warning,
 };
 
 export function renderPlan(plan: Plan): string {

@@ -146,6 +146,50 @@ describe('computePlan', () => {
     expect(actions(gone)).toEqual([`cluster-1 ${GW} create`]);
   });
 
+  it('a paused source: nothing it would write is written; an edit under the pause changes no copy', () => {
+    const pause = (o: KubeObject): KubeObject => ({
+      ...o,
+      metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, 'kuberelay.dev/paused': 'true' } },
+    });
+    const fresh = plan([pause(gateway('cluster-1/gloo-system'))], []);
+    expect(actions(fresh)).toEqual([`cluster-1 ${GW} paused`]);
+    expect(fresh.copies[0]?.reason).toContain('would create it once kuberelay.dev/paused is removed');
+    expect(fresh.sources[0]?.warnings.map((w) => w.code)).toContain('Paused');
+    // The copy in place is held as it is (the edit waits for the resume); the newly selected
+    // cluster gets the current version, paused, so nothing is created there either.
+    const held = plan([pause(gateway('cluster-2/gloo-system', 9090))], [gateway('cluster-1/gloo-system')]);
+    expect(actions(held)).toEqual([`cluster-1 ${GW} unchanged`, `cluster-2 ${GW} paused`]);
+    expect(held.copies[0]?.after?.spec).toMatchObject({ listeners: [{ port: 8080 }] });
+  });
+
+  it('against live: a field the source ignores is no difference, another one still is', () => {
+    const ignoring = (port: number): KubeObject => {
+      const o = gateway('cluster-1/gloo-system', port);
+      return {
+        ...o,
+        metadata: {
+          ...o.metadata,
+          annotations: { ...o.metadata.annotations, 'kuberelay.dev/ignore-fields': 'spec.listeners[*].port' },
+        },
+      };
+    };
+    const planned = plan([ignoring(8080)], []).copies[0]?.after;
+    if (planned === undefined) throw new Error('no planned copy');
+    const listeners = (name: string, port: number) => ({
+      ...(planned.spec as object),
+      listeners: [{ protocol: 'HTTP', port, name }],
+    });
+    const ported: KubeObject = { ...planned, spec: listeners('http', 9999) };
+    const live = (o: KubeObject) => ({ live: new Map([['cluster-1', new Map([[GW, o]])]]) });
+    expect(actions(plan([ignoring(8080)], [ignoring(8080)], live(ported)))).toEqual([
+      `cluster-1 ${GW} unchanged`,
+    ]);
+    const renamed: KubeObject = { ...planned, spec: listeners('other', 9999) };
+    const update = plan([ignoring(8080)], [ignoring(8080)], live(renamed));
+    expect(actions(update)).toEqual([`cluster-1 ${GW} update`]);
+    expect(update.copies[0]?.before?.spec).toMatchObject({ listeners: [{ name: 'other', port: 9999 }] });
+  });
+
   it('renders a table, the created copy and a diff for an update', () => {
     const text = renderPlan(plan([gateway('*/gloo-system', 9090)], [gateway('cluster-1/gloo-system')]));
     expect(text).toContain('selects cluster-1 (gloo-system), cluster-2 (gloo-system)');

@@ -7,9 +7,11 @@ import {
   type DesiredCopy,
   type DesiredState,
   type GatewayClassMapping,
+  ignoredFieldPaths,
   type KindInfo,
   type KubeObject,
   type KubernetesClusterStatus,
+  keepLiveValues,
   objectKey,
   objectRefOf,
   Severity,
@@ -30,6 +32,11 @@ export const PlanAction = {
   prune: 'prune',
   /** An object the relay does not own is where the copy would go, and the source does not take over. */
   conflict: 'conflict',
+  /**
+   * The source is paused (kuberelay.dev/paused): the copy would be created or updated, but the
+   * agent writes nothing until the pause is lifted (docs/spec.md D10.1).
+   */
+  paused: 'paused',
 } as const;
 export type PlanAction = (typeof PlanAction)[keyof typeof PlanAction];
 
@@ -178,6 +185,28 @@ interface ClusterPlanInput {
 }
 
 function clusterPlan(input: ClusterPlanInput): PlannedCopy[] {
+  return copiesPlan(input).map((planned) => withPause(planned, input.after.get(planned.key)));
+}
+
+/** What a pause makes of a planned write: nothing, until it is lifted. */
+function withPause(planned: PlannedCopy, will: DesiredCopy | undefined): PlannedCopy {
+  if (will?.policy.paused !== true) return planned;
+  switch (planned.action) {
+    case PlanAction.create:
+    case PlanAction.update:
+      return {
+        ...planned,
+        action: PlanAction.paused,
+        reason: `the source is paused: the agent would ${planned.action} it once kuberelay.dev/paused is removed`,
+      };
+    case PlanAction.unchanged:
+      return { ...planned, reason: 'the source is paused' };
+    default:
+      return planned;
+  }
+}
+
+function copiesPlan(input: ClusterPlanInput): PlannedCopy[] {
   const { cluster, before, after } = input;
   const reported = new Map((input.status?.copies ?? []).map((c) => [c.key, c]));
   const planned: PlannedCopy[] = [];
@@ -278,9 +307,13 @@ function againstLive(input: {
     ];
   }
   // Only what the copy sets is compared (and shown): what the API server defaults on top is not a
-  // difference the agent would write away (docs/design.md, the agent's write strategy).
-  const projected = project(shown, will.object) as KubeObject;
-  const same = JSON.stringify(comparable(projected)) === JSON.stringify(comparable(will.object));
+  // difference the agent would write away (docs/design.md, the agent's write strategy). Nor is
+  // what the source's ignore-fields leaves to live: the agent's writes keep it (D10.3).
+  const ignored = ignoredFieldPaths(will.policy);
+  const wanted =
+    ignored.length === 0 ? will.object : (keepLiveValues(will.object, shown, ignored) as KubeObject);
+  const projected = project(shown, wanted) as KubeObject;
+  const same = JSON.stringify(comparable(projected)) === JSON.stringify(comparable(wanted));
   if (same && !input.ours) return [];
   return [{ ...base, before: projected, action: same ? PlanAction.unchanged : PlanAction.update }];
 }

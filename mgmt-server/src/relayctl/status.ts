@@ -38,6 +38,10 @@ Results:
   pending        the agent has not reported it yet (or another source's copy is in its place)
   failed         the agent could not apply it (missing namespace or kind, API error, ...)
   conflict       an object the relay does not own is in its place (see kuberelay.dev/conflict-resolution)
+  drifted        the copy differs from its source in the fields named, and the source says
+                 kuberelay.dev/drift: report, so the agent leaves it so
+  paused         the source says kuberelay.dev/paused: "true": the agent writes nothing for the copy
+                 (the reason says whether it is current, behind, drifted or missing)
   not-connected  the cluster's agent is not connected (as relayctl check judges it: a status left
                  saying connected by a server replica that is gone, whose /readyz does not
                  answer or whose Lease is stale, counts as not connected)

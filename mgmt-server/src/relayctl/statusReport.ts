@@ -31,6 +31,10 @@ export const TargetResult = {
   pending: 'pending',
   failed: 'failed',
   conflict: 'conflict',
+  /** Differs from its source, left so (`kuberelay.dev/drift: report`). */
+  drifted: 'drifted',
+  /** Its source is paused (`kuberelay.dev/paused`): nothing written. */
+  paused: 'paused',
   notConnected: 'not-connected',
   /** The cluster's status lists only part of its copies (at most 500), and not this one. */
   unknown: 'unknown',
@@ -167,7 +171,12 @@ function sourceStatus(
       : []),
     ...(warnings.length > 0 ||
     results.some(
-      (r) => r === TargetResult.pending || r === TargetResult.notConnected || r === TargetResult.unknown,
+      (r) =>
+        r === TargetResult.pending ||
+        r === TargetResult.notConnected ||
+        r === TargetResult.unknown ||
+        r === TargetResult.drifted ||
+        r === TargetResult.paused,
     ) ||
     // Applied with a warning (fields the workload cluster dropped or stored otherwise).
     targets.some((t) => t.result === TargetResult.applied && t.code !== null)
@@ -260,6 +269,8 @@ const OUTCOME_RESULT = {
   Applied: TargetResult.applied,
   Failed: TargetResult.failed,
   Conflict: TargetResult.conflict,
+  Drifted: TargetResult.drifted,
+  Paused: TargetResult.paused,
   Pending: TargetResult.pending,
 } as const satisfies Record<CopyStatus['outcome'], TargetResult>;
 

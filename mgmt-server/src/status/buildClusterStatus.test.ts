@@ -1,5 +1,5 @@
 import { CopyOutcome } from '@kuberelay/proto';
-import type { ClusterCopies, DesiredCopy } from '@kuberelay/shared';
+import { type ClusterCopies, DEFAULT_POLICY, type DesiredCopy } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import { type AgentState, buildClusterStatus } from './buildClusterStatus.js';
 import { replicasOf } from './clusterStatusReporter.js';
@@ -18,6 +18,7 @@ const copy = (key: string, hash = `h-${key}`): DesiredCopy => ({
   },
   hash,
   overwrite: false,
+  policy: DEFAULT_POLICY,
 });
 
 const agent = (overrides: Partial<AgentState> = {}): AgentState => ({
@@ -74,6 +75,8 @@ describe('buildClusterStatus', () => {
       applied: 1,
       failed: 1,
       conflict: 0,
+      drifted: 0,
+      paused: 0,
       pending: 1,
       warnings: 0,
       notPruned: 0,
@@ -131,6 +134,8 @@ describe('buildClusterStatus', () => {
       applied: 2,
       failed: 0,
       conflict: 0,
+      drifted: 0,
+      paused: 0,
       pending: 0,
       warnings: 1,
       notPruned: 0,
@@ -239,6 +244,8 @@ describe('buildClusterStatus', () => {
       applied: 0,
       failed: 0,
       conflict: 0,
+      drifted: 0,
+      paused: 0,
       pending: 1,
       warnings: 0,
       notPruned: 1,

@@ -50,6 +50,8 @@ const MESSAGE_MAX = 4096;
 const OUTCOME_ORDER: readonly CopyOutcomeName[] = [
   CopyOutcomeName.failed,
   CopyOutcomeName.conflict,
+  CopyOutcomeName.drifted,
+  CopyOutcomeName.paused,
   CopyOutcomeName.pending,
   CopyOutcomeName.applied,
 ];
@@ -64,6 +66,10 @@ export function copyOutcome(result: CopyResult | undefined, hash: string): CopyO
       return CopyOutcomeName.failed;
     case CopyOutcome.COPY_OUTCOME_CONFLICT:
       return CopyOutcomeName.conflict;
+    case CopyOutcome.COPY_OUTCOME_DRIFTED:
+      return CopyOutcomeName.drifted;
+    case CopyOutcome.COPY_OUTCOME_PAUSED:
+      return CopyOutcomeName.paused;
     default:
       return CopyOutcomeName.pending;
   }
@@ -80,7 +86,16 @@ export function buildClusterStatus(
 ): Required<Omit<KubernetesClusterStatus, 'lastRejectedAttempt'>> &
   Pick<KubernetesClusterStatus, 'lastRejectedAttempt'> {
   const { agent, desired } = input;
-  const counts = { applied: 0, failed: 0, conflict: 0, pending: 0, warnings: 0, notPruned: 0 };
+  const counts = {
+    applied: 0,
+    failed: 0,
+    conflict: 0,
+    drifted: 0,
+    paused: 0,
+    pending: 0,
+    warnings: 0,
+    notPruned: 0,
+  };
   const copies: CopyStatus[] = [];
   for (const copy of desired?.copies.values() ?? []) {
     const result = agent.results.get(copy.key);
@@ -172,8 +187,14 @@ export function buildClusterStatus(
   };
 }
 
-function outcomeCountKey(outcome: CopyOutcomeName): 'applied' | 'failed' | 'conflict' | 'pending' {
+function outcomeCountKey(
+  outcome: CopyOutcomeName,
+): 'applied' | 'failed' | 'conflict' | 'drifted' | 'paused' | 'pending' {
   switch (outcome) {
+    case CopyOutcomeName.drifted:
+      return 'drifted';
+    case CopyOutcomeName.paused:
+      return 'paused';
     case CopyOutcomeName.applied:
       return 'applied';
     case CopyOutcomeName.failed:

@@ -115,7 +115,14 @@ describe('ClusterStatusReporter', () => {
     expect(behind()).toEqual([['qa', 2]]);
     ack();
     expect(behind()).toEqual([['qa', 0]]);
-    expect(reporter.heldClusters()[0]?.copies).toEqual({ Applied: 1, Failed: 0, Conflict: 0, Pending: 0 });
+    expect(reporter.heldClusters()[0]?.copies).toEqual({
+      Applied: 1,
+      Failed: 0,
+      Conflict: 0,
+      Drifted: 0,
+      Paused: 0,
+      Pending: 0,
+    });
     edit(81);
     await clock.advance(3_000);
     // A second edit does not restart the count: the cluster is behind since the first.

@@ -312,7 +312,7 @@ export class ClusterStatusReporter {
 }
 
 function emptyCounts(): Record<CopyOutcomeName, number> {
-  return { Applied: 0, Failed: 0, Conflict: 0, Pending: 0 };
+  return { Applied: 0, Failed: 0, Conflict: 0, Drifted: 0, Paused: 0, Pending: 0 };
 }
 
 /** The Event a copy's result deserves: failures, conflicts and warnings; plain success none. */
@@ -322,6 +322,10 @@ function eventReasonOf(outcome: CopyOutcomeName, code: string): EventReason | un
       return EventReason.CopyFailed;
     case CopyOutcomeName.conflict:
       return EventReason.CopyConflict;
+    case CopyOutcomeName.drifted:
+      return EventReason.CopyDrifted;
+    case CopyOutcomeName.paused:
+      return undefined; // the source's own SourcePaused Event says it once
     case CopyOutcomeName.applied:
       return code === EventReason.FieldsPrunedByWorkloadSchema ||
         code === EventReason.FieldsChangedByWorkloadServer

@@ -8,6 +8,11 @@ export const EventReason = {
   CopyCollision: 'CopyCollision',
   CopyFailed: 'CopyFailed',
   CopyConflict: 'CopyConflict',
+  /** A copy differs from its source, which says `kuberelay.dev/drift: report` (fields named). */
+  CopyDrifted: 'CopyDrifted',
+  /** The source carries `kuberelay.dev/paused: "true"`: its copies are frozen. One per source,
+   * not per copy: a paused copy is the pause doing what was asked. */
+  SourcePaused: 'SourcePaused',
   /** Applied, but the workload cluster's schema dropped fields (named in the message). */
   FieldsPrunedByWorkloadSchema: ErrorCode.FieldsPrunedByWorkloadSchema,
   /** Applied, but the workload API server stored other values (named in the message). */
@@ -44,6 +49,8 @@ export function reasonForCode(code: string): EventReason {
       return EventReason.UnresolvedReference;
     case ErrorCode.CopyCollision:
       return EventReason.CopyCollision;
+    case ErrorCode.Paused:
+      return EventReason.SourcePaused;
     default:
       return EventReason.DistributionInvalid;
   }

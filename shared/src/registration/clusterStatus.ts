@@ -7,13 +7,17 @@ export const CopyOutcomeName = {
   applied: 'Applied',
   failed: 'Failed',
   conflict: 'Conflict',
+  /** Differs from its source; the source says `kuberelay.dev/drift: report` (docs/spec.md D10.2). */
+  drifted: 'Drifted',
+  /** Its source is paused: nothing is written (docs/spec.md D10.1). */
+  paused: 'Paused',
   pending: 'Pending',
 } as const;
 export type CopyOutcomeName = (typeof CopyOutcomeName)[keyof typeof CopyOutcomeName];
 
 /**
- * One copy in `status.copies`. `code` and `message` are set for failures and conflicts, and for
- * an applied copy with a warning (code FieldsPrunedByWorkloadSchema, FieldsChangedByWorkloadServer).
+ * One copy in `status.copies`. `code` and `message` are set for failures, conflicts, drifted and
+ * paused copies, and for an applied copy with a warning (code FieldsPrunedByWorkloadSchema, FieldsChangedByWorkloadServer).
  */
 export interface CopyStatus {
   readonly key: string;
@@ -69,6 +73,9 @@ export interface KubernetesClusterStatus {
     failed: number;
     conflict: number;
     pending: number;
+    /** Absent from servers before per-source policy (§10). */
+    drifted?: number;
+    paused?: number;
     warnings?: number;
     notPruned?: number;
   };
