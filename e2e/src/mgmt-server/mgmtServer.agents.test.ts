@@ -100,7 +100,16 @@ describe('management server on a real API server', () => {
         connectedPod: `${namespace}/mgmt-server-0`,
         agentPod: 'e2e-agent',
         ackedVersion: String(delta.version),
-        counts: { applied: 3, failed: 0, conflict: 0, pending: 0, warnings: 0, notPruned: 0 },
+        counts: {
+          applied: 3,
+          failed: 0,
+          conflict: 0,
+          drifted: 0,
+          paused: 0,
+          pending: 0,
+          warnings: 0,
+          notPruned: 0,
+        },
         conditions: ['Connected=True', 'UpToDate=True'],
       });
     const metrics = await (await get(server, '/metrics')).text();
