@@ -3,7 +3,9 @@ import type { KubeObject } from '../copy/kubeObject.js';
 import { type ResolvedReference, referencedSources } from '../copy/references.js';
 import { type RewriteResult, rewriteReferences } from '../copy/rewriteReferences.js';
 import type { RelayError } from '../errors/relayError.js';
+import { type CopyPolicy, samePolicy } from '../policy/copyPolicy.js';
 import { objectKey } from '../source/objectRef.js';
+import { contentHash } from './contentHash.js';
 import type { DesiredCopy } from './desiredState.js';
 import type { ValidPlan } from './planSource.js';
 
@@ -107,4 +109,51 @@ export class CopyBuilder {
     }
     return base;
   }
+}
+
+/**
+ * The copy a claim's built object makes in one cluster: the one in place (`before`) when nothing
+ * the agent acts on changed (content, overwrite, policy, source), so unchanged copies keep their
+ * identity and diffs skip them; else a new frozen copy.
+ */
+export function placedCopy(input: {
+  readonly key: string;
+  readonly cluster: string;
+  readonly plan: ValidPlan;
+  readonly object: KubeObject;
+  readonly before: DesiredCopy | undefined;
+}): DesiredCopy {
+  const { key, cluster, plan, object, before } = input;
+  const hash = contentHash(object);
+  if (
+    before?.hash === hash &&
+    before.overwrite === plan.overwrite &&
+    samePolicy(before.policy, plan.policy) &&
+    objectKey(before.source) === plan.key
+  ) {
+    return before;
+  }
+  return Object.freeze({
+    key,
+    cluster,
+    source: plan.ref,
+    object,
+    hash,
+    overwrite: plan.overwrite,
+    policy: plan.policy,
+  });
+}
+
+/**
+ * A paused source's copy already in place (docs/spec.md D10.1): kept as it is, with the pause
+ * marked on it; undefined when the slot holds no copy of this source yet (it is built then).
+ */
+export function frozenCopy(before: DesiredCopy | undefined, plan: ValidPlan): DesiredCopy | undefined {
+  if (before === undefined || objectKey(before.source) !== plan.key) return undefined;
+  return withPolicy(before, plan.policy);
+}
+
+/** `copy` with `policy`: the same object when it has that policy already. */
+export function withPolicy(copy: DesiredCopy, policy: CopyPolicy): DesiredCopy {
+  return samePolicy(copy.policy, policy) ? copy : Object.freeze({ ...copy, policy });
 }

@@ -2,14 +2,20 @@ import type { GatewayClassMapping } from '../copy/buildCopy.js';
 import type { KubeObject } from '../copy/kubeObject.js';
 import { type RegisteredClusters, registeredClusters, type Target } from '../distributeTo/selectTargets.js';
 import { createKindRegistry, type KindInfo, type KindRegistry } from '../kinds/kindInfo.js';
-import { samePolicy } from '../policy/copyPolicy.js';
 import { Annotation } from '../source/annotations.js';
 import { objectKey } from '../source/objectRef.js';
 import { compareStrings } from '../util/compare.js';
 import { ClusterSlots } from './clusterSlots.js';
 import { collisionReports, winnerOf } from './collisions.js';
-import { contentHash } from './contentHash.js';
-import { type Claim, CopyBuilder, type FreshClaim, type HeldClaim } from './copyBuilder.js';
+import {
+  type Claim,
+  CopyBuilder,
+  type FreshClaim,
+  frozenCopy,
+  type HeldClaim,
+  placedCopy,
+  withPolicy,
+} from './copyBuilder.js';
 import { CopySet } from './copySet.js';
 import type { ClusterCopies, DesiredCopy, DesiredState, ReportItem } from './desiredState.js';
 import {
@@ -259,10 +265,7 @@ export class DesiredStateEngine {
     const policy = plan.type === 'valid' ? plan.policy : undefined;
     for (const [cluster, copies] of held) {
       const claims = copies.map((landed): HeldClaim => {
-        const copy =
-          policy === undefined || samePolicy(landed.policy, policy)
-            ? landed
-            : Object.freeze({ ...landed, policy });
+        const copy = policy === undefined ? landed : withPolicy(landed, policy);
         return { type: 'held', key: copy.key, sourceKey: plan.key, copy };
       });
       for (const claim of claims) this.#claim(cluster, claim);
@@ -359,33 +362,12 @@ export class DesiredStateEngine {
     // Its rewrite warnings wait for the resume too, as a held copy's do.
     if (plan.policy.paused) {
       this.#reports.setWarnings(slots.cluster, key, claim, []);
-      if (before !== undefined && objectKey(before.source) === plan.key) {
-        return samePolicy(before.policy, plan.policy)
-          ? before
-          : Object.freeze({ ...before, policy: plan.policy });
-      }
+      const frozen = frozenCopy(before, plan);
+      if (frozen !== undefined) return frozen;
     }
     const built = this.#builder.build(claim, (sourceKey) => slots.landingNamespaces(sourceKey));
     if (!plan.policy.paused) this.#reports.setWarnings(slots.cluster, key, claim, built.warnings);
-    const hash = contentHash(built.object);
-    if (
-      before?.hash === hash &&
-      before.overwrite === plan.overwrite &&
-      samePolicy(before.policy, plan.policy) &&
-      objectKey(before.source) === plan.key
-    ) {
-      return before;
-    }
-    const copy = {
-      key,
-      cluster: slots.cluster,
-      source: plan.ref,
-      object: built.object,
-      hash,
-      overwrite: plan.overwrite,
-      policy: plan.policy,
-    };
-    return Object.freeze(copy);
+    return placedCopy({ key, cluster: slots.cluster, plan, object: built.object, before });
   }
 
   #refer(referrer: string, target: string): void {
