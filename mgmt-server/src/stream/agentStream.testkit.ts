@@ -1,4 +1,4 @@
-import type { ConnectRequest, ConnectResponse, Delta } from '@kuberelay/proto';
+import { AgentFeature, type ConnectRequest, type ConnectResponse, type Delta } from '@kuberelay/proto';
 import {
   computeDesiredState,
   createManualClock,
@@ -96,10 +96,15 @@ export class FakeAgent implements AgentStreamIo {
     this.#inbox.push({ message });
   }
 
-  hello(cluster: string, have: { key: string; hash: string }[] = [], haveVersion = 0): void {
+  /** As a current agent: it offers the entrySum digests and knows copy policies (unless `features`). */
+  hello(
+    cluster: string,
+    have: { key: string; hash: string }[] = [],
+    haveVersion = 0,
+    features: AgentFeature[] = [AgentFeature.AGENT_FEATURE_COPY_POLICY],
+  ): void {
     this.say({
       $case: 'hello',
-      // As a current agent: it offers the entrySum digests.
       value: {
         cluster,
         agentVersion: '1.0.0',
@@ -107,7 +112,7 @@ export class FakeAgent implements AgentStreamIo {
         haveVersion,
         have,
         digestFormats: [1],
-        features: [1],
+        features,
       },
     });
   }

@@ -1,5 +1,5 @@
 import { NackReason } from '@kuberelay/proto';
-import type { KubeObject } from '@kuberelay/shared';
+import { type KubeObject, stateDigest } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import { GATEWAY, GW_KEY, settle, setup, state, UP_KEY, UPSTREAM } from './agentStream.testkit.js';
 
@@ -50,6 +50,39 @@ describe('agent stream: versions', () => {
     agent.close();
     expect(await done).toBeUndefined();
     expect(events.at(-1)).toMatchObject({ type: 'disconnected', wasCurrent: true, code: 'Closed' });
+  });
+
+  it('an agent that does not know copy policies gets none, and digests it can match (docs/spec.md D10.4)', async () => {
+    const { open, cache } = setup();
+    const paused = {
+      ...UPSTREAM,
+      metadata: {
+        ...UPSTREAM.metadata,
+        annotations: { ...UPSTREAM.metadata.annotations, 'kuberelay.dev/paused': 'true' },
+      },
+    };
+    cache.publish(state([GATEWAY, paused], ['qa', 'prod'], state([GATEWAY, UPSTREAM])));
+    const snapshot = cache.get('qa');
+    if (snapshot === undefined) throw new Error('no snapshot');
+    // An agent from before policies, then a current one, on the same cluster.
+    const { agent: old, done } = open();
+    old.hello('qa', [], 0, []);
+    await settle();
+    old.close();
+    await done;
+    const { agent: current } = open();
+    current.hello('qa');
+    await settle();
+    const [blind] = old.deltas();
+    const [aware] = current.deltas();
+    expect(aware?.upserts.find((c) => c.key === UP_KEY)?.policy).toMatchObject({ paused: true });
+    expect(aware?.digest).toBe(snapshot.digest);
+    expect(blind?.upserts.map((c) => c.policy)).toEqual([undefined, undefined]);
+    const held = new Map(
+      [...snapshot.copies].map(([key, c]) => [key, { key, hash: c.hash, overwrite: c.overwrite }]),
+    );
+    expect(blind?.digest).toBe(stateDigest(held));
+    expect(blind?.digest).not.toBe(snapshot.digest);
   });
 
   it('an agent that already holds everything gets one empty version', async () => {
