@@ -33,6 +33,16 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
   help${' '.repeat(width - 4)}  show the help of a command
 
+Annotations on a source (docs/spec.md §2, §4, §10):
+  gloo.solo.io/distribute-to: "<globs>/<ns>, ..."  where its copies go
+  kuberelay.dev/conflict-resolution: overwrite     take over an object the relay does not own
+  kuberelay.dev/paused: "true"                     freeze its copies: no update, prune or drift repair
+  kuberelay.dev/drift: report                      report drift in its copies (Drifted), never revert it
+  kuberelay.dev/ignore-fields: "spec.a, spec.l[*].b, metadata.labels['k']"
+                                                   fields the agent neither compares nor writes
+
+relayctl plan shows what a change would do; status and explain show drifted and paused copies.
+
 ${GLOBAL_FLAGS_HELP}
 
 Run relayctl COMMAND --help for a command's flags; relayctl --version prints the version.
