@@ -39,6 +39,18 @@ describe('state file', () => {
     expect(await readdir(join(dir, 'nested'))).toEqual(['state.json']);
   });
 
+  it('keeps a copy policy: a paused copy stays paused across a restart (docs/spec.md D10.1)', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const first = state.copies[0];
+    if (first === undefined) throw new Error('no copy');
+    const withPolicy: PersistedState = {
+      ...state,
+      copies: [{ ...first, policy: { paused: true, drift: 'report', ignoreFields: ['spec.a'] } }],
+    };
+    await saveState(path, withPolicy);
+    expect(await loadState(path)).toEqual({ status: 'loaded', state: withPolicy });
+  });
+
   it('reports a missing file as missing', async () => {
     expect(await loadState(join(await tempDir(), 'none.json'))).toEqual({ status: 'missing' });
   });
@@ -50,6 +62,14 @@ describe('state file', () => {
     {
       name: 'bad copy',
       text: JSON.stringify({ ...state, copies: [{ key: 'k', hash: 'h', overwrite: 'no', manifest: {} }] }),
+      reason: 'has an invalid copy at index 0',
+    },
+    {
+      name: 'bad policy',
+      text: JSON.stringify({
+        ...state,
+        copies: [{ ...state.copies[0], policy: { paused: true, drift: 'sometimes', ignoreFields: [] } }],
+      }),
       reason: 'has an invalid copy at index 0',
     },
   ])('reports a corrupt file ($name) without throwing', async ({ text, reason }) => {
