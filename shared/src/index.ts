@@ -48,8 +48,10 @@ export {
   type DesiredStateEngineOptions,
   type EngineInput,
   type EngineUpdate,
+  type RolloutAdmission,
 } from './desired/desiredStateEngine.js';
 export { type Baseline, baselineFromHave, type CopiesDiff, diffCopies } from './desired/diffCopies.js';
+export { planSource, type SourcePlan, targetsOf, type ValidPlan } from './desired/planSource.js';
 export { type DigestEntry, DigestFormat, stateDigest } from './desired/stateDigest.js';
 export { type ClusterMatcher, compileClusterPattern } from './distributeTo/clusterMatcher.js';
 export { globProblem, splitEntries } from './distributeTo/globSyntax.js';
@@ -143,6 +145,20 @@ export { keepLiveValues } from './policy/keepLiveValues.js';
 export { runMain, untilStopSignal } from './process/program.js';
 export * from './rbac/index.js';
 export * from './registration/index.js';
+export {
+  ROLLOUT_LIMITS,
+  type Rollout,
+  rolloutRevision,
+  sourceRollout,
+  waveOf,
+} from './rollout/rollout.js';
+export {
+  type ClusterStanding,
+  clustersByWave,
+  RolloutPhase,
+  type RolloutProgress,
+  rolloutProgress,
+} from './rollout/rolloutProgress.js';
 export {
   Annotation,
   ConflictResolution,

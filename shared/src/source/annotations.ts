@@ -24,6 +24,12 @@ export const Annotation = {
   Drift: `${KUBERELAY_PREFIX}drift`,
   /** On a source: field paths of its copies that the agent neither compares nor writes (D10.3). */
   IgnoreFields: `${KUBERELAY_PREFIX}ignore-fields`,
+  /** On a source: ordered waves of cluster globs a change reaches one after the other (D10.5). */
+  Rollout: `${KUBERELAY_PREFIX}rollout`,
+  /** On a source with a rollout: how long a wave must have applied a revision before the next gets it. */
+  RolloutSoak: `${KUBERELAY_PREFIX}rollout-soak`,
+  /** On a source whose rollout halted: the revision to go on with despite the failure (relayctl rollout resume). */
+  RolloutResume: `${KUBERELAY_PREFIX}rollout-resume`,
 } as const;
 
 /** Values of `kuberelay.dev/conflict-resolution`. */
