@@ -119,6 +119,7 @@ describe('kuberelay.dev/drift and ignore-fields', () => {
       paused: false,
       drift: DriftMode.Report,
       ignoreFields: ['spec.kube.servicePort'],
+      holdReason: '',
     });
     for (const format of [DigestFormat.sortedLines, DigestFormat.entrySum]) {
       expect(stateDigest(report.clusters.get('qa') ?? new Map(), format)).not.toBe(

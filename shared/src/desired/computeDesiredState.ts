@@ -2,7 +2,7 @@ import type { GatewayClassMapping } from '../copy/buildCopy.js';
 import type { KubeObject } from '../copy/kubeObject.js';
 import type { KindInfo } from '../kinds/kindInfo.js';
 import type { DesiredState } from './desiredState.js';
-import { DesiredStateEngine } from './desiredStateEngine.js';
+import { DesiredStateEngine, type RolloutAdmission } from './desiredStateEngine.js';
 
 export interface DesiredStateInput {
   /** Objects of distributable kinds in the management cluster; those without the distribute-to
@@ -16,6 +16,8 @@ export interface DesiredStateInput {
   /** The state computed last time: source of copies kept as they are, and of DesiredCopy
    * objects reused when unchanged. */
   readonly previous?: DesiredState | undefined;
+  /** How far each source's rollout reached (docs/spec.md D10.5); see EngineInput.rollouts. */
+  readonly rollouts?: ReadonlyMap<string, RolloutAdmission> | undefined;
 }
 
 /**
@@ -52,5 +54,5 @@ export function computeDesiredState(input: DesiredStateInput): DesiredState {
     kinds: input.kinds,
     previous: input.previous,
   });
-  return engine.update({ sources: input.sources, clusters: input.clusters }).state;
+  return engine.update({ sources: input.sources, clusters: input.clusters, rollouts: input.rollouts }).state;
 }

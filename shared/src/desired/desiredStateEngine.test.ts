@@ -2,18 +2,24 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLASS_MAPPING } from '../copy/buildCopy.js';
 import type { KubeObject } from '../copy/kubeObject.js';
-import { DEFAULT_KINDS } from '../kinds/kindInfo.js';
+import { createKindRegistry, DEFAULT_KINDS } from '../kinds/kindInfo.js';
+import { policyToken } from '../policy/copyPolicy.js';
+import { rolloutRevision } from '../rollout/rollout.js';
 import { computeDesiredState } from './computeDesiredState.js';
 import { CopySet } from './copySet.js';
 import type { DesiredState } from './desiredState.js';
-import { DesiredStateEngine } from './desiredStateEngine.js';
+import { DesiredStateEngine, type RolloutAdmission } from './desiredStateEngine.js';
+import { sourceKeyOf as keyOf } from './planSource.js';
 
 // The incremental engine against the whole-state computation: after any sequence of edits,
-// deletions, relists and cluster-set changes, the engine's state equals computeDesiredState of the
-// same inputs from the previous state, and `changed` names exactly the copies that differ.
+// deletions, relists, cluster-set changes, pauses and rollout admissions, the engine's state
+// equals computeDesiredState of the same inputs from the previous state, and `changed` names
+// exactly the copies that differ.
 
 const OPTIONS = { mgmtCluster: 'mgmt', classMapping: DEFAULT_CLASS_MAPPING, kinds: DEFAULT_KINDS };
 const CLUSTER_POOL = ['qa', 'canary', 'prod-eu', 'prod-us', 'dev'];
+const REGISTRY = createKindRegistry(DEFAULT_KINDS);
+const sourceKeyOf = (source: KubeObject) => keyOf(source, REGISTRY);
 
 /** Source identities: two Gateways and two Upstreams of one name in two namespaces collide when
  * both land in one namespace; the routes refer to them. */
@@ -39,8 +45,20 @@ const ANNOTATIONS = [
 
 let version = 0;
 
-/** `paused`: kuberelay.dev/paused, which holds what landed (docs/spec.md D10.1). */
-function sourceOf(slot: number, annotation: number, variant: number, paused = false): KubeObject {
+/** Rollout waves a source may carry (docs/spec.md D10.5); index 0: none. */
+const ROLLOUTS = [undefined, 'qa; *', 'prod-*; canary'];
+
+/**
+ * `paused`: kuberelay.dev/paused, which holds what landed (docs/spec.md D10.1); `rollout`: an
+ * index into ROLLOUTS.
+ */
+function sourceOf(
+  slot: number,
+  annotation: number,
+  variant: number,
+  paused = false,
+  rollout = 0,
+): KubeObject {
   const { kind, name, namespace } = SLOTS[slot] ?? SLOTS[0];
   version += 1;
   const metadata = {
@@ -51,6 +69,7 @@ function sourceOf(slot: number, annotation: number, variant: number, paused = fa
     annotations: {
       'gloo.solo.io/distribute-to': ANNOTATIONS[annotation] ?? '*/t1',
       ...(paused ? { 'kuberelay.dev/paused': 'true' } : {}),
+      ...(ROLLOUTS[rollout] === undefined ? {} : { 'kuberelay.dev/rollout': ROLLOUTS[rollout] }),
     },
   };
   if (kind === 'Gateway') {
@@ -95,8 +114,11 @@ type Op =
       readonly annotation: number;
       readonly variant: number;
       readonly paused: boolean;
+      readonly rollout: number;
     }
   | { readonly type: 'delete'; readonly slot: number }
+  /** The rollout of a slot's source reached `admitted` waves (for its current revision). */
+  | { readonly type: 'admit'; readonly slot: number; readonly admitted: number }
   | { readonly type: 'clusters'; readonly clusters: readonly string[] }
   | { readonly type: 'relist' };
 
@@ -109,6 +131,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       annotation: fc.nat(ANNOTATIONS.length - 1),
       variant: fc.nat(3),
       paused: fc.boolean(),
+      rollout: fc.nat(ROLLOUTS.length - 1),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('admit' as const),
+      slot: fc.nat(SLOTS.length - 1),
+      admitted: fc.integer({ min: 1, max: 3 }),
     }),
   },
   {
@@ -127,7 +158,7 @@ function plain(state: DesiredState) {
   return {
     clusters: [...state.clusters].map(([cluster, copies]) => [
       cluster,
-      [...copies].map(([key, c]) => [key, c.source, c.object, c.hash, c.overwrite]),
+      [...copies].map(([key, c]) => [key, c.source, c.object, c.hash, c.overwrite, policyToken(c.policy)]),
     ]),
     reports: [...state.reports],
     invalid: [...state.invalidSources].sort(),
@@ -144,19 +175,29 @@ describe('DesiredStateEngine', () => {
           const sources = new Map<number, KubeObject>();
           let clusters: readonly string[] = ['qa', 'prod-eu'];
           let previous: DesiredState | undefined;
+          let rollouts = new Map<string, RolloutAdmission>();
           for (const step of steps) {
             for (const change of step) {
               if (change.type === 'set')
                 sources.set(
                   change.slot,
-                  sourceOf(change.slot, change.annotation, change.variant, change.paused),
+                  sourceOf(change.slot, change.annotation, change.variant, change.paused, change.rollout),
                 );
               else if (change.type === 'delete') sources.delete(change.slot);
-              else if (change.type === 'clusters') clusters = change.clusters;
+              else if (change.type === 'admit') {
+                const source = sources.get(change.slot);
+                if (source !== undefined) {
+                  rollouts = new Map(rollouts);
+                  rollouts.set(sourceKeyOf(source), {
+                    revision: rolloutRevision(source),
+                    admitted: change.admitted,
+                  });
+                }
+              } else if (change.type === 'clusters') clusters = change.clusters;
               // A relist hands out new objects at the same uid and resourceVersion.
               else for (const [slot, source] of sources) sources.set(slot, structuredClone(source));
             }
-            const input = { sources: [...sources.values()], clusters };
+            const input = { sources: [...sources.values()], clusters, rollouts };
             const { state, changed } = engine.update(input);
             const whole = computeDesiredState({ ...OPTIONS, ...input, previous });
             expect(plain(state)).toEqual(plain(whole));

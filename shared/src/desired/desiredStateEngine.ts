@@ -2,6 +2,8 @@ import type { GatewayClassMapping } from '../copy/buildCopy.js';
 import type { KubeObject } from '../copy/kubeObject.js';
 import { type RegisteredClusters, registeredClusters, type Target } from '../distributeTo/selectTargets.js';
 import { createKindRegistry, type KindInfo, type KindRegistry } from '../kinds/kindInfo.js';
+import { copyPolicy } from '../policy/copyPolicy.js';
+import { waveOf } from '../rollout/rollout.js';
 import { Annotation } from '../source/annotations.js';
 import { objectKey } from '../source/objectRef.js';
 import { compareStrings } from '../util/compare.js';
@@ -43,6 +45,17 @@ export interface EngineInput {
   readonly sources: readonly KubeObject[];
   /** Registered workload cluster names (any order, duplicates allowed). */
   readonly clusters: readonly string[];
+  /**
+   * How far each source's rollout reached (docs/spec.md D10.5), by source key. A source with
+   * `kuberelay.dev/rollout` and no admission for its current revision has reached its first wave.
+   */
+  readonly rollouts?: ReadonlyMap<string, RolloutAdmission> | undefined;
+}
+
+/** Waves 0 .. admitted-1 of the source's rollout get `revision`; the other clusters are held. */
+export interface RolloutAdmission {
+  readonly revision: string;
+  readonly admitted: number;
 }
 
 export interface EngineUpdate {
@@ -64,6 +77,10 @@ interface Entry {
   unregistered: readonly ReportItem[];
   /** Source keys this source's copies refer to (registered in #referencedBy). */
   readonly refKeys: Set<string>;
+  /** A rollout's waves that get this version (Infinity without a rollout). */
+  readonly admitted: number;
+  /** Per wave not admitted, the plan its clusters' claims carry: the same version, held paused. */
+  readonly heldPlans: Map<number, ValidPlan>;
 }
 
 /**
@@ -89,6 +106,7 @@ export class DesiredStateEngine {
   /** Fresh claims whose references are registered in #referencedBy. */
   readonly #referred = new WeakSet<FreshClaim>();
   #clusters: RegisteredClusters = registeredClusters([]);
+  #rollouts: ReadonlyMap<string, RolloutAdmission> | undefined;
   #state: DesiredState;
   #invalidDirty = true;
   #first = true;
@@ -128,6 +146,7 @@ export class DesiredStateEngine {
     this.#clusters = clusters;
     if (clustersChanged) this.#syncClusters();
     const newcomers = registeredClusters(added);
+    this.#rollouts = input.rollouts;
     const current = new Map<string, KubeObject>();
     for (const source of input.sources) {
       const { annotations, deletionTimestamp } = source.metadata;
@@ -140,7 +159,12 @@ export class DesiredStateEngine {
     }
     for (const [key, source] of current) {
       const entry = this.#entries.get(key);
-      if (entry === undefined || !sameVersion(entry.plan.source, source)) this.#replace(key, entry, source);
+      if (
+        entry === undefined ||
+        !sameVersion(entry.plan.source, source) ||
+        (entry.plan.type === 'valid' && this.#admitted(key, entry.plan) !== entry.admitted)
+      )
+        this.#replace(key, entry, source);
       else if (clustersChanged && entry.plan.type === 'valid') {
         this.#extend(key, entry, entry.plan, { removedAny, newcomers });
       }
@@ -189,6 +213,8 @@ export class DesiredStateEngine {
       held: new Map(),
       unregistered: [],
       refKeys: new Set(),
+      admitted: plan.type === 'valid' ? this.#admitted(key, plan) : Number.POSITIVE_INFINITY,
+      heldPlans: new Map(),
     };
     this.#entries.set(key, entry);
     if (held !== undefined) this.#hold(entry, plan, held);
@@ -199,9 +225,9 @@ export class DesiredStateEngine {
   }
 
   #withdraw(key: string, entry: Entry): void {
-    for (const { cluster, namespace } of entry.targets) {
-      const claim = entry.byNamespace.get(namespace ?? '');
-      if (claim !== undefined) this.#unclaim(cluster, claim);
+    for (const target of entry.targets) {
+      const claim = entry.byNamespace.get(claimSlot(entry, target).id);
+      if (claim !== undefined) this.#unclaim(target.cluster, claim);
     }
     for (const [cluster, claims] of entry.held) for (const claim of claims) this.#unclaim(cluster, claim);
     entry.targets = [];
@@ -251,13 +277,49 @@ export class DesiredStateEngine {
     entry.targets = added.length === 0 ? kept : [...kept, ...added];
   }
 
-  #claimFor(key: string, entry: Entry, plan: ValidPlan, { namespace }: Target): FreshClaim {
-    let claim = entry.byNamespace.get(namespace ?? '');
+  /**
+   * The claim of one target: shared by every cluster of a namespace, apart for clusters a rollout
+   * has not reached, whose claim (one per wave) carries the same version held paused: the copy they
+   * have stays as it is (#copyAt freezes a paused copy), and where they have none, the agent
+   * creates nothing (docs/spec.md D10.5).
+   */
+  #claimFor(key: string, entry: Entry, plan: ValidPlan, target: Target): FreshClaim {
+    const { namespace } = target;
+    const slot = claimSlot(entry, target);
+    let claim = entry.byNamespace.get(slot.id);
     if (claim === undefined) {
-      claim = { type: 'fresh', key: objectKey({ ...plan.ref, namespace }), sourceKey: key, plan, namespace };
-      entry.byNamespace.set(namespace ?? '', claim);
+      const claimPlan = slot.wave === undefined ? plan : this.#heldPlan(entry, plan, slot.wave);
+      claim = {
+        type: 'fresh',
+        key: objectKey({ ...plan.ref, namespace }),
+        sourceKey: key,
+        plan: claimPlan,
+        namespace,
+      };
+      entry.byNamespace.set(slot.id, claim);
     }
     return claim;
+  }
+
+  #heldPlan(entry: Entry, plan: ValidPlan, wave: number): ValidPlan {
+    let held = entry.heldPlans.get(wave);
+    if (held === undefined) {
+      held = {
+        ...plan,
+        policy: copyPolicy({ ...plan.policy, paused: true, holdReason: holdReason(plan, wave) }),
+      };
+      entry.heldPlans.set(wave, held);
+    }
+    return held;
+  }
+
+  /** How many waves of a valid source's rollout get its current version. */
+  #admitted(key: string, plan: ValidPlan): number {
+    if (plan.rollout === undefined) return Number.POSITIVE_INFINITY;
+    const admission = this.#rollouts?.get(key);
+    return admission !== undefined && admission.revision === plan.rollout.revision
+      ? Math.max(1, admission.admitted)
+      : 1;
   }
 
   #hold(entry: Entry, plan: SourcePlan, held: ReadonlyMap<string, readonly DesiredCopy[]>): void {
@@ -415,4 +477,25 @@ export class DesiredStateEngine {
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((name, i) => name === b[i]);
+}
+
+/**
+ * Which claim a target takes: its namespace's, or, in a cluster of a rollout wave the version has
+ * not reached (an explicit pause holds every cluster already), that wave's held one.
+ */
+function claimSlot(
+  entry: Entry,
+  { cluster, namespace }: Target,
+): { readonly id: string; readonly wave?: number } {
+  const ns = namespace ?? '';
+  const { plan } = entry;
+  if (plan.type !== 'valid' || plan.rollout === undefined || plan.policy.paused) return { id: ns };
+  const wave = waveOf(plan.rollout.waves, cluster);
+  return wave < entry.admitted ? { id: ns } : { id: `${ns}\u0000${wave}`, wave };
+}
+
+function holdReason(plan: ValidPlan, wave: number): string {
+  const waves = plan.rollout?.waves.waves ?? [];
+  const which = wave < waves.length ? `wave ${wave + 1}` : 'the last wave (clusters no wave names)';
+  return `${Annotation.Rollout}: ${which} has not been reached yet`;
 }

@@ -11,6 +11,7 @@ import { ErrorCode } from '../errors/errorCode.js';
 import type { RelayError } from '../errors/relayError.js';
 import { groupKindOf, type KindInfo, type KindRegistry, splitApiVersion } from '../kinds/kindInfo.js';
 import { type CopyPolicy, sourcePolicy } from '../policy/copyPolicy.js';
+import { type Rollout, rolloutRevision, sourceRollout } from '../rollout/rollout.js';
 import { Annotation, ConflictResolution } from '../source/annotations.js';
 import { objectKey, objectRefOf, type SourceRef, sourceRefOf } from '../source/objectRef.js';
 import { type ReportItem, Severity } from './desiredState.js';
@@ -28,6 +29,8 @@ export interface ValidPlan {
   readonly overwrite: boolean;
   /** kuberelay.dev/paused, drift and ignore-fields (docs/spec.md §10). */
   readonly policy: CopyPolicy;
+  /** kuberelay.dev/rollout and its revision of the source (docs/spec.md D10.5); undefined without. */
+  readonly rollout: { readonly waves: Rollout; readonly revision: string } | undefined;
   /** Reports that do not depend on the registered clusters (an unknown conflict-resolution). */
   readonly reports: readonly ReportItem[];
 }
@@ -71,7 +74,8 @@ export function planSource(source: KubeObject, registry: KindRegistry): SourcePl
   const sourceErrors = validateSource(source, kind);
   const parsed = parseDistributeTo(value, { clusterScoped: !kind.namespaced });
   const policy = sourcePolicy(source);
-  const errors = [...sourceErrors, ...(parsed.ok ? [] : parsed.errors), ...policy.errors];
+  const rollout = sourceRollout(source);
+  const errors = [...sourceErrors, ...(parsed.ok ? [] : parsed.errors), ...policy.errors, ...rollout.errors];
   if (!parsed.ok || errors.length > 0) {
     return { type: 'invalid', key, ref, source, held: true, reports: itemsOf(errors, Severity.Error) };
   }
@@ -84,6 +88,10 @@ export function planSource(source: KubeObject, registry: KindRegistry): SourcePl
     distributeTo: parsed.value,
     overwrite: overwrite.overwrite,
     policy: policy.policy,
+    rollout:
+      rollout.rollout === undefined
+        ? undefined
+        : { waves: rollout.rollout, revision: rolloutRevision(source) },
     reports: policy.policy.paused ? [...overwrite.reports, pausedItem()] : overwrite.reports,
   };
 }

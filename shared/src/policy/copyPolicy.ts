@@ -23,12 +23,18 @@ export interface CopyPolicy {
   readonly drift: DriftMode;
   /** Normalised field paths (formatFieldPath), sorted, without duplicates. */
   readonly ignoreFields: readonly string[];
+  /**
+   * Why a paused copy is paused when the source itself is not: a rollout wave that has not reached
+   * its cluster yet (docs/spec.md D10.5). '' otherwise.
+   */
+  readonly holdReason: string;
 }
 
 export const DEFAULT_POLICY: CopyPolicy = Object.freeze({
   paused: false,
   drift: DriftMode.Enforce,
   ignoreFields: Object.freeze([]),
+  holdReason: '',
 });
 
 /** Bounds of `kuberelay.dev/ignore-fields`, checked before anything is parsed. */
@@ -44,6 +50,7 @@ export function policyToken(policy: CopyPolicy): string {
   if (policy.paused) parts.push('paused');
   if (policy.drift !== DriftMode.Enforce) parts.push(`drift=${policy.drift}`);
   if (policy.ignoreFields.length > 0) parts.push(`ignore=${JSON.stringify(policy.ignoreFields)}`);
+  if (policy.holdReason !== '') parts.push(`hold=${JSON.stringify(policy.holdReason)}`);
   return parts.join(';');
 }
 
@@ -70,6 +77,7 @@ export function copyPolicy(parts: Partial<CopyPolicy>): CopyPolicy {
     paused: parts.paused ?? false,
     drift: parts.drift ?? DriftMode.Enforce,
     ignoreFields: Object.freeze([...new Set(parts.ignoreFields ?? [])].sort(compareStrings)),
+    holdReason: parts.holdReason ?? '',
   };
   return isDefaultPolicy(policy) ? DEFAULT_POLICY : Object.freeze(policy);
 }
