@@ -146,6 +146,7 @@ function validResponse(r: Random): Uint8Array {
                   paused: r.int(2) === 0,
                   drift: r.pick(Object.values(DriftMode)),
                   ignoreFields: [r.text(20)],
+                  holdReason: r.int(2) === 0 ? '' : r.text(30),
                 },
         })),
         removes: Array.from({ length: r.int(4) }, () => r.text(40)),

@@ -362,7 +362,10 @@ function checkPolicy(field: string, policy: CopyPolicy | undefined, l: DecodeLim
   if (policy.ignoreFields.length > l.maxIgnoredFields) {
     return `${field}.ignoreFields has ${policy.ignoreFields.length} entries (at most ${l.maxIgnoredFields})`;
   }
-  return each(policy.ignoreFields, (path, i) => str(`${field}.ignoreFields[${i}]`, path, l.maxKeyLength));
+  return (
+    str(`${field}.holdReason`, policy.holdReason, l.maxKeyLength) ??
+    each(policy.ignoreFields, (path, i) => str(`${field}.ignoreFields[${i}]`, path, l.maxKeyLength))
+  );
 }
 
 function checkDelta(delta: Delta, l: DecodeLimits): string | undefined {

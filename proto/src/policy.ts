@@ -10,15 +10,23 @@ export interface PolicyFields {
   readonly paused: boolean;
   readonly drift: DriftModeName;
   readonly ignoreFields: readonly string[];
+  readonly holdReason: string;
 }
 
 /** The wire form; undefined for the default policy, so such copies encode exactly as before. */
 export function policyToWire(policy: PolicyFields): CopyPolicy | undefined {
-  if (!policy.paused && policy.drift === 'enforce' && policy.ignoreFields.length === 0) return undefined;
+  if (
+    !policy.paused &&
+    policy.drift === 'enforce' &&
+    policy.ignoreFields.length === 0 &&
+    policy.holdReason === ''
+  )
+    return undefined;
   return {
     paused: policy.paused,
     drift: policy.drift === 'report' ? DriftMode.DRIFT_MODE_REPORT : DriftMode.DRIFT_MODE_UNSPECIFIED,
     ignoreFields: [...policy.ignoreFields],
+    holdReason: policy.holdReason,
   };
 }
 
@@ -28,5 +36,6 @@ export function policyFromWire(wire: CopyPolicy | undefined): PolicyFields {
     paused: wire?.paused ?? false,
     drift: wire?.drift === DriftMode.DRIFT_MODE_REPORT ? 'report' : 'enforce',
     ignoreFields: wire?.ignoreFields ?? [],
+    holdReason: wire?.holdReason ?? '',
   };
 }

@@ -126,7 +126,9 @@ export function paused(copy: ReceivedCopy, plan: PausedState): ApplyOutcome {
     conflict: `an object the relay does not own is in the way (${plan.state === 'conflict' ? plan.owner : ''})`,
     drifted: `the copy differs from its source in ${plan.state === 'drifted' ? listPaths(plan.drift.map((d) => d.path)) : ''} (not reverted while paused)`,
   }[plan.state];
-  const message = `${Annotation.Paused} is "true" on the source: nothing is written; ${standing}`;
+  const why =
+    copy.policy.holdReason === '' ? `${Annotation.Paused} is "true" on the source` : copy.policy.holdReason;
+  const message = `${why}: nothing is written; ${standing}`;
   return failed(copy, CopyCode.Paused, message, RetryHint.None, Outcome.Paused);
 }
 

@@ -17,6 +17,8 @@ export interface PersistedPolicy {
   readonly paused: boolean;
   readonly drift: DriftMode;
   readonly ignoreFields: readonly string[];
+  /** Absent in files from before rollouts (docs/spec.md D10.5). */
+  readonly holdReason?: string;
 }
 
 /**
@@ -96,7 +98,8 @@ function isPolicy(value: unknown): boolean {
     typeof value.paused === 'boolean' &&
     (Object.values(DriftMode) as unknown[]).includes(value.drift) &&
     Array.isArray(value.ignoreFields) &&
-    value.ignoreFields.every((path) => typeof path === 'string')
+    value.ignoreFields.every((path) => typeof path === 'string') &&
+    (value.holdReason === undefined || typeof value.holdReason === 'string')
   );
 }
 
