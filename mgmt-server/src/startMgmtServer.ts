@@ -35,6 +35,7 @@ import type { MgmtServer, MgmtServerOptions } from './mgmtServerOptions.js';
 import { AgentCertificates } from './pki/agentCertificates.js';
 import { CaStore } from './pki/caStore.js';
 import { ServerCertificate } from './pki/serverCertificate.js';
+import { RolloutController } from './rollout/rolloutController.js';
 import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
 import { KIND_NOT_DISTRIBUTABLE, UndistributableSources } from './sources/undistributableSources.js';
@@ -45,8 +46,17 @@ import { RejectedAgentsRecorder } from './status/rejectedAgents.js';
 import { ServerLease } from './status/serverLease.js';
 import { StaleStatusSweeper } from './status/staleStatusSweeper.js';
 import { StatusWriter } from './status/statusWriter.js';
+import type { StreamEvent } from './stream/streamEvents.js';
 import { StreamSessions } from './stream/streamSessions.js';
 import { createStreamObserver } from './streamObserver.js';
+
+/** Stream events after which a rollout may have moved: results, and clusters coming and going. */
+const ROLLOUT_EVENTS: ReadonlySet<StreamEvent['type']> = new Set([
+  'acked',
+  'reported',
+  'connected',
+  'disconnected',
+]);
 
 export type { MgmtServer, MgmtServerOptions } from './mgmtServerOptions.js';
 
@@ -90,6 +100,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const cache = new SnapshotCache();
   const sessions = new StreamSessions();
   let loop: DesiredStateLoop | undefined;
+  let rollouts: RolloutController | undefined;
   let undistributable: UndistributableSources | undefined;
   const view = new ManagementView({
     rest,
@@ -100,6 +111,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     signal: background.signal,
     onChange: () => loop?.notify(),
     onCrds: (crds) => undistributable?.onCrds(crds),
+    onClusterStatus: () => rollouts?.notify(),
   });
   // The CA must exist before the gRPC endpoint can present a certificate: a failure here (no RBAC
   // for Secrets, an invalid bring-your-own CA) stops the start with a clear error.
@@ -234,7 +246,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   onResponse = ({ method, status }) => metrics.kubeRequests.inc({ verb: method, code: String(status) });
   for (const response of early.splice(0)) onResponse(response);
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
-  const observe = observer.observe;
+  const observe = (event: StreamEvent) => {
+    observer.observe(event);
+    if (ROLLOUT_EVENTS.has(event.type)) rollouts?.notify();
+  };
   let reportsSeen: DesiredState['reports'] | undefined;
   cache.onState((state, touched) => {
     // The engine keeps the reports map when no report changed: nothing to regroup then.
@@ -245,6 +260,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     }
     reporter.onState(state, touched);
     observer.forgetGone(state);
+    rollouts?.notify();
   });
   loop = new DesiredStateLoop({
     inputs: view,
@@ -255,6 +271,22 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     clock,
     logger: logger.child({ component: 'desired' }),
     onComputed: (seconds) => metrics.recomputeSeconds.observe(seconds),
+  });
+  rollouts = new RolloutController({
+    kinds,
+    sources: () => view.sources(),
+    clusterStatuses: () => view.clusterStatuses(),
+    desired: () => cache.state,
+    holds: (cluster) => reporter.holds(cluster),
+    copyResult: (cluster, key) => reporter.copyResult(cluster, key),
+    onAdmissions: (admissions) => loop?.setRollouts(admissions),
+    record: ({ source, reason, message, type }) =>
+      void recorder
+        .record({ object: source, reason, message, type })
+        .catch((error: unknown) => logger.warn({ err: error, reason }, 'recording an Event failed')),
+    clock,
+    logger: logger.child({ component: 'rollout' }),
+    signal: background.signal,
   });
 
   const grpcLogger = logger.child({ component: 'grpc' });

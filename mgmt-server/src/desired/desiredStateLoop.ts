@@ -5,6 +5,7 @@ import {
   type KindInfo,
   type KubeObject,
   type Logger,
+  type RolloutAdmission,
 } from '@kuberelay/shared';
 import type { SnapshotCache } from '../snapshot/snapshotCache.js';
 
@@ -43,6 +44,7 @@ export class DesiredStateLoop {
   #stopped = false;
   /** Keeps the state between changes, so each recompute costs what changed (issue 10). */
   readonly #engine: DesiredStateEngine;
+  #rollouts: ReadonlyMap<string, RolloutAdmission> | undefined;
 
   constructor(options: DesiredStateLoopOptions) {
     this.#o = options;
@@ -52,6 +54,12 @@ export class DesiredStateLoop {
       kinds: options.kinds,
       previous: options.cache.state,
     });
+  }
+
+  /** How far each source's rollout may go (the RolloutController's answer): recomputes with it. */
+  setRollouts(rollouts: ReadonlyMap<string, RolloutAdmission>): void {
+    this.#rollouts = rollouts;
+    this.notify();
   }
 
   /** Something in the inputs changed. Cheap; call it from every informer event. */
@@ -77,7 +85,11 @@ export class DesiredStateLoop {
     const changedAt = this.#firstChangeAt;
     this.#firstChangeAt = undefined;
     try {
-      const { state } = this.#engine.update({ sources: inputs.sources(), clusters: inputs.clusters() });
+      const { state } = this.#engine.update({
+        sources: inputs.sources(),
+        clusters: inputs.clusters(),
+        rollouts: this.#rollouts,
+      });
       cache.publish(state, { changedAt });
       const seconds = (performance.now() - started) / 1000;
       this.#o.onComputed?.(seconds);

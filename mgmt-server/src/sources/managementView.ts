@@ -25,6 +25,8 @@ export interface ManagementViewOptions {
   readonly onChange: () => void;
   /** Called with every CRD after each CRD change, once the CRD list is complete. */
   readonly onCrds?: (crds: readonly CrdLike[]) => void;
+  /** Called after any KubernetesCluster event, its status included (rollouts read statuses). */
+  readonly onClusterStatus?: () => void;
 }
 
 type Source = KubeObject & ObjectWithMeta;
@@ -103,6 +105,7 @@ export class ManagementView {
         namespace: options.namespace,
       },
       onEvent: (event) => {
+        options.onClusterStatus?.();
         const name = event.object.metadata?.name ?? '';
         const registered =
           event.type !== 'DELETED' && !event.object.metadata?.deletionTimestamp && name !== '';

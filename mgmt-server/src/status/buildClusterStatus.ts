@@ -108,6 +108,7 @@ export function buildClusterStatus(
     copies.push({
       key: copy.key,
       ...(source === undefined ? {} : { source }),
+      hash: copy.hash,
       outcome,
       ...(explained && result?.code ? { code: result.code } : {}),
       ...(explained && result?.message ? { message: result.message.slice(0, MESSAGE_MAX) } : {}),

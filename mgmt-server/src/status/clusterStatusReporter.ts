@@ -203,6 +203,12 @@ export class ClusterStatusReporter {
     this.#scheduleRebuild();
   }
 
+  /** The latest result the agent of a cluster this process holds reported for a copy. */
+  copyResult(cluster: string, key: string): CopyResult | undefined {
+    const agent = this.#agents.get(cluster);
+    return agent?.connected === true ? agent.results.get(key) : undefined;
+  }
+
   /** This process holds a live stream of `cluster`'s agent. */
   holds(cluster: string): boolean {
     return this.#agents.get(cluster)?.connected === true;

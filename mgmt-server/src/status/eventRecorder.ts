@@ -14,6 +14,8 @@ export interface RecordEventOptions {
   readonly object: KubeObject;
   readonly reason: string;
   readonly message: string;
+  /** Warning (the default: an outcome that needs attention) or Normal (a rollout's progress). */
+  readonly type?: 'Warning' | 'Normal';
 }
 
 interface CoreEvent {
@@ -26,10 +28,11 @@ const COMPONENT = 'kuberelay-mgmt-server';
 const MESSAGE_MAX = 1024;
 
 /**
- * Records Warning Events on source objects (core/v1 Events, which `kubectl describe` shows). The
- * Event name is derived from the object's uid, the reason and the message, so recording the same
- * outcome again bumps `count` on the existing Event instead of creating another: the aggregation
- * client-go's recorder does (design.md: same reason + message → count).
+ * Records Events on source objects (core/v1 Events, which `kubectl describe` shows): Warnings for
+ * outcomes, Normal ones for a rollout's progress. The Event name is derived from the object's uid,
+ * the reason and the message, so recording the same outcome again bumps `count` on the existing
+ * Event instead of creating another: the aggregation client-go's recorder does (design.md: same
+ * reason + message → count).
  */
 /** An identical Event another replica recorded this recently is the same outcome, seen twice. */
 const OTHER_REPLICA_WINDOW_MS = 60_000;
@@ -71,7 +74,7 @@ export class EventRecorder {
           },
           reason,
           message,
-          type: 'Warning',
+          type: options.type ?? 'Warning',
           count: 1,
           firstTimestamp: now,
           lastTimestamp: now,

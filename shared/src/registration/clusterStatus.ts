@@ -22,6 +22,8 @@ export type CopyOutcomeName = (typeof CopyOutcomeName)[keyof typeof CopyOutcomeN
 export interface CopyStatus {
   readonly key: string;
   readonly source?: string;
+  /** The content hash of the desired copy the outcome is about (absent from older servers). */
+  readonly hash?: string;
   readonly outcome: CopyOutcomeName;
   readonly code?: string;
   readonly message?: string;
