@@ -42,7 +42,7 @@ describe('relayctl command-line errors', () => {
   it.each([
     {
       argv: ['frobnicate'],
-      err: 'relayctl: error: unknown command "frobnicate" (commands: register, deregister, rotate-ca, check, status, plan, explain) (see relayctl --help)\n',
+      err: 'relayctl: error: unknown command "frobnicate" (commands: register, deregister, rotate-ca, check, status, plan, explain, rollout) (see relayctl --help)\n',
     },
     { argv: ['help', 'nope'], err: 'relayctl: error: unknown command "nope" (see relayctl --help)\n' },
     {

@@ -9,6 +9,7 @@ import { GLOBAL_FLAGS_HELP, parseCommandLine, splitCommand, wantsHelp } from './
 import { DEFAULT_INVOCATION, type Invocation, nameProgram, versionLine } from './invocation.js';
 import { planCommand } from './plan.js';
 import { registerCommand } from './register.js';
+import { rolloutCommand } from './rollout.js';
 import { rotateCaCommand } from './rotateCa.js';
 import { statusCommand } from './status.js';
 
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   planCommand,
   explainCommand,
+  rolloutCommand,
 ];
 
 export function topUsage(): string {
@@ -40,8 +42,11 @@ Annotations on a source (docs/spec.md §2, §4, §10):
   kuberelay.dev/drift: report                      report drift in its copies (Drifted), never revert it
   kuberelay.dev/ignore-fields: "spec.a, spec.l[*].b, metadata.labels['k']"
                                                    fields the agent neither compares nor writes
+  kuberelay.dev/rollout: "canary-*; prod-eu-*; *"  waves a change reaches one after the other
+  kuberelay.dev/rollout-soak: 5m                   how long a wave runs it before the next gets it
 
-relayctl plan shows what a change would do; status and explain show drifted and paused copies.
+relayctl plan shows what a change would do; status and explain show drifted and paused copies;
+rollout status shows where a rollout stands.
 
 ${GLOBAL_FLAGS_HELP}
 

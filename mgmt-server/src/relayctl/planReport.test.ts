@@ -190,6 +190,25 @@ describe('computePlan', () => {
     expect(update.copies[0]?.before?.spec).toMatchObject({ listeners: [{ name: 'other', port: 9999 }] });
   });
 
+  it('a rollout: every wave planned as reached, each copy saying the wave it waits for', () => {
+    const waved = (port: number): KubeObject => {
+      const o = gateway('*/gloo-system', port);
+      return {
+        ...o,
+        metadata: {
+          ...o.metadata,
+          annotations: { ...o.metadata.annotations, 'kuberelay.dev/rollout': 'cluster-1; cluster-2' },
+        },
+      };
+    };
+    const p = plan([waved(9090)], [waved(8080)]);
+    expect(p.copies.map((c) => `${c.cluster} ${c.action} ${c.reason ?? ''}`)).toEqual([
+      'cluster-1 update rollout wave 1 of 2: first',
+      'cluster-2 update rollout wave 2 of 2: once the earlier waves applied it',
+    ]);
+    expect(p.copies[1]?.after?.spec).toMatchObject({ listeners: [{ port: 9090 }] });
+  });
+
   it('renders a table, the created copy and a diff for an update', () => {
     const text = renderPlan(plan([gateway('*/gloo-system', 9090)], [gateway('cluster-1/gloo-system')]));
     expect(text).toContain('selects cluster-1 (gloo-system), cluster-2 (gloo-system)');

@@ -14,9 +14,14 @@ import {
   keepLiveValues,
   objectKey,
   objectRefOf,
+  type Rollout,
+  type RolloutAdmission,
+  rolloutRevision,
   Severity,
   sourceRefOf,
+  sourceRollout,
   splitApiVersion,
+  waveOf,
 } from '@kuberelay/shared';
 
 // The pure half of `relayctl plan`: what the relay would do if the proposed sources were in the
@@ -120,10 +125,13 @@ export function computePlan(input: PlanInput): Plan {
   const proposedKeys = new Set(input.proposed.map(keyOf));
   const clusters = input.clusters.map((c) => c.name);
   const common = { clusters, ...settings };
-  const before = computeDesiredState({ ...common, sources: input.current });
+  // A rollout's waves are planned as reached: the plan is what the change does in the end; each
+  // copy of a rollout says which wave it waits for (docs/spec.md D10.5).
+  const waves = rolloutsOf([...input.current, ...input.proposed], keyOf);
+  const before = computeDesiredState({ ...common, sources: input.current, rollouts: waves.admitAll });
   const next = [...input.current.filter((o) => !proposedKeys.has(keyOf(o))), ...input.proposed];
   // With the state before as `previous`, as the server has it: an invalid annotation keeps copies.
-  const after = computeDesiredState({ ...common, sources: next, previous: before });
+  const after = computeDesiredState({ ...common, sources: next, previous: before, rollouts: waves.admitAll });
 
   const sources = input.proposed.map((o) => plannedSource(o, keyOf(o), after));
   const statuses = new Map(input.clusters.map((c) => [c.name, c.status]));
@@ -139,7 +147,7 @@ export function computePlan(input: PlanInput): Plan {
         proposedKeys,
         status: statuses.get(cluster),
         live: input.live?.get(cluster),
-      }),
+      }).map((planned) => withWave(planned, waves.bySource.get(planned.source))),
     );
   }
   const errors = sources.reduce((n, s) => n + s.errors.length, 0);
@@ -186,6 +194,30 @@ interface ClusterPlanInput {
 
 function clusterPlan(input: ClusterPlanInput): PlannedCopy[] {
   return copiesPlan(input).map((planned) => withPause(planned, input.after.get(planned.key)));
+}
+
+/** Every rollout admitted to its last wave, and each source's waves (by source key). */
+function rolloutsOf(objects: readonly KubeObject[], keyOf: (o: KubeObject) => string) {
+  const admitAll = new Map<string, RolloutAdmission>();
+  const bySource = new Map<string, Rollout>();
+  for (const o of objects) {
+    const { rollout } = sourceRollout(o);
+    if (rollout === undefined) continue;
+    admitAll.set(keyOf(o), { revision: rolloutRevision(o), admitted: Number.POSITIVE_INFINITY });
+    bySource.set(keyOf(o), rollout);
+  }
+  return { admitAll, bySource };
+}
+
+/** A write of a rollout's copy happens in the cluster's wave: said in the reason. */
+function withWave(planned: PlannedCopy, rollout: Rollout | undefined): PlannedCopy {
+  if (rollout === undefined || planned.action === PlanAction.prune || planned.action === PlanAction.unchanged)
+    return planned;
+  const wave = waveOf(rollout, planned.cluster);
+  const which = wave < rollout.waves.length ? `wave ${wave + 1} of ${rollout.waves.length}` : 'the last wave';
+  const when = wave === 0 ? 'first' : 'once the earlier waves applied it';
+  const note = `rollout ${which}: ${when}`;
+  return { ...planned, reason: planned.reason === undefined ? note : `${planned.reason} (${note})` };
 }
 
 /** What a pause makes of a planned write: nothing, until it is lifted. */
