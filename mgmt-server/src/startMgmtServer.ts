@@ -21,6 +21,7 @@ import {
   DEFAULT_SERVER_CERT_VALIDITY_MS,
   defaultServerSans,
 } from './config/parseFlags.js';
+import { type Dashboard, startDashboard } from './dashboard/index.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
 import { refusedConnections } from './grpc/refusedConnections.js';
@@ -65,6 +66,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const logger = options.logger ?? createLogger({ name: 'mgmt-server' });
   const grpcListen = listenOrThrow('grpcListen', options.grpcListen);
   const httpListen = listenOrThrow('httpListen', options.httpListen);
+  const dashboardListen =
+    options.dashboardListen === undefined
+      ? undefined
+      : listenOrThrow('dashboardListen', options.dashboardListen);
   const kinds = options.kinds ?? DEFAULT_KINDS;
   const classMapping: GatewayClassMapping = options.classMapping ?? DEFAULT_CLASS_MAPPING;
   const distributionEnabled = options.distributionEnabled ?? true;
@@ -91,6 +96,8 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const sessions = new StreamSessions();
   let loop: DesiredStateLoop | undefined;
   let undistributable: UndistributableSources | undefined;
+  // Told of every change once it runs; until then (and when it is off) nothing is.
+  let dashboard: Dashboard | undefined;
   const view = new ManagementView({
     rest,
     namespace: options.namespace,
@@ -98,7 +105,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     clock,
     logger: logger.child({ component: 'sources' }),
     signal: background.signal,
-    onChange: () => loop?.notify(),
+    onChange: () => {
+      loop?.notify();
+      dashboard?.changed();
+    },
     onCrds: (crds) => undistributable?.onCrds(crds),
   });
   // The CA must exist before the gRPC endpoint can present a certificate: a failure here (no RBAC
@@ -234,7 +244,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   onResponse = ({ method, status }) => metrics.kubeRequests.inc({ verb: method, code: String(status) });
   for (const response of early.splice(0)) onResponse(response);
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
-  const observe = observer.observe;
+  const observe: typeof observer.observe = (event) => {
+    observer.observe(event);
+    dashboard?.changed();
+  };
   let reportsSeen: DesiredState['reports'] | undefined;
   cache.onState((state, touched) => {
     // The engine keeps the reports map when no report changed: nothing to regroup then.
@@ -245,6 +258,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     }
     reporter.onState(state, touched);
     observer.forgetGone(state);
+    dashboard?.changed();
   });
   loop = new DesiredStateLoop({
     inputs: view,
@@ -302,6 +316,22 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     await grpc.stop(0);
     return abandon(error);
   });
+  if (dashboardListen !== undefined) {
+    dashboard = await startDashboard({
+      listen: dashboardListen,
+      cache,
+      reporter,
+      view,
+      serverInstance,
+      clock,
+      signal: background.signal,
+      logger: logger.child({ component: 'dashboard' }),
+    }).catch(async (error: unknown) => {
+      await http.stop();
+      await grpc.stop(0);
+      return abandon(error);
+    });
+  }
   view.start();
   const lease = new ServerLease({
     rest,
@@ -348,6 +378,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     serverCertificatePem: () => serverCertificate.certPem,
     caBundlePem: () => caStore.current().bundlePem,
     httpPort: http.port,
+    dashboardPort: dashboard?.port,
     ready,
     stop: () => {
       stopping ??= (async () => {
@@ -361,6 +392,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
         await leaseDone;
         await sweeperDone;
         await lease.release();
+        await dashboard?.stop();
         await http.stop();
         logger.info('management server stopped');
       })();
