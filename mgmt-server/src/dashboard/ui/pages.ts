@@ -113,7 +113,7 @@ export function matrixPage(view: MatrixView, setFilter: (filter: string) => void
     view.grouped
       ? h(
           'th',
-          { scope: 'col' },
+          { scope: 'col', 'data-column': c.id },
           h(
             'button',
             { type: 'button', class: 'linkish', onclick: () => setFilter(c.id), title: `Show only ${c.id}` },
@@ -123,7 +123,7 @@ export function matrixPage(view: MatrixView, setFilter: (filter: string) => void
         )
       : h(
           'th',
-          { scope: 'col', class: c.connected === 0 ? 'down' : undefined },
+          { scope: 'col', 'data-column': c.id, class: c.connected === 0 ? 'down' : undefined },
           h('a', { href: link.cluster(c.id) }, c.id),
           c.connected === 0 ? h('span', { class: 'muted block' }, 'disconnected') : null,
         );

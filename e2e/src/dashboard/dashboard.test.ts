@@ -1,0 +1,207 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../lab/paths.js';
+import { type Browser, findChromium, launchChromium } from '../support/browser.js';
+import { copyOf, example, referenceExample } from '../support/examples.js';
+import { RelayFixture } from '../support/relayFixture.js';
+
+// The dashboard as a person sees it: the real management server (dashboard on) and two real
+// agents on the lab, the reference example applied, and Debian's Chromium loading each page. The
+// pages must show the three sources applied in both clusters, follow an edit of a source and an
+// agent going away without a reload, and leave a screenshot of each page in e2e/artifacts/.
+
+const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
+const ARTIFACTS = join(repoRoot, 'e2e', 'artifacts', 'dashboard');
+const chromiumFound = findChromium();
+if ('missing' in chromiumFound) process.stderr.write(`dashboard e2e: ${chromiumFound.missing}\n`);
+
+const SOURCES = {
+  gateway: 'gateway.networking.k8s.io/Gateway/gloo-mesh/distributed-gateway',
+  upstream: 'gloo.solo.io/Upstream/gloo-mesh/httpbin',
+  route: 'gateway.networking.k8s.io/HTTPRoute/gloo-mesh/httpbin-mydomain',
+};
+
+let f: RelayFixture;
+let browser: Browser;
+let page: Page;
+let base: string;
+
+/** Polls `read` in the page until `check` accepts it; fails with the last value read. */
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not seen in ${ms} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The fleet table as text: cluster → [connection, copies]. */
+const fleetRows = () =>
+  page.$$eval('tr[data-cluster]', (rows) =>
+    Object.fromEntries(
+      rows.map((r) => [
+        r.getAttribute('data-cluster'),
+        [r.cells[1]?.textContent?.trim() ?? '', r.cells[8]?.textContent?.trim() ?? ''],
+      ]),
+    ),
+  );
+
+/** The matrix as data: source key → column → result of the cell's badge ('' for no copy). */
+const matrixCells = () =>
+  page.$$eval('table.matrix', ([table]) => {
+    if (table === undefined) return {};
+    const heads = [...table.querySelectorAll('thead th[data-column]')].map((th) =>
+      th.getAttribute('data-column'),
+    );
+    const out: Record<string, Record<string, string>> = {};
+    for (const row of table.querySelectorAll('tbody tr')) {
+      const cells: Record<string, string> = {};
+      [...row.querySelectorAll('td')].forEach((td, i) => {
+        cells[heads[i] ?? String(i)] = td.querySelector('.badge')?.getAttribute('data-result') ?? '';
+      });
+      out[row.getAttribute('data-source') ?? ''] = cells;
+    }
+    return out;
+  });
+
+/** Result of each copy row on a source page: cluster → result. */
+const sourceCopies = () =>
+  page.$$eval('tr[data-cluster]', (rows) =>
+    Object.fromEntries(
+      rows.map((r) => [
+        r.getAttribute('data-cluster'),
+        r.querySelector('.badge')?.getAttribute('data-result'),
+      ]),
+    ),
+  );
+
+const screenshot = (name: string) =>
+  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', () => {
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    f = await RelayFixture.start({ name: 'dashboard', server: { dashboardListen: '127.0.0.1:0' } });
+    for (const obj of example('mgmt-gatewayclass.yaml')) await f.apply(obj);
+    const { gateway, upstream, route } = referenceExample();
+    for (const o of [gateway, upstream, route]) await f.apply(o);
+    for (const cluster of WORKLOADS) {
+      await f.waitFor(cluster, copyOf(route, 'httpbin'), (o) => o !== undefined, 30_000);
+    }
+    base = `http://127.0.0.1:${f.server?.dashboardPort}`;
+    if ('path' in chromiumFound) browser = await launchChromium(chromiumFound.path);
+    page = await browser.context.newPage();
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.stop();
+    await f?.stop();
+  });
+
+  it('the fleet page shows both clusters connected with the three copies applied', async () => {
+    await page.goto(`${base}/#/`);
+    await until('both clusters connected, 3 applied', fleetRows, (rows) =>
+      WORKLOADS.every((c) => rows[c]?.[0] === 'Connected' && rows[c]?.[1] === 'Applied 3'),
+    );
+    expect(await page.title()).toBe('Fleet · Kuberelay');
+    expect(await page.locator('[role=status]').textContent()).toMatch(/^Live/);
+    await screenshot('fleet');
+  });
+
+  it('the matrix shows each of the three sources applied in both clusters', async () => {
+    await page.goto(`${base}/#/matrix`);
+    const applied = { 'cluster-1': 'Applied', 'cluster-2': 'Applied' };
+    await until('3 sources x 2 clusters applied', matrixCells, (cells) =>
+      Object.values(SOURCES).every((key) => JSON.stringify(cells[key]) === JSON.stringify(applied)),
+    );
+    expect(Object.keys(await matrixCells()).sort()).toEqual(Object.values(SOURCES).sort());
+    await screenshot('matrix');
+  });
+
+  it("a source's page shows its annotation and its copy in each cluster, applied", async () => {
+    await page.goto(`${base}/#/source/${encodeURIComponent(SOURCES.upstream)}`);
+    await until(
+      'both copies applied',
+      sourceCopies,
+      (c) => c['cluster-1'] === 'Applied' && c['cluster-2'] === 'Applied',
+    );
+    const facts = await page.locator('dl.facts').textContent();
+    expect(facts).toContain('gloo.solo.io/distribute-to: "*/httpbin"');
+    expect(facts).toContain('Namespaceshttpbin');
+    await screenshot('source');
+  });
+
+  it("a cluster's page lists its three copies, applied", async () => {
+    await page.goto(`${base}/#/cluster/cluster-1`);
+    const copies = await until(
+      'three applied copies',
+      () =>
+        page.$$eval('tr[data-key]', (rows) =>
+          rows.map((r) => r.querySelector('.badge')?.getAttribute('data-result')),
+        ),
+      (results) => results.length === 3 && results.every((r) => r === 'Applied'),
+    );
+    expect(copies).toHaveLength(3);
+    expect(await page.locator('dl.facts').textContent()).toContain('Connected to gloo-mesh/mgmt-server-0');
+    await screenshot('cluster');
+  });
+
+  it('follows an edit of a source live, without a reload', async () => {
+    await page.goto(`${base}/#/source/${encodeURIComponent(SOURCES.upstream)}`);
+    await until('both copies', sourceCopies, (c) => Object.keys(c).length === 2);
+    await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+    const { upstream } = referenceExample();
+    const annotations = {
+      ...upstream.metadata.annotations,
+      'gloo.solo.io/distribute-to': 'cluster-1/httpbin',
+    };
+    await f.apply({ ...upstream, metadata: { ...upstream.metadata, annotations } });
+    await until('only cluster-1 left', sourceCopies, (c) => JSON.stringify(c) === '{"cluster-1":"Applied"}');
+    expect(await page.locator('dl.facts').textContent()).toContain('distribute-to: "cluster-1/httpbin"');
+    expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await screenshot('source-edited');
+    // Back as it was, for the next test.
+    await f.apply(upstream);
+    await until(
+      'both copies again',
+      sourceCopies,
+      (c) => c['cluster-1'] === 'Applied' && c['cluster-2'] === 'Applied',
+    );
+  });
+
+  it('follows an agent going away live: its cluster turns disconnected, its cells not connected', async () => {
+    await page.goto(`${base}/#/`);
+    await until('both connected', fleetRows, (rows) => WORKLOADS.every((c) => rows[c]?.[0] === 'Connected'));
+    await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+    await f.stopAgent('cluster-2');
+    const rows = await until(
+      'cluster-2 disconnected',
+      fleetRows,
+      (r) => r['cluster-2']?.[0] === 'Disconnected',
+    );
+    expect(rows['cluster-1']).toEqual(['Connected', 'Applied 3']);
+    expect(rows['cluster-2']).toEqual(['Disconnected', 'Not connected 3']);
+    expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await screenshot('fleet-agent-stopped');
+    await page.goto(`${base}/#/matrix`);
+    const cells = await until(
+      'cluster-2 cells not connected',
+      matrixCells,
+      (c) => c[SOURCES.gateway]?.['cluster-2'] === 'NotConnected',
+    );
+    for (const key of Object.values(SOURCES)) {
+      expect(cells[key]).toEqual({ 'cluster-1': 'Applied', 'cluster-2': 'NotConnected' });
+    }
+    expect(await page.locator('th[data-column="cluster-2"]').textContent()).toContain('disconnected');
+    await screenshot('matrix-agent-stopped');
+  });
+});
