@@ -182,11 +182,12 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
         for (const event of outcomes.flush()) {
           const object = view.findSource(event.source);
           if (object === undefined) continue;
-          await recorder
-            .record({ object, reason: event.reason, message: event.message })
-            .catch((error: unknown) =>
+          await recorder.record({ object, reason: event.reason, message: event.message }).then(
+            // The dashboard shows the Events that exist, not those that failed to be recorded.
+            () => dashboard?.eventRecorded(event),
+            (error: unknown) =>
               logger.warn({ err: error, reason: event.reason }, 'recording an Event failed'),
-            );
+          );
         }
       },
       () => {},
@@ -246,7 +247,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
   const observe: typeof observer.observe = (event) => {
     observer.observe(event);
-    dashboard?.changed();
+    dashboard?.observe(event);
   };
   let reportsSeen: DesiredState['reports'] | undefined;
   cache.onState((state, touched) => {

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../lab/paths.js';
 import { type Browser, findChromium, launchChromium } from '../support/browser.js';
-import { copyOf, example, referenceExample } from '../support/examples.js';
+import { copyOf, example, referenceExample, upstream as upstreamSource } from '../support/examples.js';
 import { RelayFixture } from '../support/relayFixture.js';
 
 // The dashboard as a person sees it: the real management server (dashboard on) and two real
@@ -176,6 +176,36 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
       sourceCopies,
       (c) => c['cluster-1'] === 'Applied' && c['cluster-2'] === 'Applied',
     );
+  });
+
+  it("shows a failing copy's result, its reason and the Event the server recorded", async () => {
+    // Its target namespace exists in no workload cluster: each agent reports NamespaceNotFound.
+    const broken = upstreamSource('dash-broken', '*/no-such-namespace');
+    const key = 'gloo.solo.io/Upstream/gloo-mesh/dash-broken';
+    await f.apply(broken);
+    await page.goto(`${base}/#/source/${encodeURIComponent(key)}`);
+    await until(
+      'both copies failed',
+      sourceCopies,
+      (c) => c['cluster-1'] === 'Failed' && c['cluster-2'] === 'Failed',
+    );
+    expect(await page.locator('tr[data-cluster="cluster-1"]').textContent()).toContain('NamespaceNotFound');
+    await until(
+      'the CopyFailed Event',
+      () => page.$$eval('tr[data-event]', (rows) => rows.map((r) => r.getAttribute('data-event'))),
+      (reasons) => reasons.includes('CopyFailed'),
+    );
+    await screenshot('source-failed');
+    await page.goto(`${base}/#/matrix`);
+    const cells = await until(
+      'the failing row first',
+      matrixCells,
+      (c) => c[key]?.['cluster-1'] === 'Failed',
+    );
+    expect(Object.keys(cells)[0]).toBe(key);
+    await screenshot('matrix-failed');
+    await f.remove(broken);
+    await until('the failing source gone', matrixCells, (c) => c[key] === undefined);
   });
 
   it('follows an agent going away live: its cluster turns disconnected, its cells not connected', async () => {

@@ -58,6 +58,7 @@ export const applied: Answer = { outcome: CopyOutcome.COPY_OUTCOME_APPLIED };
 export function input(
   sources: readonly KubeObject[],
   clusters: Readonly<Record<string, ClusterSpec>>,
+  recent: Pick<DashboardInput, 'events' | 'rejected'> = { events: () => [], rejected: () => [] },
 ): DashboardInput {
   const state = desired(sources, Object.keys(clusters));
   const out: DashboardCluster[] = [];
@@ -126,5 +127,6 @@ export function input(
       }))
       .sort((a, b) => (a.key < b.key ? -1 : 1)),
     reports: state.reports,
+    ...recent,
   };
 }

@@ -8,6 +8,7 @@ import {
   type SourceReport,
 } from '@kuberelay/shared';
 import { type AgentState, copyOutcome } from '../status/buildClusterStatus.js';
+import type { RecentEvent, RejectedAttempt } from './recentActivity.js';
 
 // What the dashboard's pure views (fleetView, matrixView, sourceView) read: plain values taken
 // from the server's own memory (snapshot cache, status reporter, informers) by dashboardState.ts.
@@ -62,6 +63,10 @@ export interface DashboardInput {
   readonly sources: readonly DashboardSource[];
   /** The desired state's reports (errors and warnings per source), by source key. */
   readonly reports: ReadonlyMap<string, SourceReport>;
+  /** Events this replica recorded on a source (by source key), newest first. */
+  readonly events: (sourceKey: string) => readonly RecentEvent[];
+  /** Streams this replica refused that claimed to be a cluster, newest first. */
+  readonly rejected: (cluster: string) => readonly RejectedAttempt[];
 }
 
 /** What is known of one desired copy in one cluster. */

@@ -1,6 +1,7 @@
 import { createManualClock } from '@kuberelay/shared';
 import { describe, expect, it } from 'vitest';
 import { DashboardState } from './dashboardState.js';
+import { RecentLog } from './recentActivity.js';
 
 function setup() {
   const clock = createManualClock({ start: 1_000 });
@@ -16,6 +17,7 @@ function setup() {
       clusterStatuses: () => [],
     },
     serverInstance: 'mgmt-0/a',
+    recent: { events: new RecentLog(), rejected: new RecentLog() },
     clock,
     signal: new AbortController().signal,
     minNotifyIntervalMs: 500,

@@ -8,6 +8,7 @@ import {
   objectRefOf,
 } from '@kuberelay/shared';
 import type { DashboardAgent, DashboardCluster, DashboardInput, DashboardSource } from './dashboardInput.js';
+import type { RecentEvent, RecentLog, RejectedAttempt } from './recentActivity.js';
 
 /** The parts of the server the dashboard reads; all in memory, none makes a request. */
 export interface DashboardStateOptions {
@@ -21,6 +22,7 @@ export interface DashboardStateOptions {
     clusterStatuses(): { name: string; status: KubernetesClusterStatus | undefined }[];
   };
   readonly serverInstance: string;
+  readonly recent: { readonly events: RecentLog<RecentEvent>; readonly rejected: RecentLog<RejectedAttempt> };
   readonly clock: Clock;
   /** Ends the coalescing timer. */
   readonly signal: AbortSignal;
@@ -125,6 +127,9 @@ export class DashboardState {
       clusters,
       sources,
       reports: state?.reports ?? new Map(),
+      // Read at page time, not copied: the logs are small and only ever appended to.
+      events: (key) => this.#o.recent.events.get(key),
+      rejected: (cluster) => this.#o.recent.rejected.get(cluster),
     };
   }
 }

@@ -175,6 +175,27 @@ describe('buildClusterPage', () => {
     ]);
   });
 
+  it('shows the streams this replica refused that claimed to be the cluster', () => {
+    const refused = {
+      at: '2026-12-04T11:59:00.000Z',
+      reason: 'certificate of cluster-2',
+      code: 'PermissionDenied',
+      peer: '10.0.0.9:5000',
+    };
+    const page = buildClusterPage(
+      input(
+        [a],
+        { 'cluster-1': { stream: 'here' } },
+        {
+          events: () => [],
+          rejected: (cluster) => (cluster === 'cluster-1' ? [refused] : []),
+        },
+      ),
+      'cluster-1',
+    );
+    expect(page?.rejected).toEqual([refused]);
+  });
+
   it('is undefined for a cluster that is not registered', () => {
     expect(buildClusterPage(input([a], { 'cluster-1': { stream: 'here' } }), 'nope')).toBeUndefined();
   });

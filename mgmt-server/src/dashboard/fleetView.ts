@@ -9,6 +9,7 @@ import {
   severity,
   sortedCounts,
 } from './dashboardInput.js';
+import type { RejectedAttempt } from './recentActivity.js';
 
 // The fleet page (one row per cluster) and a cluster's page (its copies), built from plain
 // values. Pure: the same input gives the same JSON, which is what the unit tests pin.
@@ -70,6 +71,8 @@ export interface ClusterPage {
   readonly cluster: ClusterRow;
   /** Worst result first, then by key. */
   readonly copies: readonly ClusterCopyRow[];
+  /** Streams this replica refused that claimed to be this cluster, newest first. */
+  readonly rejected: readonly RejectedAttempt[];
 }
 
 export function buildFleet(input: DashboardInput, filterText = ''): FleetView {
@@ -103,7 +106,12 @@ export function buildClusterPage(input: DashboardInput, name: string): ClusterPa
   copies.sort(
     (a, b) => severity(a.result) - severity(b.result) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
-  return { generatedAt: new Date(input.now).toISOString(), cluster: row, copies };
+  return {
+    generatedAt: new Date(input.now).toISOString(),
+    cluster: row,
+    copies,
+    rejected: input.rejected(name),
+  };
 }
 
 function clusterRow(

@@ -131,7 +131,28 @@ describe('buildSourcePage', () => {
         { cluster: 'cluster-1', namespace: 'httpbin', result: 'Applied', code: null, message: null },
       ],
       reports: [],
+      events: [],
     });
+  });
+
+  it('shows the Events this replica recorded on the source', () => {
+    const event = {
+      at: '2026-12-04T11:59:00.000Z',
+      reason: 'CopyFailed',
+      message: 'copy ... NamespaceNotFound',
+    };
+    const page = buildSourcePage(
+      input(
+        [a],
+        { 'cluster-1': { stream: 'here' } },
+        {
+          events: (key) => (key === keyOf(a) ? [event] : []),
+          rejected: () => [],
+        },
+      ),
+      keyOf(a),
+    );
+    expect(page?.events).toEqual([event]);
   });
 
   it("shows the desired state's findings about a source that selects nothing", () => {

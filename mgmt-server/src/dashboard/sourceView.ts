@@ -1,6 +1,7 @@
 import { objectKey, type ReportItem } from '@kuberelay/shared';
 import { addCount, clusterReader, type DashboardInput, severity, sortedCounts } from './dashboardInput.js';
 import { type SourceSummary, summarize } from './matrixView.js';
+import type { RecentEvent } from './recentActivity.js';
 
 // A source's page: what its annotation selects (the copies the desired state holds for it, per
 // cluster and namespace), each copy's result and reason, and the desired state's reports about
@@ -27,6 +28,8 @@ export interface SourcePage {
   /** Worst result first, then by cluster and key. */
   readonly copies: readonly SourceCopyRow[];
   readonly reports: readonly ReportItem[];
+  /** The Events this replica recorded on the source since it started, newest first. */
+  readonly events: readonly RecentEvent[];
 }
 
 /** The page of the source `key` (objectKey), or undefined when no annotated source has it. */
@@ -63,5 +66,6 @@ export function buildSourcePage(input: DashboardInput, key: string): SourcePage 
     counts: sortedCounts(counts),
     copies,
     reports: input.reports.get(key)?.items ?? [],
+    events: input.events(key),
   };
 }

@@ -229,6 +229,21 @@ export function sourcePage(page: SourcePage): Child[] {
             ),
           ),
         ],
+    page.events.length === 0
+      ? null
+      : table(
+          'Recent Events (recorded by this server replica)',
+          ['When', 'Reason', 'Message'],
+          page.events.map((e) =>
+            h(
+              'tr',
+              { 'data-event': e.reason },
+              h('td', { title: e.at }, ago(e.at, page.generatedAt)),
+              h('td', {}, e.reason),
+              h('td', {}, e.message),
+            ),
+          ),
+        ),
     table(
       `Copies: ${page.copies.length}`,
       ['Cluster', 'Namespace', 'Result', 'Reason'],
@@ -296,6 +311,22 @@ export function clusterPage(page: ClusterPage): Child[] {
         ),
       ),
     ),
+    page.rejected.length === 0
+      ? null
+      : table(
+          'Refused connection attempts (by this server replica)',
+          ['When', 'Code', 'Reason', 'From'],
+          page.rejected.map((r) =>
+            h(
+              'tr',
+              {},
+              h('td', { title: r.at }, ago(r.at, page.generatedAt)),
+              h('td', {}, r.code),
+              h('td', {}, r.reason),
+              h('td', {}, r.peer),
+            ),
+          ),
+        ),
   ];
 }
 
