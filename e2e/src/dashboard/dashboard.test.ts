@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../lab/paths.js';
 import { type Browser, findChromium, launchChromium } from '../support/browser.js';
 import { copyOf, example, referenceExample, upstream as upstreamSource } from '../support/examples.js';
+import { parseExposition } from '../support/exposition.js';
 import { RelayFixture } from '../support/relayFixture.js';
 
 // The dashboard as a person sees it: the real management server (dashboard on) and two real
@@ -99,6 +100,9 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
       await f.waitFor(cluster, copyOf(route, 'httpbin'), (o) => o !== undefined, 30_000);
     }
     base = `http://127.0.0.1:${f.server?.dashboardPort}`;
+    const bundle = await fetch(`${base}/assets/app.js`);
+    if (bundle.status !== 200)
+      throw new Error(`${base}/assets/app.js: ${bundle.status}; run pnpm build first`);
     if ('path' in chromiumFound) browser = await launchChromium(chromiumFound.path);
     page = await browser.context.newPage();
   }, 180_000);
@@ -115,6 +119,65 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
     expect(await page.title()).toBe('Fleet · Kuberelay');
     expect(await page.locator('[role=status]').textContent()).toMatch(/^Live/);
     await screenshot('fleet');
+  });
+
+  it('filters the clusters by a glob typed in, and says when the text is not one', async () => {
+    await page.goto(`${base}/#/`);
+    await until('two rows', fleetRows, (rows) => Object.keys(rows).length === 2);
+    await page.locator('#filter').fill('*-2');
+    await until('only cluster-2', fleetRows, (rows) => JSON.stringify(Object.keys(rows)) === '["cluster-2"]');
+    expect(page.url()).toContain('#/?filter=*-2');
+    await page.locator('#filter').fill('{cluster');
+    await until(
+      'the problem said, every cluster shown',
+      () => page.locator('#filter-problem').textContent(),
+      (text) => text?.startsWith('Not a glob: "{cluster"') === true,
+    );
+    expect(Object.keys(await fleetRows())).toEqual(['cluster-1', 'cluster-2']);
+    await page.locator('#filter').fill('');
+  });
+
+  it('answers only reads, from memory: no request to the API server per page view, live streams capped', async () => {
+    const metrics = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${f.server?.httpPort}/metrics`)).text();
+      return parseExposition(text)
+        .filter((s) => s.name === 'kuberelay_mgmt_kube_requests_total' && s.labels.verb === 'GET')
+        .reduce((n, s) => n + s.value, 0);
+    };
+    const before = await metrics();
+    const views = [
+      '/api/fleet',
+      '/api/matrix?filter=cluster-*',
+      `/api/source?key=${encodeURIComponent(SOURCES.route)}`,
+      '/api/cluster?name=cluster-1',
+    ];
+    for (let i = 0; i < 50; i += 1) {
+      for (const view of views) expect((await fetch(`${base}${view}`)).status).toBe(200);
+    }
+    // 200 page views; what the server itself reads meanwhile (a Lease, a re-list) is a handful.
+    expect((await metrics()) - before).toBeLessThan(5);
+
+    expect((await fetch(`${base}/api/fleet`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/api/cluster?name=nope`)).status).toBe(404);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    const index = await fetch(`${base}/`);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+
+    // The browser's page holds one stream; the server takes 32 in all, then says 503.
+    await page.goto(`${base}/#/`);
+    await until(
+      'the page live',
+      () => page.locator('[role=status]').textContent(),
+      (t) => t?.startsWith('Live') === true,
+    );
+    const aborts = new AbortController();
+    const statuses: number[] = [];
+    for (let i = 0; i < 35; i += 1) {
+      statuses.push((await fetch(`${base}/api/events`, { signal: aborts.signal })).status);
+    }
+    aborts.abort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(31);
+    expect(statuses.slice(31)).toEqual([503, 503, 503, 503]);
   });
 
   it('the matrix shows each of the three sources applied in both clusters', async () => {
