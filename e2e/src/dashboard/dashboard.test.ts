@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -92,6 +93,11 @@ const screenshot = (name: string) =>
 describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    // The server runs from its sources here (vitest), so the page must be this checkout's too:
+    // bundle it now (a fraction of a second) rather than trust a dist/ from an earlier build.
+    execFileSync(process.execPath, [join(repoRoot, 'mgmt-server', 'tools', 'build-dashboard.mjs')], {
+      stdio: 'ignore',
+    });
     f = await RelayFixture.start({ name: 'dashboard', server: { dashboardListen: '127.0.0.1:0' } });
     for (const obj of example('mgmt-gatewayclass.yaml')) await f.apply(obj);
     const { gateway, upstream, route } = referenceExample();
@@ -100,9 +106,7 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
       await f.waitFor(cluster, copyOf(route, 'httpbin'), (o) => o !== undefined, 30_000);
     }
     base = `http://127.0.0.1:${f.server?.dashboardPort}`;
-    const bundle = await fetch(`${base}/assets/app.js`);
-    if (bundle.status !== 200)
-      throw new Error(`${base}/assets/app.js: ${bundle.status}; run pnpm build first`);
+    expect((await fetch(`${base}/assets/app.js`)).status).toBe(200);
     if ('path' in chromiumFound) browser = await launchChromium(chromiumFound.path);
     page = await browser.context.newPage();
   }, 180_000);
@@ -269,6 +273,50 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
     await screenshot('matrix-failed');
     await f.remove(broken);
     await until('the failing source gone', matrixCells, (c) => c[key] === undefined);
+  });
+
+  it('shows the results issue 12 added, Drifted and Paused, with the colours of their own', async () => {
+    const watched = upstreamSource('dash-watched', '*/httpbin');
+    const key = 'gloo.solo.io/Upstream/gloo-mesh/dash-watched';
+    const annotated = (extra: Record<string, string>) => ({
+      ...watched,
+      metadata: { ...watched.metadata, annotations: { ...watched.metadata.annotations, ...extra } },
+    });
+    await f.apply(annotated({ 'kuberelay.dev/drift': 'report' }));
+    await f.waitFor('cluster-1', copyOf(watched, 'httpbin'), (o) => o !== undefined, 20_000);
+    // Someone edits the copy in cluster-1; the source only asks for drift to be reported.
+    await f.workload('cluster-1').request({
+      method: 'PATCH',
+      path: '/apis/gloo.solo.io/v1/namespaces/httpbin/upstreams/dash-watched',
+      contentType: 'application/merge-patch+json',
+      body: { spec: { kube: { servicePort: 1234 } } },
+    });
+    await page.goto(`${base}/#/source/${encodeURIComponent(key)}`);
+    await until(
+      'Drifted in cluster-1 only',
+      sourceCopies,
+      (c) => c['cluster-1'] === 'Drifted' && c['cluster-2'] === 'Applied',
+    );
+    expect(await page.locator('dl.facts').textContent()).toContain('kuberelay.dev/drift: "report"');
+    expect(await page.locator('#filter').isVisible()).toBe(false);
+    await screenshot('source-drifted');
+    await f.apply(annotated({ 'kuberelay.dev/drift': 'report', 'kuberelay.dev/paused': 'true' }));
+    await until(
+      'Paused in both',
+      sourceCopies,
+      (c) => c['cluster-1'] === 'Paused' && c['cluster-2'] === 'Paused',
+    );
+    await page.goto(`${base}/#/matrix`);
+    await until('the matrix says Paused', matrixCells, (c) => c[key]?.['cluster-1'] === 'Paused');
+    const colours = await page.$$eval('.legend .badge', (badges) => {
+      // Runs in the page, where getComputedStyle is a global (e2e's own lib has no DOM).
+      const win = globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } };
+      return badges.map((b) => [b.getAttribute('data-result'), win.getComputedStyle(b).backgroundColor]);
+    });
+    expect(new Set(colours.map(([, c]) => c)).size).toBe(colours.length);
+    await screenshot('matrix-paused');
+    await f.remove(watched);
+    await until('the watched source gone', matrixCells, (c) => c[key] === undefined);
   });
 
   it('follows an agent going away live: its cluster turns disconnected, its cells not connected', async () => {

@@ -124,6 +124,9 @@ export function input(
         ref: objectRefOf(s),
         key: keyOf(s),
         distributeTo: s.metadata.annotations?.['gloo.solo.io/distribute-to'] ?? '',
+        controls: Object.fromEntries(
+          Object.entries(s.metadata.annotations ?? {}).filter(([k]) => k.startsWith('kuberelay.dev/')),
+        ),
       }))
       .sort((a, b) => (a.key < b.key ? -1 : 1)),
     reports: state.reports,

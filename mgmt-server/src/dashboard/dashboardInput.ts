@@ -50,6 +50,8 @@ export interface DashboardSource {
   readonly key: string;
   /** The `gloo.solo.io/distribute-to` annotation as written. */
   readonly distributeTo: string;
+  /** Its other `kuberelay.dev/` annotations (paused, drift, ignore-fields, conflict-resolution ...). */
+  readonly controls: Readonly<Record<string, string>>;
 }
 
 export interface DashboardInput {

@@ -2,6 +2,7 @@ import {
   Annotation,
   type Clock,
   type DesiredState,
+  KUBERELAY_PREFIX,
   type KubeObject,
   type KubernetesClusterStatus,
   objectKey,
@@ -118,7 +119,11 @@ export class DashboardState {
       const distributeTo = object.metadata.annotations?.[Annotation.DistributeTo];
       if (distributeTo === undefined) continue;
       const ref = objectRefOf(object);
-      sources.push({ ref, key: objectKey(ref), distributeTo });
+      // By prefix, not a list: a control added later shows without a change here.
+      const controls = Object.fromEntries(
+        Object.entries(object.metadata.annotations ?? {}).filter(([k]) => k.startsWith(KUBERELAY_PREFIX)),
+      );
+      sources.push({ ref, key: objectKey(ref), distributeTo, controls });
     }
     sources.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return {

@@ -161,6 +161,22 @@ describe('buildSourcePage', () => {
     expect(page?.reports).toEqual([expect.objectContaining({ severity: 'error', code: expect.any(String) })]);
   });
 
+  it("shows the source's kuberelay.dev/ controls, whatever their name", () => {
+    const base = upstream('p', '*/httpbin');
+    const annotations = {
+      ...base.metadata.annotations,
+      'kuberelay.dev/paused': 'true',
+      'kuberelay.dev/some-future-control': 'x',
+      'example.com/unrelated': 'y',
+    };
+    const paused = { ...base, metadata: { ...base.metadata, annotations } };
+    const page = buildSourcePage(input([paused], { 'cluster-1': { stream: 'here' } }), keyOf(paused));
+    expect(page?.source.controls).toEqual({
+      'kuberelay.dev/paused': 'true',
+      'kuberelay.dev/some-future-control': 'x',
+    });
+  });
+
   it('is undefined for a key no annotated source has', () => {
     expect(buildSourcePage(input([a], {}), 'gloo.solo.io/Upstream/gloo-mesh/nope')).toBeUndefined();
   });

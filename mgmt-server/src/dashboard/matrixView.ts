@@ -30,6 +30,7 @@ export interface SourceSummary {
   readonly namespace: string | null;
   readonly name: string;
   readonly distributeTo: string;
+  readonly controls: Readonly<Record<string, string>>;
   /** Reports of the desired state (invalid annotation, unregistered cluster, collision ...). */
   readonly errors: number;
   readonly warnings: number;
@@ -85,6 +86,7 @@ export function summarize(input: DashboardInput, source: DashboardSource): Sourc
     namespace: source.ref.namespace ?? null,
     name: source.ref.name,
     distributeTo: source.distributeTo,
+    controls: source.controls,
     errors: items.filter((i) => i.severity === Severity.Error).length,
     warnings: items.filter((i) => i.severity === Severity.Warning).length,
   };

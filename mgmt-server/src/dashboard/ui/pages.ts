@@ -204,6 +204,19 @@ export function sourcePage(page: SourcePage): Child[] {
       h('dd', {}, `${s.kind} (${s.group || 'core'})`),
       h('dt', {}, 'Annotation'),
       h('dd', {}, h('code', {}, `gloo.solo.io/distribute-to: "${s.distributeTo}"`)),
+      Object.keys(s.controls).length === 0
+        ? null
+        : [
+            h('dt', {}, 'Controls'),
+            h(
+              'dd',
+              {},
+              Object.entries(s.controls).map(([k, v], i) => [
+                i > 0 ? ', ' : '',
+                h('code', {}, `${k}: "${v}"`),
+              ]),
+            ),
+          ],
       h('dt', {}, 'Clusters'),
       h(
         'dd',
