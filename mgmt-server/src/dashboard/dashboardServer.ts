@@ -20,6 +20,8 @@ export const DASHBOARD_ASSET_DIR = fileURLToPath(new URL('../../dist/dashboard-u
  * business holding thousands. Past it a new stream gets 503 and the page falls back to polling.
  */
 export const MAX_EVENT_STREAMS = 32;
+/** Views kept per change (distinct pages and filters asked for); more are built, not kept. */
+const MAX_CACHED_VIEWS = 64;
 /** A comment line this often keeps idle streams open through port-forwards and proxies. */
 const KEEPALIVE_MS = 15_000;
 
@@ -77,6 +79,25 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const maxStreams = options.maxEventStreams ?? MAX_EVENT_STREAMS;
   const assets = new Map<string, Promise<Asset | undefined>>();
   const streams = new Set<ServerResponse>();
+  // Every open page fetches its view after each notification: one build per view and change,
+  // however many people look, and its cost spaces the notifications (DashboardState.recordCost).
+  const views = new Map<string, string>();
+  let viewsOf = -1;
+  const view = (key: string, build: () => unknown): string | undefined => {
+    if (viewsOf !== state.generation) {
+      views.clear();
+      viewsOf = state.generation;
+    }
+    const kept = views.get(key);
+    if (kept !== undefined) return kept;
+    const started = performance.now();
+    const value = build();
+    if (value === undefined) return undefined;
+    const body = JSON.stringify(value);
+    state.recordCost(performance.now() - started);
+    if (views.size < MAX_CACHED_VIEWS) views.set(key, body);
+    return body;
+  };
   const asset = (name: string, type: string) => {
     let loaded = assets.get(name);
     if (loaded === undefined) {
@@ -110,16 +131,19 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
         return send(res, 200, `${found.type}; charset=utf-8`, found.body);
       }
       case '/api/fleet':
-        return json(res, buildFleet(state.input(), param('filter')));
       case '/api/matrix':
-        return json(res, buildMatrix(state.input(), param('filter')));
-      case '/api/source': {
-        const page = buildSourcePage(state.input(), param('key'));
-        return page === undefined ? json(res, { error: 'no such source' }, 404) : json(res, page);
-      }
+      case '/api/source':
       case '/api/cluster': {
-        const page = buildClusterPage(state.input(), param('name'));
-        return page === undefined ? json(res, { error: 'no such cluster' }, 404) : json(res, page);
+        const key = `${url.pathname}?${param('filter')}\u0000${param('key')}\u0000${param('name')}`;
+        const body = view(key, () => {
+          const input = state.input();
+          if (url.pathname === '/api/fleet') return buildFleet(input, param('filter'));
+          if (url.pathname === '/api/matrix') return buildMatrix(input, param('filter'));
+          if (url.pathname === '/api/source') return buildSourcePage(input, param('key'));
+          return buildClusterPage(input, param('name'));
+        });
+        if (body === undefined) return json(res, { error: `no such ${url.pathname.slice(5)}` }, 404);
+        return send(res, 200, 'application/json; charset=utf-8', body);
       }
       case '/api/events':
         return openStream(req, res);

@@ -50,6 +50,41 @@ describe('DashboardState', () => {
     expect(heard).toHaveLength(2);
   });
 
+  it('tells of heartbeats only every 5 s, and of a real change after one within the interval', async () => {
+    const { clock, state, heard } = setup();
+    state.changed('heartbeat');
+    await clock.advance(0);
+    expect(heard.map((h) => h.at)).toEqual([1_000]);
+    for (let i = 0; i < 40; i += 1) {
+      state.changed('heartbeat');
+      await clock.advance(100);
+    }
+    // 40 heartbeats over 4 s: not yet told (due at 6,000).
+    expect(heard.map((h) => h.at)).toEqual([1_000]);
+    // An Ack arrives: told at once (the 500 ms since the last notification are long over).
+    state.changed('data');
+    await clock.advance(0);
+    expect(heard.map((h) => h.at)).toEqual([1_000, 5_000]);
+    state.changed('heartbeat');
+    await clock.advance(4_999);
+    expect(heard).toHaveLength(2);
+    await clock.advance(1);
+    expect(heard.map((h) => h.at)).toEqual([1_000, 5_000, 10_000]);
+  });
+
+  it('spaces notifications by what building a view costs', async () => {
+    const { clock, state, heard } = setup();
+    state.changed();
+    await clock.advance(0);
+    // A view took 200 ms to build: the next notification waits ten times that.
+    state.recordCost(200);
+    state.changed();
+    await clock.advance(1_999);
+    expect(heard).toHaveLength(1);
+    await clock.advance(1);
+    expect(heard.map((h) => h.at)).toEqual([1_000, 3_000]);
+  });
+
   it('gathers the input once per change, however many pages ask', () => {
     const { state, gathered } = setup();
     state.input();

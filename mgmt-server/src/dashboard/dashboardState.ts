@@ -36,6 +36,20 @@ export interface DashboardStateOptions {
  * are 200 events a second, and each notification makes every open page fetch its view again.
  */
 export const MIN_NOTIFY_INTERVAL_MS = 500;
+/**
+ * A heartbeat changes only a cluster's "last heartbeat": told at most this often, so an idle
+ * fleet of any size costs an open page one fetch per HEARTBEAT_NOTIFY_MS, not two a second.
+ */
+export const HEARTBEAT_NOTIFY_MS = 5_000;
+/**
+ * Between two notifications, at least this many times what building the last view cost: a view
+ * of 1,000 clusters x 100 sources takes ~70 ms, so the dashboard keeps to about a tenth of the
+ * event loop the streams need, whatever the fleet's size.
+ */
+export const COST_FACTOR = 10;
+
+/** `data`: anything a page shows may have changed; `heartbeat`: only a last-heartbeat time. */
+export type ChangeKind = 'data' | 'heartbeat';
 
 /**
  * The dashboard's window on the server: `changed()` is called on every stream event, desired
@@ -48,7 +62,9 @@ export class DashboardState {
   #generation = 0;
   #notified = 0;
   #lastNotifyAt = Number.NEGATIVE_INFINITY;
-  #timer = false;
+  /** The one pending notification: when it is due, and how to cancel it for an earlier one. */
+  #timer: { readonly due: number; readonly cancel: AbortController } | undefined;
+  #costMs = 0;
   #input: { generation: number; value: DashboardInput } | undefined;
 
   constructor(options: DashboardStateOptions) {
@@ -60,20 +76,31 @@ export class DashboardState {
   }
 
   /** Something the dashboard shows may have changed. Cheap: a counter and at most one timer. */
-  changed(): void {
+  changed(kind: ChangeKind = 'data'): void {
     this.#generation += 1;
-    if (this.#timer || this.#o.signal.aborted || this.#listeners.size === 0) return;
-    const wait = Math.max(0, this.#lastNotifyAt + this.#interval() - this.#o.clock.now());
-    this.#timer = true;
-    this.#o.clock.sleep(wait, this.#o.signal).then(
+    if (this.#o.signal.aborted || this.#listeners.size === 0) return;
+    const now = this.#o.clock.now();
+    const gap = kind === 'data' ? this.#interval() : Math.max(this.#interval(), HEARTBEAT_NOTIFY_MS);
+    const due = Math.max(now, this.#lastNotifyAt + gap);
+    // A notification already due sooner covers this change too.
+    if (this.#timer !== undefined && this.#timer.due <= due) return;
+    this.#timer?.cancel.abort();
+    const timer = { due, cancel: new AbortController() };
+    this.#timer = timer;
+    this.#o.clock.sleep(due - now, AbortSignal.any([this.#o.signal, timer.cancel.signal])).then(
       () => {
-        this.#timer = false;
+        if (this.#timer === timer) this.#timer = undefined;
         this.#notify();
       },
       () => {
-        this.#timer = false;
+        if (this.#timer === timer) this.#timer = undefined;
       },
     );
+  }
+
+  /** What building a view just cost (wall time, ms): spaces the next notifications accordingly. */
+  recordCost(ms: number): void {
+    this.#costMs = ms;
   }
 
   /** Hears of changes (coalesced); returns the function that stops listening. */
@@ -90,7 +117,7 @@ export class DashboardState {
   }
 
   #interval(): number {
-    return this.#o.minNotifyIntervalMs ?? MIN_NOTIFY_INTERVAL_MS;
+    return Math.max(this.#o.minNotifyIntervalMs ?? MIN_NOTIFY_INTERVAL_MS, COST_FACTOR * this.#costMs);
   }
 
   #notify(): void {

@@ -43,7 +43,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         const { reason, code, peer } = event;
         recent.rejected.add(event.claimedCluster, { at: at(), reason, code, peer });
       }
-      state.changed();
+      // A heartbeat can also carry a new replica count: shown with the next notification, <= 5 s.
+      state.changed(event.type === 'heartbeat' ? 'heartbeat' : 'data');
     },
     eventRecorded: (event) => {
       recent.events.add(objectKey(event.source), { at: at(), reason: event.reason, message: event.message });
