@@ -319,6 +319,82 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
     await until('the watched source gone', matrixCells, (c) => c[key] === undefined);
   });
 
+  it('draws a 1,000-cluster matrix as groups a click narrows (the view as the server builds it at that size)', async () => {
+    // The lab has two clusters; the grouped page is drawn from a view of the shape buildMatrix
+    // returns past 24 clusters (pinned by matrixView.test.ts), served in place of the real one.
+    const group = (id: string, clusters: number, connected: number) => ({ id, clusters, connected });
+    const cell = (result: string, counts: Record<string, number>) => ({ result, counts });
+    const source = (kind: string, name: string) => ({
+      key: `x/${kind}/gloo-mesh/${name}`,
+      group: 'x',
+      kind,
+      namespace: 'gloo-mesh',
+      name,
+      distributeTo: '*/httpbin',
+      controls: {},
+      errors: 0,
+      warnings: 0,
+    });
+    const grouped = {
+      generatedAt: new Date().toISOString(),
+      filter: '',
+      filterProblem: null,
+      grouped: true,
+      clusters: 1_000,
+      columns: [group('prod-eu-*', 400, 400), group('prod-us-*', 400, 399), group('qa-*', 200, 200)],
+      rows: [
+        {
+          source: source('HTTPRoute', 'checkout'),
+          cells: [
+            cell('Failed', { Failed: 3, Applied: 397 }),
+            cell('NotConnected', { NotConnected: 1, Applied: 399 }),
+            null,
+          ],
+          counts: { Failed: 3, NotConnected: 1, Applied: 796 },
+        },
+        {
+          source: source('Upstream', 'payments'),
+          cells: [
+            cell('Drifted', { Drifted: 1, Applied: 399 }),
+            cell('Applied', { Applied: 400 }),
+            cell('Paused', { Paused: 200 }),
+          ],
+          counts: { Drifted: 1, Paused: 200, Applied: 799 },
+        },
+        {
+          source: source('Gateway', 'edge'),
+          cells: [
+            cell('Applied', { Applied: 400 }),
+            cell('Pending', { Pending: 12, Applied: 388 }),
+            cell('Applied', { Applied: 200 }),
+          ],
+          counts: { Pending: 12, Applied: 988 },
+        },
+      ],
+      hiddenColumns: 0,
+      hiddenRows: 0,
+    };
+    const fake = page.context().newPage();
+    const p = await fake;
+    await p.route('**/api/matrix?filter=', (route) => route.fulfill({ json: grouped }));
+    await p.goto(`${base}/#/matrix`);
+    await p.locator('table.matrix button', { hasText: 'prod-eu-*' }).waitFor();
+    expect(await p.locator('.note').textContent()).toContain('1,000 clusters, grouped by name');
+    const checkout = p.locator('tr[data-source="x/HTTPRoute/gloo-mesh/checkout"] td');
+    expect(await checkout.allTextContents()).toEqual(['FAIL 3/400', 'N/C 1/400', '·']);
+    expect(await p.locator('th[data-column="prod-us-*"]').textContent()).toContain('399/400 connected');
+    await p.screenshot({ path: join(ARTIFACTS, 'matrix-1000-clusters.png'), fullPage: true });
+    // A group is a filter: the real server answers it (no lab cluster matches: no columns).
+    await p.locator('table.matrix button', { hasText: 'prod-eu-*' }).click();
+    await until(
+      'the filter set',
+      async () => p.url(),
+      (url) => url.endsWith('#/matrix?filter=prod-eu-*'),
+    );
+    expect(await p.locator('#filter').inputValue()).toBe('prod-eu-*');
+    await p.close();
+  });
+
   it('follows an agent going away live: its cluster turns disconnected, its cells not connected', async () => {
     await page.goto(`${base}/#/`);
     await until('both connected', fleetRows, (rows) => WORKLOADS.every((c) => rows[c]?.[0] === 'Connected'));

@@ -129,7 +129,7 @@ export function matrixPage(view: MatrixView, setFilter: (filter: string) => void
         );
   const note = [
     view.grouped
-      ? `${view.clusters} clusters, grouped by name (more than fit as columns): pick a group or type a filter to see its clusters.`
+      ? `${view.clusters.toLocaleString('en')} clusters, grouped by name (more than fit as columns): pick a group or type a filter to see its clusters.`
       : null,
     view.hiddenColumns > 0 ? ` ${view.hiddenColumns} more columns not shown: narrow the filter.` : null,
     view.hiddenRows > 0 ? ` ${view.hiddenRows} more sources not shown (best results last).` : null,
@@ -180,7 +180,8 @@ export function matrixPage(view: MatrixView, setFilter: (filter: string) => void
                     ? h(
                         'span',
                         { class: 'muted' },
-                        ` ${Object.values(cell.counts).reduce((a, b) => a + b, 0)}`,
+                        // How many of the group's copies have the shown (worst) result.
+                        ` ${cell.counts[cell.result] ?? 0}/${Object.values(cell.counts).reduce((a, b) => a + b, 0)}`,
                       )
                     : null,
                 );
