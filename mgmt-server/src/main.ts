@@ -43,6 +43,9 @@ async function main(): Promise<number> {
     podName: config.podName,
     grpcListen: formatListenAddress(config.grpcListen),
     httpListen: formatListenAddress(config.httpListen),
+    ...(config.dashboardListen === undefined
+      ? {}
+      : { dashboardListen: formatListenAddress(config.dashboardListen) }),
     kinds: config.kinds,
     classMapping: config.classMapping,
     distributionEnabled: config.distributionEnabled,

@@ -21,6 +21,11 @@ export interface MgmtServerOptions {
   /** e.g. `127.0.0.1:0` (port 0: a free port, see MgmtServer.grpcPort). */
   readonly grpcListen: string;
   readonly httpListen: string;
+  /**
+   * The read-only dashboard's address (e.g. `127.0.0.1:9092`); undefined (the default): no
+   * dashboard. It has no authentication of its own: keep it on localhost (docs/operations.md).
+   */
+  readonly dashboardListen?: string;
   /** Distributable kinds (default: docs/spec.md §6). */
   readonly kinds?: readonly KindInfo[];
   /** GatewayClass swap (default gloo-gateway-distribute → gloo-gateway). */
@@ -61,6 +66,8 @@ export interface MgmtServer {
   /** The relay CA bundle in force (what agents must trust). */
   readonly caBundlePem: () => string;
   readonly httpPort: number;
+  /** The dashboard's port, when it is on. */
+  readonly dashboardPort: number | undefined;
   /** Resolves once every informer has synced and the first desired state is published. */
   readonly ready: Promise<void>;
   /** Graceful stop: streams end with UNAVAILABLE, status says disconnected, the Lease goes. */

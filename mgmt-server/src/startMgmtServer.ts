@@ -21,6 +21,7 @@ import {
   DEFAULT_SERVER_CERT_VALIDITY_MS,
   defaultServerSans,
 } from './config/parseFlags.js';
+import { type Dashboard, startDashboard } from './dashboard/index.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
 import { refusedConnections } from './grpc/refusedConnections.js';
@@ -75,6 +76,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const logger = options.logger ?? createLogger({ name: 'mgmt-server' });
   const grpcListen = listenOrThrow('grpcListen', options.grpcListen);
   const httpListen = listenOrThrow('httpListen', options.httpListen);
+  const dashboardListen =
+    options.dashboardListen === undefined
+      ? undefined
+      : listenOrThrow('dashboardListen', options.dashboardListen);
   const kinds = options.kinds ?? DEFAULT_KINDS;
   const classMapping: GatewayClassMapping = options.classMapping ?? DEFAULT_CLASS_MAPPING;
   const distributionEnabled = options.distributionEnabled ?? true;
@@ -102,6 +107,8 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   let loop: DesiredStateLoop | undefined;
   let rollouts: RolloutController | undefined;
   let undistributable: UndistributableSources | undefined;
+  // Told of every change once it runs; until then (and when it is off) nothing is.
+  let dashboard: Dashboard | undefined;
   const view = new ManagementView({
     rest,
     namespace: options.namespace,
@@ -109,7 +116,10 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     clock,
     logger: logger.child({ component: 'sources' }),
     signal: background.signal,
-    onChange: () => loop?.notify(),
+    onChange: () => {
+      loop?.notify();
+      dashboard?.changed();
+    },
     onCrds: (crds) => undistributable?.onCrds(crds),
     onClusterStatus: () => rollouts?.notify(),
   });
@@ -184,11 +194,12 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
         for (const event of outcomes.flush()) {
           const object = view.findSource(event.source);
           if (object === undefined) continue;
-          await recorder
-            .record({ object, reason: event.reason, message: event.message })
-            .catch((error: unknown) =>
+          await recorder.record({ object, reason: event.reason, message: event.message }).then(
+            // The dashboard shows the Events that exist, not those that failed to be recorded.
+            () => dashboard?.eventRecorded(event),
+            (error: unknown) =>
               logger.warn({ err: error, reason: event.reason }, 'recording an Event failed'),
-            );
+          );
         }
       },
       () => {},
@@ -248,6 +259,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
   const observer = createStreamObserver({ reporter, metrics, rejected, clock });
   const observe = (event: StreamEvent) => {
     observer.observe(event);
+    dashboard?.observe(event);
     if (ROLLOUT_EVENTS.has(event.type)) rollouts?.notify();
   };
   let reportsSeen: DesiredState['reports'] | undefined;
@@ -260,6 +272,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     }
     reporter.onState(state, touched);
     observer.forgetGone(state);
+    dashboard?.changed();
     rollouts?.notify();
   });
   loop = new DesiredStateLoop({
@@ -334,6 +347,22 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     await grpc.stop(0);
     return abandon(error);
   });
+  if (dashboardListen !== undefined) {
+    dashboard = await startDashboard({
+      listen: dashboardListen,
+      cache,
+      reporter,
+      view,
+      serverInstance,
+      clock,
+      signal: background.signal,
+      logger: logger.child({ component: 'dashboard' }),
+    }).catch(async (error: unknown) => {
+      await http.stop();
+      await grpc.stop(0);
+      return abandon(error);
+    });
+  }
   view.start();
   const lease = new ServerLease({
     rest,
@@ -380,6 +409,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     serverCertificatePem: () => serverCertificate.certPem,
     caBundlePem: () => caStore.current().bundlePem,
     httpPort: http.port,
+    dashboardPort: dashboard?.port,
     ready,
     stop: () => {
       stopping ??= (async () => {
@@ -393,6 +423,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
         await leaseDone;
         await sweeperDone;
         await lease.release();
+        await dashboard?.stop();
         await http.stop();
         logger.info('management server stopped');
       })();

@@ -25,6 +25,7 @@ describe('pnpm demo', () => {
       },
     );
     expect(stdout).toContain('demo ready');
+    expect(stdout).toMatch(/\nDashboard: http:\/\/127\.0\.0\.1:\d+\/ /);
     for (const cluster of ['cluster-1', 'cluster-2']) {
       expect(stdout).toMatch(new RegExp(`\\$ kubectl --context ${cluster} get`));
     }

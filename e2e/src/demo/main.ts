@@ -6,6 +6,7 @@ import { KubeRest, resourcePath } from '@kuberelay/shared/kube';
 import { parseAllDocuments } from 'yaml';
 import { type Lab, startLab } from '../lab/lab.js';
 import { defaultLabDir, repoRoot } from '../lab/paths.js';
+import { preferredPort } from '../lab/ports.js';
 import type { ManagedProcess } from '../lab/processes.js';
 import { createOrReplace, type Obj, pathOf } from '../support/objects.js';
 import {
@@ -35,6 +36,8 @@ Options:
   -h, --help           this help`;
 
 const WORKLOADS = ['cluster-1', 'cluster-2'] as const;
+/** The dashboard's port when it is free (another one otherwise); the URL is printed either way. */
+const DASHBOARD_PORT = 9092;
 
 /** A word as a POSIX shell reads it back: quoted only when it has to be. */
 const shellWord = (word: string): string =>
@@ -74,10 +77,12 @@ async function main(): Promise<number> {
   try {
     lab = await startLab({ dir: labDir, lifetime: 'attached', onProgress: (m) => say(`lab: ${m}`) });
     const kubeconfig = lab.kubeconfigPath;
+    const dashboardUrl = `http://127.0.0.1:${await preferredPort(DASHBOARD_PORT)}/`;
     const relay = await startRelayProcesses({
       lab,
       labDir,
       workloads: WORKLOADS,
+      serverArgs: [`--dashboard-listen=${new URL(dashboardUrl).host}`],
       onProgress: say,
       beforeRegister: async (cluster) => {
         say(`${cluster}: creating the example's namespaces and GatewayClass`);
@@ -109,6 +114,21 @@ async function main(): Promise<number> {
       say(`${cluster}: connected, up to date, 3 copies applied (${Date.now() - started} ms after the apply)`);
     }
 
+    // The URL printed below is checked, not assumed: the dashboard shows what status just said.
+    await waitUntil(
+      'the dashboard to show both clusters with the example applied',
+      10_000,
+      async () => {
+        const fleet = (await fetch(new URL('api/fleet', dashboardUrl))
+          .then((r) => r.json())
+          .catch(() => undefined)) as
+          | { totals?: { connected: number; counts: Record<string, number> } }
+          | undefined;
+        return fleet?.totals?.connected === WORKLOADS.length && (fleet.totals.counts.Applied ?? 0) >= 6;
+      },
+      say,
+    );
+
     for (const cluster of WORKLOADS) await printCopies(lab, cluster);
     // Through bin/relayctl: the command printed is the one that ran, and it works in a new terminal.
     const checkArgs = ['check', '--kubeconfig', kubeconfig, '--kubecontext', MGMT];
@@ -119,6 +139,7 @@ async function main(): Promise<number> {
 
     console.log('\ndemo ready');
     console.log(`
+Dashboard: ${dashboardUrl}  (the fleet, the sources × clusters matrix, each source and cluster; live)
 Try drift repair: edit a copy in a workload cluster and watch the agent put it back.
   kubectl --kubeconfig ${kubeconfig} --context cluster-1 -n httpbin patch upstream httpbin --type merge -p '{"spec":{"kube":{"servicePort":1234}}}'
   kubectl --kubeconfig ${kubeconfig} --context cluster-1 -n httpbin get upstream httpbin -o jsonpath='{.spec.kube.servicePort}'   # 8000 again

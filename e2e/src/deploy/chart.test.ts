@@ -281,6 +281,35 @@ describe('what the chart renders', () => {
     expect(envOf(agent, 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=200');
   });
 
+  it('serves the dashboard only when asked, and then on the pod loopback only (no Service port)', async () => {
+    const argsOf = async (extra: readonly string[]) =>
+      container(
+        pick<DeploymentSpec>(
+          await renderChart({ namespace: 'gloo-mesh', args: [...SERVER, ...extra] }),
+          'Deployment',
+          'kuberelay-mgmt-server',
+        ),
+      ).args;
+    expect((await argsOf([])).filter((a) => a.startsWith('--dashboard-listen'))).toEqual([]);
+    const on = await renderChart({
+      namespace: 'gloo-mesh',
+      args: [
+        ...SERVER,
+        '--set',
+        'mgmtServer.dashboard.enabled=true',
+        '--set',
+        'mgmtServer.dashboard.port=8088',
+      ],
+    });
+    expect(container(pick<DeploymentSpec>(on, 'Deployment', 'kuberelay-mgmt-server')).args).toContain(
+      '--dashboard-listen=127.0.0.1:8088',
+    );
+    const service = pick<{ spec: { ports: { port: number }[] } }>(on, 'Service', 'kuberelay-mgmt-server');
+    expect(service.spec.ports.map((p) => p.port)).not.toContain(8088);
+    expect(await refusal([...SERVER, '--set', 'mgmtServer.dashboard.port=0'])).toContain('port');
+    expect(await refusal([...SERVER, '--set', 'mgmtServer.dashboard.enable=true'])).toContain('enable');
+  });
+
   it('refuses values that cannot work, naming them', async () => {
     expect(await refusal([])).toContain('nothing to install: set mgmtServer.enabled=true');
     expect(await refusal(['--set', 'mgmtServer.enabled=true'])).toContain(

@@ -18,3 +18,17 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * `preferred` when nothing listens on it on loopback now, else a free port: a fixed port a
+ * person can bookmark (the demo's dashboard), without failing when another demo holds it.
+ */
+export async function preferredPort(preferred: number): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port: preferred }, () => server.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}

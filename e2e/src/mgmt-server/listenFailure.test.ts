@@ -42,6 +42,7 @@ describe('a taken port', () => {
   it.each([
     { flag: '--http-listen', option: 'httpListen' },
     { flag: '--grpc-listen', option: 'grpcListen' },
+    { flag: '--dashboard-listen', option: 'dashboardListen' },
   ] as const)('startMgmtServer rejects with ListenFailed naming $flag', async ({ flag, option }) => {
     const address = `127.0.0.1:${takenPort}`;
     const started = startTestServer(lab, namespace, { [option]: address });

@@ -21,6 +21,8 @@ Flags:
   --context NAME                kubeconfig context to use (default: the current one)
   --grpc-listen HOST:PORT       agents' gRPC stream (default :9900)
   --http-listen HOST:PORT       /healthz, /readyz and /metrics (default :9091)
+  --dashboard-listen HOST:PORT  the read-only fleet dashboard (default: off). It has no login:
+                                keep it on 127.0.0.1 and open it through kubectl port-forward
   --pod-name NAME               this replica's name, shown as the connected pod
                                 (default $POD_NAME, else the host name)
   --kinds LIST                  distributable kinds, e.g.

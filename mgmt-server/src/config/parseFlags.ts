@@ -70,6 +70,8 @@ export interface MgmtServerConfig {
   readonly namespace: string;
   readonly grpcListen: ListenAddress;
   readonly httpListen: ListenAddress;
+  /** The read-only dashboard; undefined (the default): off. */
+  readonly dashboardListen: ListenAddress | undefined;
   readonly podName: string;
   readonly kinds: readonly KindInfo[];
   readonly classMapping: GatewayClassMapping;
@@ -116,6 +118,7 @@ const OPTIONS = {
   namespace: { type: 'string' },
   'grpc-listen': { type: 'string' },
   'http-listen': { type: 'string' },
+  'dashboard-listen': { type: 'string' },
   'pod-name': { type: 'string' },
   kinds: { type: 'string' },
   'gateway-class-mapping': { type: 'string' },
@@ -185,6 +188,11 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
     host: '0.0.0.0',
     port: 9091,
   });
+  const dashboardFlag = values['dashboard-listen'];
+  const dashboardListen =
+    dashboardFlag === undefined || dashboardFlag === ''
+      ? undefined
+      : pick(parseListenAddress('--dashboard-listen', dashboardFlag), undefined);
   const kinds =
     values.kinds === undefined ? DEFAULT_KINDS : pick(parseKindsFlag(values.kinds), DEFAULT_KINDS);
   const classMapping =
@@ -273,6 +281,7 @@ export function parseFlags(argv: readonly string[], environment: FlagEnvironment
       namespace,
       grpcListen,
       httpListen,
+      dashboardListen,
       podName,
       kinds,
       classMapping,

@@ -214,6 +214,14 @@ export class ClusterStatusReporter {
     return this.#agents.get(cluster)?.connected === true;
   }
 
+  /**
+   * What this replica knows of `cluster`'s agent, read-only and live (not a copy): the dashboard
+   * reads it at page time instead of keeping a second copy of every result.
+   */
+  agent(cluster: string): (AgentState & { readonly behindSince: number | undefined }) | undefined {
+    return this.#agents.get(cluster);
+  }
+
   connectedCount(): number {
     let n = 0;
     for (const agent of this.#agents.values()) if (agent.connected) n += 1;
