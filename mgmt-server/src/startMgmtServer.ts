@@ -25,12 +25,7 @@ import { type Dashboard, startDashboard } from './dashboard/index.js';
 import { DesiredStateLoop } from './desired/desiredStateLoop.js';
 import { startGrpcServer } from './grpc/grpcServer.js';
 import { refusedConnections } from './grpc/refusedConnections.js';
-import {
-  createConnectionLimiter,
-  createRefusalLimiter,
-  createStreamLimiter,
-  type RelayLimits,
-} from './limits/index.js';
+import { createRelayLimits } from './limits/index.js';
 import { createServerMetrics } from './metrics/serverMetrics.js';
 import type { MgmtServer, MgmtServerOptions } from './mgmtServerOptions.js';
 import { AgentCertificates } from './pki/agentCertificates.js';
@@ -41,6 +36,7 @@ import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
 import { KIND_NOT_DISTRIBUTABLE, UndistributableSources } from './sources/undistributableSources.js';
 import { ClusterStatusReporter } from './status/clusterStatusReporter.js';
+import { eventBatches } from './status/eventBatches.js';
 import { EventRecorder } from './status/eventRecorder.js';
 import { desiredOutcomes, OutcomeEvents } from './status/outcomeEvents.js';
 import { RejectedAgentsRecorder } from './status/rejectedAgents.js';
@@ -63,8 +59,6 @@ export type { MgmtServer, MgmtServerOptions } from './mgmtServerOptions.js';
 
 /** How long open streams get to end, and final status writes to land, on stop. */
 const STOP_GRACE_MS = 3_000;
-/** Events are recorded in batches, so outcomes arriving from many clusters at once group. */
-const EVENT_BATCH_MS = 1_000;
 
 /**
  * Starts the management server: the composition root that wires the view of the management
@@ -184,27 +178,16 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     signal: background.signal,
     report: (object, message) => recorder.record({ object, reason: KIND_NOT_DISTRIBUTABLE, message }),
   });
-  let eventsScheduled = false;
-  const scheduleEvents = () => {
-    if (eventsScheduled || background.signal.aborted) return;
-    eventsScheduled = true;
-    clock.sleep(EVENT_BATCH_MS, background.signal).then(
-      async () => {
-        eventsScheduled = false;
-        for (const event of outcomes.flush()) {
-          const object = view.findSource(event.source);
-          if (object === undefined) continue;
-          await recorder.record({ object, reason: event.reason, message: event.message }).then(
-            // The dashboard shows the Events that exist, not those that failed to be recorded.
-            () => dashboard?.eventRecorded(event),
-            (error: unknown) =>
-              logger.warn({ err: error, reason: event.reason }, 'recording an Event failed'),
-          );
-        }
-      },
-      () => {},
-    );
-  };
+  const { schedule: scheduleEvents } = eventBatches({
+    outcomes,
+    recorder,
+    findSource: (ref) => view.findSource(ref),
+    // The dashboard shows the Events that exist, not those that failed to be recorded.
+    onRecorded: (event) => dashboard?.eventRecorded(event),
+    clock,
+    logger,
+    signal: background.signal,
+  });
   const reporter = new ClusterStatusReporter({
     cache,
     writer,
@@ -225,19 +208,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'rejected-agents' }),
     signal: background.signal,
   });
-  const limits: RelayLimits = {
-    streams: createStreamLimiter({
-      maxStreamsPerIdentity: options.limits?.maxStreamsPerCluster,
-      messagesPerSecond: options.limits?.streamMessagesPerSecond,
-      burst: options.limits?.streamMessageBurst,
-      clock,
-    }),
-    refusals: createRefusalLimiter({ maxRefusalsPerMinute: options.limits?.maxRefusalsPerMinute, clock }),
-    connections: createConnectionLimiter({
-      maxPerAddress: options.limits?.maxConnectionsPerAddress,
-      maxTotal: options.limits?.maxConnections,
-    }),
-  };
+  const limits = createRelayLimits(options.limits, clock);
   // Read by /readyz and the ready gauge; set once gRPC exists.
   let isReady = () => false;
   const metrics = createServerMetrics({

@@ -36,9 +36,10 @@ export {
   takeToken,
 } from './tokenBucket.js';
 
-import type { ConnectionLimiter } from './connectionLimiter.js';
-import type { RefusalLimiter } from './refusalLimiter.js';
-import type { StreamLimiter } from './streamLimiter.js';
+import type { Clock } from '@kuberelay/shared';
+import { type ConnectionLimiter, createConnectionLimiter } from './connectionLimiter.js';
+import { createRefusalLimiter, type RefusalLimiter } from './refusalLimiter.js';
+import { createStreamLimiter, type StreamLimiter } from './streamLimiter.js';
 
 /** The limits the gRPC edge enforces, shared by every stream and Bootstrap call of one server. */
 export interface RelayLimits {
@@ -46,4 +47,30 @@ export interface RelayLimits {
   readonly refusals: RefusalLimiter;
   /** TCP connections per address and in all, counted before TLS. */
   readonly connections: ConnectionLimiter;
+}
+
+/** The settings of RelayLimits (MgmtServerOptions.limits); each default is its limiter's. */
+export interface RelayLimitSettings {
+  readonly maxStreamsPerCluster?: number | undefined;
+  readonly streamMessagesPerSecond?: number | undefined;
+  readonly streamMessageBurst?: number | undefined;
+  readonly maxRefusalsPerMinute?: number | undefined;
+  readonly maxConnectionsPerAddress?: number | undefined;
+  readonly maxConnections?: number | undefined;
+}
+
+export function createRelayLimits(settings: RelayLimitSettings | undefined, clock: Clock): RelayLimits {
+  return {
+    streams: createStreamLimiter({
+      maxStreamsPerIdentity: settings?.maxStreamsPerCluster,
+      messagesPerSecond: settings?.streamMessagesPerSecond,
+      burst: settings?.streamMessageBurst,
+      clock,
+    }),
+    refusals: createRefusalLimiter({ maxRefusalsPerMinute: settings?.maxRefusalsPerMinute, clock }),
+    connections: createConnectionLimiter({
+      maxPerAddress: settings?.maxConnectionsPerAddress,
+      maxTotal: settings?.maxConnections,
+    }),
+  };
 }
