@@ -264,6 +264,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     holds: (cluster) => reporter.holds(cluster),
     copyResult: (cluster, key) => reporter.copyResult(cluster, key),
     onAdmissions: (admissions) => loop?.setRollouts(admissions),
+    onProgress: () => dashboard?.changed(),
     record: ({ source, reason, message, type }) =>
       void recorder
         .record({ object: source, reason, message, type })
@@ -325,6 +326,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
       reporter,
       view,
       serverInstance,
+      rollouts,
       clock,
       signal: background.signal,
       logger: logger.child({ component: 'dashboard' }),

@@ -14,7 +14,11 @@ const WAVES = 'canary-*; prod-eu-*; *';
 let f: RelayFixture;
 
 beforeAll(async () => {
-  f = await RelayFixture.start({ name: 'rollout', workloads: CLUSTERS });
+  f = await RelayFixture.start({
+    name: 'rollout',
+    workloads: CLUSTERS,
+    server: { dashboardListen: '127.0.0.1:0' },
+  });
   await refusePort(f, 'prod-eu-2', 9999);
 }, 240_000);
 afterAll(async () => {
@@ -75,6 +79,20 @@ async function status(): Promise<{ code: number; json: RolloutJson }> {
   return { code: r.code, json: JSON.parse(r.out) as RolloutJson };
 }
 
+async function dashboardSource(): Promise<{
+  rollout: {
+    phase: string;
+    revision: string;
+    byWave: { wave: string; clusters: string[]; reached: boolean }[];
+  } | null;
+}> {
+  const port = f.server?.dashboardPort;
+  const key = encodeURIComponent('gloo.solo.io/Upstream/gloo-mesh/waved');
+  const response = await fetch(`http://127.0.0.1:${port}/api/source?key=${key}`);
+  if (!response.ok) throw new Error(`the dashboard answered ${response.status}`);
+  return (await response.json()) as Awaited<ReturnType<typeof dashboardSource>>;
+}
+
 describe('kuberelay.dev/rollout', () => {
   it('a new source reaches every wave in order', async () => {
     await f.apply(waved(8000));
@@ -119,6 +137,14 @@ describe('kuberelay.dev/rollout', () => {
     );
     const text = await f.relayctl(['rollout', 'status', 'upstream/waved', '--source-namespace', 'gloo-mesh']);
     expect(text.out).toContain('Phase: halted: wave 2 of 3: prod-eu-2 failed');
+    // The dashboard's source page says the same, from the server's memory.
+    const page = await dashboardSource();
+    expect(page.rollout).toMatchObject({ phase: 'halted', revision: json.revision });
+    expect(page.rollout?.byWave.map((w) => `${w.wave} ${w.clusters.join(',')} ${w.reached}`)).toEqual([
+      '1 canary-1 true',
+      '2 prod-eu-1,prod-eu-2 true',
+      '3 prod-us-1 false',
+    ]);
 
     const resumed = await f.relayctl([
       'rollout',

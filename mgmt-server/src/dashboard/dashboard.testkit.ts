@@ -130,6 +130,7 @@ export function input(
       }))
       .sort((a, b) => (a.key < b.key ? -1 : 1)),
     reports: state.reports,
+    rollout: () => undefined,
     ...recent,
   };
 }

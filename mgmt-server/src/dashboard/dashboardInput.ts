@@ -7,6 +7,7 @@ import {
   type SourceRef,
   type SourceReport,
 } from '@kuberelay/shared';
+import type { RolloutSummary } from '../rollout/rolloutController.js';
 import { type AgentState, copyOutcome } from '../status/buildClusterStatus.js';
 import type { RecentEvent, RejectedAttempt } from './recentActivity.js';
 
@@ -69,6 +70,8 @@ export interface DashboardInput {
   readonly events: (sourceKey: string) => readonly RecentEvent[];
   /** Streams this replica refused that claimed to be a cluster, newest first. */
   readonly rejected: (cluster: string) => readonly RejectedAttempt[];
+  /** Where a source's rollout stands (kuberelay.dev/rollout), by source key; undefined without. */
+  readonly rollout: (sourceKey: string) => RolloutSummary | undefined;
 }
 
 /** What is known of one desired copy in one cluster. */

@@ -8,6 +8,7 @@ import {
   objectKey,
   objectRefOf,
 } from '@kuberelay/shared';
+import type { RolloutSummary } from '../rollout/rolloutController.js';
 import type { DashboardAgent, DashboardCluster, DashboardInput, DashboardSource } from './dashboardInput.js';
 import type { RecentEvent, RecentLog, RejectedAttempt } from './recentActivity.js';
 
@@ -23,6 +24,8 @@ export interface DashboardStateOptions {
     clusterStatuses(): { name: string; status: KubernetesClusterStatus | undefined }[];
   };
   readonly serverInstance: string;
+  /** The rollout controller's view of each rollout (none: no rollout is shown). */
+  readonly rollouts?: { progress(sourceKey: string): RolloutSummary | undefined };
   readonly recent: { readonly events: RecentLog<RecentEvent>; readonly rejected: RecentLog<RejectedAttempt> };
   readonly clock: Clock;
   /** Ends the coalescing timer. */
@@ -162,6 +165,7 @@ export class DashboardState {
       // Read at page time, not copied: the logs are small and only ever appended to.
       events: (key) => this.#o.recent.events.get(key),
       rejected: (cluster) => this.#o.recent.rejected.get(cluster),
+      rollout: (key) => this.#o.rollouts?.progress(key),
     };
   }
 }

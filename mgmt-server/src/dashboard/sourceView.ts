@@ -1,4 +1,5 @@
 import { objectKey, type ReportItem } from '@kuberelay/shared';
+import type { RolloutSummary } from '../rollout/rolloutController.js';
 import { addCount, clusterReader, type DashboardInput, severity, sortedCounts } from './dashboardInput.js';
 import { type SourceSummary, summarize } from './matrixView.js';
 import type { RecentEvent } from './recentActivity.js';
@@ -30,6 +31,20 @@ export interface SourcePage {
   readonly reports: readonly ReportItem[];
   /** The Events this replica recorded on the source since it started, newest first. */
   readonly events: readonly RecentEvent[];
+  /** Its rollout's progress (kuberelay.dev/rollout, docs/spec.md D10.5), or null without one. */
+  readonly rollout: {
+    readonly revision: string;
+    readonly waves: string;
+    readonly phase: string;
+    readonly reason: string;
+    /** Per wave (the implicit last one included when not empty): its clusters, and whether reached. */
+    readonly byWave: readonly {
+      readonly wave: string;
+      readonly clusters: readonly string[];
+      readonly reached: boolean;
+    }[];
+    readonly soakUntil: string | null;
+  } | null;
 }
 
 /** The page of the source `key` (objectKey), or undefined when no annotated source has it. */
@@ -67,5 +82,23 @@ export function buildSourcePage(input: DashboardInput, key: string): SourcePage 
     copies,
     reports: input.reports.get(key)?.items ?? [],
     events: input.events(key),
+    rollout: rolloutOf(input.rollout(key)),
+  };
+}
+
+function rolloutOf(summary: RolloutSummary | undefined): SourcePage['rollout'] {
+  if (summary === undefined) return null;
+  const last = summary.clusters.length - 1;
+  return {
+    revision: summary.revision,
+    waves: summary.waves,
+    phase: summary.phase,
+    reason: summary.reason,
+    byWave: summary.clusters.flatMap((clusters, i) =>
+      clusters.length === 0 && i === last
+        ? []
+        : [{ wave: i === last ? 'last' : String(i + 1), clusters, reached: i < summary.admitted }],
+    ),
+    soakUntil: summary.soakUntil === undefined ? null : new Date(summary.soakUntil).toISOString(),
   };
 }

@@ -42,6 +42,8 @@ export interface RolloutControllerOptions {
   readonly copyResult: (cluster: string, key: string) => CopyResult | undefined;
   /** How far each revision may go changed: recompute the desired state with it. */
   readonly onAdmissions: (admissions: ReadonlyMap<string, RolloutAdmission>) => void;
+  /** The progress of some rollout changed (what the dashboard shows). */
+  readonly onProgress?: () => void;
   readonly record: (event: {
     readonly source: KubeObject;
     readonly reason: string;
@@ -66,12 +68,27 @@ export const RolloutEvent = {
   Holding: 'RolloutHolding',
 } as const;
 
+/** Where one source's rollout stands, as last evaluated (shown by the dashboard). */
+export interface RolloutSummary {
+  readonly revision: string;
+  readonly waves: string;
+  readonly phase: RolloutProgress['phase'];
+  readonly reason: string;
+  /** The selected clusters by wave: the annotation's waves, then the implicit last one. */
+  readonly clusters: RolloutProgress['waves'];
+  /** Waves 0 .. admitted-1 have the revision. */
+  readonly admitted: number;
+  /** ms since the epoch, while soaking. */
+  readonly soakUntil: number | undefined;
+}
+
 interface Tracked {
   readonly revision: string;
   admitted: number;
   completedAt: ReadonlyMap<number, number>;
   /** phase and wave last recorded, so each transition is recorded once. */
   said: string;
+  summary: RolloutSummary | undefined;
 }
 
 export class RolloutController {
@@ -89,6 +106,11 @@ export class RolloutController {
 
   get admissions(): ReadonlyMap<string, RolloutAdmission> {
     return this.#admissions;
+  }
+
+  /** Where the rollout of source `key` (objectKey) stands; undefined without one. */
+  progress(key: string): RolloutSummary | undefined {
+    return this.#tracked.get(key)?.summary;
   }
 
   /** Something a rollout may depend on changed; evaluated once per event-loop turn. */
@@ -109,6 +131,7 @@ export class RolloutController {
     const now = this.#o.clock.now();
     const next = new Map<string, RolloutAdmission>();
     let wakeAt: number | undefined;
+    let progressed = false;
     for (const source of this.#o.sources()) {
       if (source.metadata.annotations?.[Annotation.Rollout] === undefined) continue;
       const plan = planSource(source, this.#registry);
@@ -116,7 +139,9 @@ export class RolloutController {
       const { revision } = plan.rollout;
       const known = this.#tracked.get(plan.key);
       const tracked: Tracked =
-        known?.revision === revision ? known : { revision, admitted: 0, completedAt: new Map(), said: '' };
+        known?.revision === revision
+          ? known
+          : { revision, admitted: 0, completedAt: new Map(), said: '', summary: undefined };
       this.#tracked.set(plan.key, tracked);
       const targets = targetsOf(plan, clusters).targets;
       const progress = rolloutProgress({
@@ -132,10 +157,28 @@ export class RolloutController {
       tracked.admitted = Math.max(tracked.admitted, progress.admitted);
       next.set(plan.key, { revision, admitted: tracked.admitted });
       this.#say(source, plan, tracked, progress);
+      const summary: RolloutSummary = {
+        revision,
+        waves: plan.rollout.waves.text,
+        phase: progress.phase,
+        reason: progress.reason,
+        clusters: progress.waves,
+        admitted: tracked.admitted,
+        soakUntil: progress.soakUntil,
+      };
+      if (!sameSummary(tracked.summary, summary)) {
+        tracked.summary = summary;
+        progressed = true;
+      }
       if (progress.soakUntil !== undefined)
         wakeAt = Math.min(wakeAt ?? progress.soakUntil, progress.soakUntil);
     }
-    for (const key of this.#tracked.keys()) if (!next.has(key)) this.#tracked.delete(key);
+    for (const key of this.#tracked.keys()) {
+      if (next.has(key)) continue;
+      this.#tracked.delete(key);
+      progressed = true;
+    }
+    if (progressed) this.#o.onProgress?.();
     if (!sameAdmissions(this.#admissions, next)) {
       this.#admissions = next;
       this.#o.onAdmissions(next);
@@ -269,4 +312,16 @@ function sameAdmissions(
     if (y === undefined || y.revision !== x.revision || y.admitted !== x.admitted) return false;
   }
   return true;
+}
+
+function sameSummary(a: RolloutSummary | undefined, b: RolloutSummary): boolean {
+  return (
+    a !== undefined &&
+    a.revision === b.revision &&
+    a.phase === b.phase &&
+    a.reason === b.reason &&
+    a.admitted === b.admitted &&
+    a.soakUntil === b.soakUntil &&
+    JSON.stringify(a.clusters) === JSON.stringify(b.clusters)
+  );
 }

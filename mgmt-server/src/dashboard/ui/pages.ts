@@ -243,6 +243,32 @@ export function sourcePage(page: SourcePage): Child[] {
             ),
           ),
         ],
+    page.rollout === null
+      ? null
+      : [
+          h('h2', {}, 'Rollout'),
+          h(
+            'p',
+            { class: `rollout ${page.rollout.phase}`, 'data-rollout': page.rollout.phase },
+            h('strong', {}, page.rollout.phase),
+            ` (revision ${page.rollout.revision}, waves "${page.rollout.waves}"): ${page.rollout.reason}`,
+            page.rollout.soakUntil === null ? '' : ` until ${page.rollout.soakUntil}`,
+          ),
+          h(
+            'ol',
+            { class: 'waves' },
+            page.rollout.byWave.map((w) =>
+              h(
+                'li',
+                { 'data-wave': w.wave, class: w.reached ? 'reached' : 'waiting' },
+                `wave ${w.wave} (${w.reached ? 'reached' : 'not reached yet'}): `,
+                w.clusters.length === 0
+                  ? 'no selected cluster'
+                  : w.clusters.map((c, i) => [i > 0 ? ', ' : '', h('a', { href: link.cluster(c) }, c)]),
+              ),
+            ),
+          ),
+        ],
     page.events.length === 0
       ? null
       : table(
