@@ -8,6 +8,7 @@ import { type Browser, findChromium, launchChromium } from '../support/browser.j
 import { copyOf, example, referenceExample, upstream as upstreamSource } from '../support/examples.js';
 import { parseExposition } from '../support/exposition.js';
 import { RelayFixture } from '../support/relayFixture.js';
+import { eventually as until } from '../support/testing.js';
 
 // The dashboard as a person sees it: the real management server (dashboard on) and two real
 // agents on the lab, the reference example applied, and Debian's Chromium loading each page. The
@@ -29,23 +30,6 @@ let f: RelayFixture;
 let browser: Browser;
 let page: Page;
 let base: string;
-
-/** Polls `read` in the page until `check` accepts it; fails with the last value read. */
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not seen in ${ms} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The fleet table as text: cluster → [connection, copies]. */
 const fleetRows = () =>

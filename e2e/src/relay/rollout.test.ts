@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOf, upstream } from '../support/examples.js';
 import { type Obj, RelayFixture } from '../support/relayFixture.js';
+import { eventually } from '../support/testing.js';
 
 // kuberelay.dev/rollout end to end (docs/spec.md D10.5): a three-wave rollout over four workload
 // clusters with real agents, one of which refuses the new revision (a ValidatingAdmissionPolicy of
@@ -35,22 +36,6 @@ function waved(servicePort: number): Obj {
     'kuberelay.dev/rollout-soak': '2s',
   };
   return o;
-}
-
-async function eventually<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (value: T) => boolean,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not so after ${ms} ms; last: ${JSON.stringify(value)?.slice(0, 800)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const events = () => f.eventsFor({ kind: 'Upstream', namespace: 'gloo-mesh', name: 'waved' });
@@ -234,5 +219,6 @@ async function refusePort(fixture: RelayFixture, cluster: string, refused: numbe
           (error: unknown) => String(error),
         ),
     (answer) => answer.includes(`port ${refused} is not allowed`),
+    30_000,
   );
 }

@@ -28,3 +28,23 @@ export function startTestServer(
     ...overrides,
   });
 }
+
+/**
+ * Polls `read` until `check` accepts what it returns, failing with the last value read: how a
+ * test waits for the relay to reach a state, never a bare sleep.
+ */
+export async function eventually<T>(
+  what: string,
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not so after ${ms} ms; last: ${JSON.stringify(value)?.slice(0, 800)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,11 +1,4 @@
-import {
-  Annotation,
-  type KindInfo,
-  type KubeObject,
-  objectKey,
-  parseSourceUri,
-  sourceRefOf,
-} from '@kuberelay/shared';
+import { Annotation, type KubeObject, objectKey, parseSourceUri, sourceRefOf } from '@kuberelay/shared';
 import { CliError, CliErrorCode, ExitCode, isForbidden, oneLine, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
 import type { CommandContext } from './commandContext.js';
@@ -19,7 +12,7 @@ import {
   type KubernetesClusterObject,
   kubernetesClusterRef,
 } from './kubeResources.js';
-import { listKind, parseTarget, readReplicas, resolveKind } from './mgmtReads.js';
+import { listKind, parseTarget, readReplicas, resolveKind, withKind } from './mgmtReads.js';
 import { discoverSettings, parseWorkloadContexts, readLive, refOf } from './planReads.js';
 import { computePlan } from './planReport.js';
 import { renderJson } from './render.js';
@@ -188,12 +181,6 @@ async function runExplain(ctx: CommandContext, parsed: ParsedCommandLine): Promi
   );
   return bad ? 3 : ExitCode.ok;
 }
-
-const withKind = (o: KubeObject, kind: KindInfo): KubeObject => ({
-  ...o,
-  apiVersion: `${kind.group}/${kind.version}`,
-  kind: kind.kind,
-});
 
 /** Events about `object` (only `type` ones when given); none, with a note, when they cannot be read. */
 async function eventsOf(

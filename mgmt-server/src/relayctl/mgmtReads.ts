@@ -98,3 +98,13 @@ export async function listKind(
     throw error;
   }
 }
+
+/**
+ * An object read by GET, with its apiVersion and kind set: a single GET through the client may
+ * answer without them, and the pure core keys sources by group and kind.
+ */
+export const withKind = (o: KubeObject, kind: KindInfo): KubeObject => ({
+  ...o,
+  apiVersion: `${kind.group}/${kind.version}`,
+  kind: kind.kind,
+});

@@ -1,4 +1,4 @@
-import { Annotation, type KindInfo, type KubeObject, rolloutRevision } from '@kuberelay/shared';
+import { Annotation, type KubeObject, rolloutRevision } from '@kuberelay/shared';
 import type { ResourceRef } from '@kuberelay/shared/kube';
 import { CliError, CliErrorCode, ExitCode, isForbidden, oneLine, UsageError } from './cliErrors.js';
 import type { Command } from './command.js';
@@ -11,7 +11,7 @@ import {
   type KubernetesClusterObject,
   kubernetesClusterRef,
 } from './kubeResources.js';
-import { parseTarget, readReplicas, resolveKind } from './mgmtReads.js';
+import { parseTarget, readReplicas, resolveKind, withKind } from './mgmtReads.js';
 import { refOf } from './planReads.js';
 import { renderJson } from './render.js';
 import { buildRolloutStatus, renderRolloutStatus } from './rolloutReport.js';
@@ -120,12 +120,6 @@ async function resume(
   ctx.io.stdout(`${what}: the rollout of revision ${revision} goes on past its failed clusters\n`);
   return ExitCode.ok;
 }
-
-const withKind = (o: KubeObject, kind: KindInfo): KubeObject => ({
-  ...o,
-  apiVersion: `${kind.group}/${kind.version}`,
-  kind: kind.kind,
-});
 
 async function eventsOf(
   ctx: CommandContext,
