@@ -146,6 +146,21 @@ export { runMain, untilStopSignal } from './process/program.js';
 export * from './rbac/index.js';
 export * from './registration/index.js';
 export {
+  decodeRevisions,
+  encodeRevisions,
+  fitsRecord,
+  REVISION_LIMITS,
+  type RecordedRevision,
+  type RevisionContent,
+  type RevisionRecord,
+  ROLLOUT_REVISIONS_CONFIGMAP,
+  recordComplete,
+  restoreRevision,
+  revisionContent,
+  revisionKey,
+  undoTarget,
+} from './rollout/revisions.js';
+export {
   ROLLOUT_LIMITS,
   type Rollout,
   rolloutRevision,

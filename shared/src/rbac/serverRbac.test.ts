@@ -127,6 +127,17 @@ describe('serverRbac: what the management server may do', () => {
       true,
     ],
     [
+      'update the rollout revisions ConfigMap',
+      {
+        verb: 'update',
+        group: '',
+        resource: 'configmaps',
+        namespace: NS,
+        name: 'kuberelay-rollout-revisions',
+      },
+      true,
+    ],
+    [
       'update another ConfigMap',
       { verb: 'update', group: '', resource: 'configmaps', namespace: NS, name: 'other' },
       false,

@@ -6,6 +6,7 @@ import {
   REJECTED_AGENTS_CONFIGMAP,
   RELAY_CA_SECRET,
 } from '../registration/names.js';
+import { ROLLOUT_REVISIONS_CONFIGMAP } from '../rollout/revisions.js';
 import {
   buildBundle,
   checkKinds,
@@ -115,14 +116,14 @@ export function serverRbac(options: ServerRbacOptions): RbacBundle {
       rule: {
         apiGroups: [''],
         resources: ['configmaps'],
-        resourceNames: [REJECTED_AGENTS_CONFIGMAP],
+        resourceNames: [REJECTED_AGENTS_CONFIGMAP, ROLLOUT_REVISIONS_CONFIGMAP],
         verbs: [Verb.get, Verb.update],
       },
-      why: 'The record of refused agents: read, merge, replace with the read resourceVersion. This one ConfigMap only.',
+      why: 'The record of refused agents and the revisions rollouts completed (what relayctl rollout undo restores): read, merge, replace with the read resourceVersion. These two ConfigMaps only.',
     },
     {
       rule: { apiGroups: [''], resources: ['configmaps'], verbs: [Verb.create] },
-      why: `The first refusal creates ${REJECTED_AGENTS_CONFIGMAP}. RBAC cannot limit create by name.`,
+      why: `The first refusal creates ${REJECTED_AGENTS_CONFIGMAP}, the first complete rollout ${ROLLOUT_REVISIONS_CONFIGMAP}. RBAC cannot limit create by name.`,
     },
   ];
   return buildBundle(

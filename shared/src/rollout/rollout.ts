@@ -1,11 +1,11 @@
 import type { KubeObject } from '../copy/kubeObject.js';
-import { contentHash } from '../desired/contentHash.js';
 import { type ClusterMatcher, compileClusterPattern } from '../distributeTo/clusterMatcher.js';
 import { globProblem, splitEntries } from '../distributeTo/globSyntax.js';
 import { countExpansions, patternLimitProblem } from '../distributeTo/valueLimits.js';
 import { ErrorCode } from '../errors/errorCode.js';
 import { RelayError } from '../errors/relayError.js';
-import { Annotation, KUBERELAY_PREFIX } from '../source/annotations.js';
+import { Annotation } from '../source/annotations.js';
+import { revisionContent, revisionOf } from './revisions.js';
 
 // `kuberelay.dev/rollout` and `kuberelay.dev/rollout-soak` (docs/spec.md D10.5): ordered waves of
 // cluster globs a change of the source reaches one after the other. Pure: parsing, wave
@@ -64,19 +64,13 @@ export function waveOf(rollout: Rollout, cluster: string): number {
 }
 
 /**
- * What a rollout is a rollout of: the source's content as the copies carry it (spec and every
- * other top-level field but status, labels, annotations), without distribute-to and the
+ * What a rollout is a rollout of: the source's content as the copies carry it (revisionContent:
+ * every top-level field but status, labels, annotations), without distribute-to and the
  * project's own annotations. Selecting another cluster, resuming or pausing is no new revision;
  * an edit of the spec or of a label is. 16 hex digits.
  */
 export function rolloutRevision(source: KubeObject): string {
-  const { metadata, status: _status, ...rest } = source as KubeObject & { status?: unknown };
-  const annotations = Object.fromEntries(
-    Object.entries(metadata.annotations ?? {}).filter(
-      ([key]) => key !== Annotation.DistributeTo && !key.startsWith(KUBERELAY_PREFIX),
-    ),
-  );
-  return contentHash({ ...rest, labels: metadata.labels ?? {}, annotations }).slice(0, 16);
+  return revisionOf(revisionContent(source));
 }
 
 function parseWaves(value: string, errors: RelayError[]): ClusterMatcher[][] | undefined {
