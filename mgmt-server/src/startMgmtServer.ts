@@ -31,6 +31,7 @@ import type { MgmtServer, MgmtServerOptions } from './mgmtServerOptions.js';
 import { AgentCertificates } from './pki/agentCertificates.js';
 import { CaStore } from './pki/caStore.js';
 import { ServerCertificate } from './pki/serverCertificate.js';
+import { RevisionStore } from './rollout/revisionStore.js';
 import { RolloutController } from './rollout/rolloutController.js';
 import { SnapshotCache } from './snapshot/snapshotCache.js';
 import { ManagementView } from './sources/managementView.js';
@@ -256,6 +257,13 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     logger: logger.child({ component: 'desired' }),
     onComputed: (seconds) => metrics.recomputeSeconds.observe(seconds),
   });
+  const revisions = new RevisionStore({
+    rest,
+    namespace: options.namespace,
+    clock,
+    logger: logger.child({ component: 'rollout-revisions' }),
+    signal: background.signal,
+  });
   rollouts = new RolloutController({
     kinds,
     sources: () => view.sources(),
@@ -265,6 +273,7 @@ export async function startMgmtServer(options: MgmtServerOptions): Promise<MgmtS
     copyResult: (cluster, key) => reporter.copyResult(cluster, key),
     onAdmissions: (admissions) => loop?.setRollouts(admissions),
     onProgress: () => dashboard?.changed(),
+    onComplete: (sourceKey, complete) => revisions.complete(sourceKey, complete),
     record: ({ source, reason, message, type }) =>
       void recorder
         .record({ object: source, reason, message, type })

@@ -6,16 +6,19 @@ import {
   type CopyStatus,
   createKindRegistry,
   type DesiredState,
+  fitsRecord,
   type KindInfo,
   type KubeObject,
   type KubernetesClusterStatus,
   type Logger,
   objectKey,
   planSource,
+  type RecordedRevision,
   type RolloutAdmission,
   RolloutPhase,
   type RolloutProgress,
   registeredClusters,
+  revisionContent,
   rolloutProgress,
   targetsOf,
   type ValidPlan,
@@ -44,6 +47,8 @@ export interface RolloutControllerOptions {
   readonly onAdmissions: (admissions: ReadonlyMap<string, RolloutAdmission>) => void;
   /** The progress of some rollout changed (what the dashboard shows). */
   readonly onProgress?: () => void;
+  /** Every wave applied a revision: what `relayctl rollout undo` may go back to (RevisionStore). */
+  readonly onComplete?: (sourceKey: string, complete: RecordedRevision) => void;
   readonly record: (event: {
     readonly source: KubeObject;
     readonly reason: string;
@@ -89,6 +94,8 @@ interface Tracked {
   /** phase and wave last recorded, so each transition is recorded once. */
   said: string;
   summary: RolloutSummary | undefined;
+  /** The revision handed to onComplete, once. */
+  recorded: boolean;
 }
 
 export class RolloutController {
@@ -144,7 +151,7 @@ export class RolloutController {
       const tracked: Tracked =
         known?.revision === revision
           ? known
-          : { revision, admitted: 0, completedAt: new Map(), said: '', summary: undefined };
+          : { revision, admitted: 0, completedAt: new Map(), said: '', summary: undefined, recorded: false };
       this.#tracked.set(plan.key, tracked);
       const targets = targetsOf(plan, clusters).targets;
       const progress = rolloutProgress({
@@ -160,6 +167,10 @@ export class RolloutController {
       tracked.admitted = Math.max(tracked.admitted, progress.admitted);
       next.set(plan.key, { revision, admitted: tracked.admitted });
       this.#say(source, plan, tracked, progress);
+      if (progress.phase === RolloutPhase.complete && !tracked.recorded) {
+        tracked.recorded = true;
+        this.#remember(plan.key, source, revision, now);
+      }
       const summary: RolloutSummary = {
         revision,
         waves: plan.rollout.waves.text,
@@ -263,6 +274,18 @@ export class RolloutController {
         if (!first) event(RolloutEvent.Complete, progress.reason, 'Normal');
         break;
     }
+  }
+
+  #remember(sourceKey: string, source: KubeObject, revision: string, now: number): void {
+    const complete = { revision, content: revisionContent(source), at: new Date(now).toISOString() };
+    if (!fitsRecord(sourceKey, complete)) {
+      this.#o.logger.warn(
+        { source: sourceKey, revision },
+        'the source is too large to keep its revision for relayctl rollout undo',
+      );
+      return;
+    }
+    this.#o.onComplete?.(sourceKey, complete);
   }
 
   #wake(at: number, now: number): void {
