@@ -146,6 +146,31 @@ describe('kuberelay.dev/rollout', () => {
     expect((await ports())['prod-eu-2']).toBe(8000);
   });
 
+  it('undo puts the source back to the revision before, which rolls out in waves', async () => {
+    // The resumed revision completed (prod-eu-2 accepted as failed): undo goes back to 8000.
+    await eventually('the resumed rollout is complete', status, (s) => s.json.phase === 'complete');
+    const undone = await eventually(
+      'the server recorded the complete revision',
+      () => f.relayctl(['rollout', 'undo', 'upstream/waved', '--source-namespace', 'gloo-mesh']),
+      (r) => r.code === 0,
+    );
+    expect(undone.out).toMatch(
+      /back to revision \w{16} \(applied by every wave at .*\), from \w{16}; it rolls out in waves/,
+    );
+    const source = await f.get('mgmt', {
+      apiVersion: 'gloo.solo.io/v1',
+      kind: 'Upstream',
+      namespace: 'gloo-mesh',
+      name: 'waved',
+    });
+    expect(port(source)).toBe(8000);
+    expect(source?.metadata.annotations?.['kuberelay.dev/rollout-resume']).toBeUndefined();
+    expect(source?.metadata.annotations?.['kuberelay.dev/rollout']).toBe(WAVES);
+    const back = await eventually('the canary is back first', ports, (p) => p['canary-1'] === 8000);
+    expect(back['prod-us-1']).toBe(9999);
+    await eventually('every cluster is back', ports, (p) => CLUSTERS.every((c) => p[c] === 8000));
+  });
+
   it('refuses a bad wave list with a clear error, and changes nothing', async () => {
     const bad = waved(7000);
     bad.metadata.annotations = { ...bad.metadata.annotations, 'kuberelay.dev/rollout': 'canary-*;; *' };
@@ -156,7 +181,7 @@ describe('kuberelay.dev/rollout', () => {
     expect(es.find((e) => e.message.includes('names no cluster'))?.message).toContain(
       'kuberelay.dev/rollout: wave 2 names no cluster',
     );
-    expect((await ports())['canary-1']).toBe(9999);
+    expect((await ports())['canary-1']).toBe(8000);
   });
 });
 

@@ -2,6 +2,7 @@ import {
   KUBERNETES_CLUSTER,
   type KubernetesClusterStatus,
   REJECTED_AGENTS_CONFIGMAP,
+  ROLLOUT_REVISIONS_CONFIGMAP,
   tokenSecretName,
 } from '@kuberelay/shared';
 import type { ResourceRef } from '@kuberelay/shared/kube';
@@ -108,6 +109,14 @@ export const rejectedAgentsRef = (namespace: string): ResourceRef => ({
   plural: 'configmaps',
   namespace,
   name: REJECTED_AGENTS_CONFIGMAP,
+});
+
+export const rolloutRevisionsRef = (namespace: string): ResourceRef => ({
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  namespace,
+  name: ROLLOUT_REVISIONS_CONFIGMAP,
 });
 
 /** Events of one namespace, or of every namespace when `namespace` is undefined. */
