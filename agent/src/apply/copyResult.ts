@@ -51,6 +51,8 @@ export interface AgentCopyResult {
   readonly outcome: Outcome;
   readonly code: CopyCode;
   readonly message: string;
+  /** Drift repairs of the copy since this agent started, and when the last was (ms); absent: none. */
+  readonly repairs?: { readonly count: number; readonly lastAt: number } | undefined;
 }
 
 export function sameResult(a: AgentCopyResult | undefined, b: AgentCopyResult | undefined): boolean {
@@ -61,6 +63,7 @@ export function sameResult(a: AgentCopyResult | undefined, b: AgentCopyResult | 
     a.hash === b.hash &&
     a.outcome === b.outcome &&
     a.code === b.code &&
-    a.message === b.message
+    a.message === b.message &&
+    a.repairs?.count === b.repairs?.count
   );
 }

@@ -58,6 +58,8 @@ export class Reconciler {
   #watches: KindWatches | undefined;
   #desired: ReadonlyMap<string, ReceivedCopy> = new Map();
   readonly #results = new Map<string, AgentCopyResult>();
+  /** Drift repairs per copy key since this reconciler started (what the results report). */
+  readonly #repairs = new Map<string, { readonly count: number; readonly lastAt: number }>();
 
   constructor(options: ReconcilerOptions) {
     this.mgmtCluster = options.mgmtCluster;
@@ -236,7 +238,7 @@ export class Reconciler {
     // The copy changed while we applied it: the newer one is queued and decides the result.
     if (this.#desired.get(key) !== copy) return;
 
-    const { result, wrote, drift } = outcome;
+    const { wrote, drift } = outcome;
     if (outcome.judgment === undefined) this.#judgments.delete(key);
     else this.#judgments.set(key, outcome.judgment);
     if (wrote === WriteVerb.Update) {
@@ -250,17 +252,19 @@ export class Reconciler {
         (outcome.reason === UpdateReason.DesiredChanged &&
           before?.hash === copy.hash &&
           before.outcome === Outcome.Applied);
-      if (repaired && outcome.changed === true) this.#options.onDriftRepaired();
+      if (repaired && outcome.changed === true) this.#repaired(key);
     } else if (
       wrote === WriteVerb.Create &&
       before?.outcome === Outcome.Applied &&
       before.hash === copy.hash
     ) {
       logger.info('re-created a copy that was deleted in the workload cluster');
-      this.#options.onDriftRepaired();
+      this.#repaired(key);
     } else if (wrote === WriteVerb.Create) {
       logger.info('created copy');
     }
+    const repairs = this.#repairs.get(key);
+    const result = repairs === undefined ? outcome.result : { ...outcome.result, repairs };
     this.#results.set(key, result);
     if (!sameResult(before, result)) {
       if (result.outcome === Outcome.Applied && result.code !== CopyCode.Ok) {
@@ -274,6 +278,12 @@ export class Reconciler {
       this.#options.onResult(result);
     }
     this.#scheduleRetry(key, outcome.retry, result);
+  }
+
+  #repaired(key: string): void {
+    const count = (this.#repairs.get(key)?.count ?? 0) + 1;
+    this.#repairs.set(key, { count, lastAt: this.#options.clock.now() });
+    this.#options.onDriftRepaired();
   }
 
   #scheduleRetry(key: string, hint: RetryHint, result: AgentCopyResult): void {

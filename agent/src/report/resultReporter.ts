@@ -104,5 +104,8 @@ export function toProtoResult(result: AgentCopyResult): ProtoCopyResult {
     outcome: PROTO_OUTCOME[result.outcome],
     code: result.code,
     message: result.message,
+    ...(result.repairs === undefined
+      ? {}
+      : { repairs: result.repairs.count, lastRepairMs: result.repairs.lastAt }),
   };
 }

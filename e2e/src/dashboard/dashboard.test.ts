@@ -206,6 +206,31 @@ describe.skipIf('missing' in chromiumFound)('the dashboard in a real browser', (
     await screenshot('cluster');
   });
 
+  it("a cluster's page counts the drift repairs the agent made of each copy", async () => {
+    const { upstream } = referenceExample();
+    const key = 'gloo.solo.io/Upstream/httpbin/httpbin';
+    await page.goto(`${base}/#/cluster/cluster-2`);
+    const repairs = () =>
+      page.$eval(`tr[data-key="${key}"] td[data-repairs]`, (td) => td.getAttribute('data-repairs'));
+    await until('no repair yet', repairs, (n) => n === '0');
+    // Someone edits the copy in cluster-2; the agent reverts it, and its next report says so.
+    await f.workload('cluster-2').request({
+      method: 'PATCH',
+      path: '/apis/gloo.solo.io/v1/namespaces/httpbin/upstreams/httpbin',
+      contentType: 'application/merge-patch+json',
+      body: { spec: { kube: { servicePort: 1234 } } },
+    });
+    await f.waitFor(
+      'cluster-2',
+      copyOf(upstream, 'httpbin'),
+      (o) => (o?.spec?.kube as { servicePort?: number } | undefined)?.servicePort === 8000,
+      20_000,
+    );
+    await until('one repair shown, live', repairs, (n) => n === '1');
+    expect(await page.locator(`tr[data-key="${key}"] td[data-repairs]`).textContent()).toMatch(/^1, last /);
+    await screenshot('cluster-repaired');
+  });
+
   it('follows an edit of a source live, without a reload', async () => {
     await page.goto(`${base}/#/source/${encodeURIComponent(SOURCES.upstream)}`);
     await until('both copies', sourceCopies, (c) => Object.keys(c).length === 2);

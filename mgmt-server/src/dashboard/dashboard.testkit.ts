@@ -39,7 +39,14 @@ export function desired(sources: readonly KubeObject[], clusters: readonly strin
 }
 
 /** How an agent answered, per source name (the copy's own hash unless `stale`). */
-export type Answer = { outcome: CopyOutcome; code?: string; message?: string; stale?: boolean };
+export type Answer = {
+  outcome: CopyOutcome;
+  code?: string;
+  message?: string;
+  stale?: boolean;
+  /** Drift repairs the agent reported, and when the last one was (ms). */
+  repairs?: { count: number; lastAt: number };
+};
 
 export interface ClusterSpec {
   /** `here` (this replica holds the stream), `gone` (held here, then lost), `elsewhere`, `never`. */
@@ -75,6 +82,9 @@ export function input(
         outcome: answer.outcome,
         code: answer.code ?? '',
         message: answer.message ?? '',
+        ...(answer.repairs === undefined
+          ? {}
+          : { repairs: answer.repairs.count, lastRepairMs: answer.repairs.lastAt }),
       });
     }
     for (const key of spec.orphans ?? []) {

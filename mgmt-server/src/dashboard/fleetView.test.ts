@@ -143,6 +143,10 @@ describe('buildClusterPage', () => {
           stream: 'here',
           answers: {
             c: { outcome: CopyOutcome.COPY_OUTCOME_CONFLICT, code: 'NotOwned', message: 'exists, not ours' },
+            a: {
+              outcome: CopyOutcome.COPY_OUTCOME_APPLIED,
+              repairs: { count: 2, lastAt: Date.UTC(2026, 11, 4, 11, 0) },
+            },
           },
           orphans: ['gloo.solo.io/Upstream/httpbin/old'],
         },
@@ -157,6 +161,7 @@ describe('buildClusterPage', () => {
         result: 'Conflict',
         code: 'NotOwned',
         message: 'exists, not ours',
+        repairs: null,
       },
       {
         key: 'gloo.solo.io/Upstream/httpbin/old',
@@ -164,6 +169,7 @@ describe('buildClusterPage', () => {
         result: 'Orphan',
         code: 'PruneFailed',
         message: 'delete refused: forbidden',
+        repairs: null,
       },
       {
         key: 'gloo.solo.io/Upstream/httpbin/a',
@@ -171,6 +177,8 @@ describe('buildClusterPage', () => {
         result: 'Applied',
         code: null,
         message: null,
+        // Repaired twice since its agent started: counted by the agent, told with the result.
+        repairs: { count: 2, last: '2026-12-04T11:00:00.000Z' },
       },
     ]);
   });

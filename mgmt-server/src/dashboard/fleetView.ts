@@ -64,6 +64,11 @@ export interface ClusterCopyRow {
   readonly result: string;
   readonly code: string | null;
   readonly message: string | null;
+  /**
+   * Drift repairs the agent made of the copy since it started, and when the last one was (ISO);
+   * null when not known (a cluster held by another replica: its status does not carry them).
+   */
+  readonly repairs: { readonly count: number; readonly last: string } | null;
 }
 
 export interface ClusterPage {
@@ -124,7 +129,12 @@ function clusterRow(
   for (const copy of cluster.snapshot?.copies.values() ?? []) {
     const fact = reader.fact(copy.key, copy.hash);
     addCount(counts, fact.result);
-    copies.push({ key: copy.key, source: objectKey(copy.source), ...fact });
+    copies.push({
+      key: copy.key,
+      source: objectKey(copy.source),
+      ...fact,
+      repairs: repairsOf(cluster, copy.key),
+    });
   }
   for (const orphan of reader.orphans()) {
     // An orphan is a result for a key no longer desired; a desired key with PruneFailed is not one.
@@ -136,6 +146,7 @@ function clusterRow(
       result: ExtraResult.orphan,
       code: orphan.code || null,
       message: orphan.message || null,
+      repairs: null,
     });
   }
   return {
@@ -147,6 +158,13 @@ function clusterRow(
     },
     copies,
   };
+}
+
+/** What this replica's stream heard of a copy's drift repairs (the agent counts them). */
+function repairsOf(cluster: DashboardCluster, key: string): ClusterCopyRow['repairs'] {
+  const result = cluster.agent?.connected === true ? cluster.agent.results.get(key) : undefined;
+  if (result?.repairs === undefined || result.repairs === 0) return null;
+  return { count: result.repairs, last: new Date(result.lastRepairMs ?? 0).toISOString() };
 }
 
 type StreamFacts = Omit<ClusterRow, 'name' | 'copies' | 'counts'>;

@@ -333,7 +333,7 @@ export function clusterPage(page: ClusterPage): Child[] {
     ),
     table(
       `Copies: ${page.copies.length}`,
-      ['Copy', 'Source', 'Result', 'Reason'],
+      ['Copy', 'Source', 'Result', 'Reason', 'Drift repairs'],
       page.copies.map((c) =>
         h(
           'tr',
@@ -348,6 +348,11 @@ export function clusterPage(page: ClusterPage): Child[] {
           ),
           h('td', {}, badge(c.result)),
           h('td', {}, reason(c)),
+          h(
+            'td',
+            { 'data-repairs': c.repairs?.count ?? 0, title: c.repairs?.last ?? '' },
+            c.repairs === null ? '—' : `${c.repairs.count}, last ${ago(c.repairs.last, page.generatedAt)}`,
+          ),
         ),
       ),
     ),
