@@ -139,6 +139,7 @@ export class Reconciler {
         this.#results.delete(key);
         this.#retries.delete(key);
         this.#judgments.delete(key);
+        this.#repairs.delete(key);
         this.#breaker.forget(key);
       }
     }
