@@ -20,6 +20,7 @@ import {
   registeredClusters,
   revisionContent,
   rolloutProgress,
+  type SourcePlan,
   targetsOf,
   type ValidPlan,
 } from '@kuberelay/shared';
@@ -102,6 +103,7 @@ export class RolloutController {
   readonly #o: RolloutControllerOptions;
   readonly #registry;
   readonly #tracked = new Map<string, Tracked>();
+  readonly #plans = new WeakMap<KubeObject, SourcePlan | undefined>();
   #admissions: ReadonlyMap<string, RolloutAdmission> = new Map();
   #scheduled = false;
   #wakeAt: number | undefined;
@@ -144,7 +146,7 @@ export class RolloutController {
     let wakeAt: number | undefined;
     let progressed = false;
     for (const source of waved) {
-      const plan = planSource(source, this.#registry);
+      const plan = this.#planOf(source);
       if (plan?.type !== 'valid' || plan.rollout === undefined || plan.policy.paused) continue;
       const { revision } = plan.rollout;
       const known = this.#tracked.get(plan.key);
@@ -274,6 +276,18 @@ export class RolloutController {
         if (!first) event(RolloutEvent.Complete, progress.reason, 'Normal');
         break;
     }
+  }
+
+  /**
+   * The plan of a source object, once per object: informers hand out the same object until it
+   * changes, and evaluations run after every Ack (planning compiles the waves and hashes the
+   * revision).
+   */
+  #planOf(source: KubeObject): SourcePlan | undefined {
+    if (this.#plans.has(source)) return this.#plans.get(source);
+    const plan = planSource(source, this.#registry);
+    this.#plans.set(source, plan);
+    return plan;
   }
 
   #remember(sourceKey: string, source: KubeObject, revision: string, now: number): void {
