@@ -1,16 +1,14 @@
 import {
   type Clock,
   decodeRevisions,
-  ErrorCode,
   encodeRevisions,
   type Logger,
   type RecordedRevision,
-  RelayError,
   ROLLOUT_REVISIONS_CONFIGMAP,
   recordComplete,
   revisionKey,
 } from '@kuberelay/shared';
-import { isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
+import { type KubeRest, updateConfigMapData } from '@kuberelay/shared/kube';
 
 // Keeps, per rollout source, the last revision every wave applied and the one before it, in
 // ConfigMap ROLLOUT_REVISIONS_CONFIGMAP (docs/spec.md D10.5): what `relayctl rollout undo` puts
@@ -23,11 +21,6 @@ export interface RevisionStoreOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly signal: AbortSignal;
-}
-
-interface ConfigMap {
-  readonly metadata?: { readonly resourceVersion?: string };
-  readonly data?: Record<string, string>;
 }
 
 export class RevisionStore {
@@ -72,57 +65,26 @@ export class RevisionStore {
   }
 
   async #write(batch: ReadonlyMap<string, RecordedRevision>): Promise<void> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/configmaps`;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let current: ConfigMap | undefined;
-      try {
-        current = await this.#o.rest.request<ConfigMap>({
-          method: 'GET',
-          path: `${path}/${ROLLOUT_REVISIONS_CONFIGMAP}`,
-          signal: this.#o.signal,
-        });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-      const records = decodeRevisions(current?.data);
-      let changed = false;
-      for (const [sourceKey, complete] of batch) {
-        const key = revisionKey(sourceKey);
-        const before = records.get(key);
-        const after = recordComplete(before, sourceKey, complete);
-        if (after !== before) {
-          records.set(key, after);
-          changed = true;
+    await updateConfigMapData({
+      rest: this.#o.rest,
+      namespace: this.#o.namespace,
+      name: ROLLOUT_REVISIONS_CONFIGMAP,
+      signal: this.#o.signal,
+      merge: (data) => {
+        const records = decodeRevisions(data);
+        let changed = false;
+        for (const [sourceKey, complete] of batch) {
+          const key = revisionKey(sourceKey);
+          const before = records.get(key);
+          const after = recordComplete(before, sourceKey, complete);
+          if (after !== before) {
+            records.set(key, after);
+            changed = true;
+          }
         }
-      }
-      // Another replica wrote the same facts first: nothing to do.
-      if (!changed) return;
-      const body = {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: {
-          name: ROLLOUT_REVISIONS_CONFIGMAP,
-          namespace: this.#o.namespace,
-          ...(current?.metadata?.resourceVersion
-            ? { resourceVersion: current.metadata.resourceVersion }
-            : {}),
-        },
-        data: encodeRevisions(records),
-      };
-      try {
-        await this.#o.rest.request(
-          current === undefined
-            ? { method: 'POST', path, body, signal: this.#o.signal }
-            : { method: 'PUT', path: `${path}/${ROLLOUT_REVISIONS_CONFIGMAP}`, body, signal: this.#o.signal },
-        );
-        return;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-    }
-    throw new RelayError({
-      code: ErrorCode.Internal,
-      message: `the ConfigMap ${ROLLOUT_REVISIONS_CONFIGMAP} kept changing while it was written (3 conflicts in a row)`,
+        // Another replica wrote the same facts first: nothing to write.
+        return changed ? encodeRevisions(records) : undefined;
+      },
     });
   }
 }

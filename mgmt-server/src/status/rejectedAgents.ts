@@ -2,15 +2,13 @@ import {
   type Clock,
   completeRejectedAgent,
   decodeRejectedAgents,
-  ErrorCode,
   encodeRejectedAgents,
   type Logger,
   REJECTED_AGENTS_CONFIGMAP,
   type RejectedAgent,
-  RelayError,
   rejectedAgentKey,
 } from '@kuberelay/shared';
-import { isConflict, isNotFound, type KubeRest } from '@kuberelay/shared/kube';
+import { type KubeRest, updateConfigMapData } from '@kuberelay/shared/kube';
 
 export interface RejectedAgentsOptions {
   readonly rest: KubeRest;
@@ -76,11 +74,6 @@ export function readableEntries(
   return entries;
 }
 
-interface ConfigMap {
-  metadata?: { resourceVersion?: string };
-  data?: Record<string, string>;
-}
-
 /**
  * Records refused agents in ConfigMap `kuberelay-rejected-agents` (design.md "Identity and
  * registration"), batched: at most one read-modify-write per second, whatever the rate of refusals
@@ -132,46 +125,12 @@ export class RejectedAgentsRecorder {
   }
 
   async #write(batch: readonly (RejectionRecord & { at: string })[]): Promise<void> {
-    const path = `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/configmaps`;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      let current: ConfigMap | undefined;
-      try {
-        current = await this.#o.rest.request<ConfigMap>({
-          method: 'GET',
-          path: `${path}/${REJECTED_AGENTS_CONFIGMAP}`,
-          signal: this.#o.signal,
-        });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-      const merged = mergeRejections(readableEntries(current?.data), batch);
-      const data = encodeRejectedAgents(merged);
-      const body = {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: {
-          name: REJECTED_AGENTS_CONFIGMAP,
-          namespace: this.#o.namespace,
-          ...(current?.metadata?.resourceVersion
-            ? { resourceVersion: current.metadata.resourceVersion }
-            : {}),
-        },
-        data,
-      };
-      try {
-        await this.#o.rest.request(
-          current === undefined
-            ? { method: 'POST', path, body, signal: this.#o.signal }
-            : { method: 'PUT', path: `${path}/${REJECTED_AGENTS_CONFIGMAP}`, body, signal: this.#o.signal },
-        );
-        return;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-    }
-    throw new RelayError({
-      code: ErrorCode.Internal,
-      message: `the ConfigMap ${REJECTED_AGENTS_CONFIGMAP} kept changing while it was written (3 conflicts in a row)`,
+    await updateConfigMapData({
+      rest: this.#o.rest,
+      namespace: this.#o.namespace,
+      name: REJECTED_AGENTS_CONFIGMAP,
+      signal: this.#o.signal,
+      merge: (data) => encodeRejectedAgents(mergeRejections(readableEntries(data), batch)),
     });
   }
 }
